@@ -1,0 +1,58 @@
+// Matrix multiplication of a (possibly quantized) weight by float activations.
+//
+// Shapes: a weight is stored as in GGUF, ne = {k, rows}: `rows` rows of `k`
+// contiguous elements (a PyTorch Linear (out=rows, in=k)). Activations are
+// row-major [n_tokens, k]; outputs row-major [n_tokens, rows]:
+//
+//   y[t, r] = sum_i W[r, i] * x[t, i]
+//
+// Batch invariance: each y[t, r] is computed by the same sequence of
+// operations whatever n_tokens is and however the work is split across
+// threads, so results are bit-identical under any batching.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "gguf/ggml_types.h"
+#include "kernels/thread_pool.h"
+
+namespace r1::kernels {
+
+struct Matrix {
+  GgmlType type = GgmlType::F32;
+  const void* data = nullptr;
+  int64_t k = 0;        // row length (ne[0])
+  int64_t rows = 0;     // number of rows (ne[1])
+  size_t row_bytes = 0; // GgmlRowSize(type, k)
+
+  // Rows [first, first+count) as a matrix (e.g. one expert of a 3-D tensor).
+  Matrix Slice(int64_t first, int64_t count) const;
+};
+
+// Activations converted once to the weight's VecDotType and reused by every
+// matmul that reads them (e.g. Q, K and V projections of the same input).
+struct QuantizedActs {
+  GgmlType type = GgmlType::F32;
+  int64_t k = 0;
+  int64_t n_tokens = 0;
+  size_t row_bytes = 0;
+  std::vector<uint8_t> data;  // n_tokens × row_bytes
+  const void* row(int64_t t) const { return data.data() + static_cast<size_t>(t) * row_bytes; }
+};
+
+// Converts x [n_tokens, k] into `type` (a VecDotType).
+void QuantizeActs(GgmlType type, const float* x, int64_t k, int64_t n_tokens,
+                  QuantizedActs* out, ThreadPool& pool);
+
+// y = x · Wᵀ with pre-quantized activations (xq.type must be VecDotType(w.type)).
+void MatMul(const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool);
+
+// Convenience: quantizes x itself.
+void MatMul(const Matrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
+
+// Dequantizes the given rows of w (an embedding lookup): out [n, k].
+void GetRows(const Matrix& w, const int32_t* ids, int64_t n, float* out);
+
+}  // namespace r1::kernels

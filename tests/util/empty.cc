@@ -1,0 +1,1 @@
+// Keeps r1testutil non-empty before any helpers exist.
