@@ -1,0 +1,131 @@
+// GGUF writer: collects metadata and tensors, then writes one file.
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "gguf/gguf.h"
+
+namespace r1::gguf {
+namespace {
+
+class Out {
+ public:
+  explicit Out(std::FILE* f) : f_(f) {}
+  template <typename T>
+  void Put(const T& v) { Bytes(&v, sizeof v); }
+  void Bytes(const void* p, size_t n) {
+    if (n && std::fwrite(p, 1, n, f_) != n) ok_ = false;
+    pos_ += n;
+  }
+  void Str(const std::string& s) { Put<uint64_t>(s.size()); Bytes(s.data(), s.size()); }
+  void PadTo(uint64_t align) {
+    static const uint8_t zeros[64] = {};
+    while (pos_ % align) Bytes(zeros, std::min<uint64_t>(sizeof zeros, align - pos_ % align));
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  std::FILE* f_;
+  uint64_t pos_ = 0;
+  bool ok_ = true;
+};
+
+void PutScalar(Out& o, ValueType t, int64_t i, double f) {
+  switch (t) {
+    case ValueType::kUint8: o.Put<uint8_t>(static_cast<uint8_t>(i)); break;
+    case ValueType::kInt8: o.Put<int8_t>(static_cast<int8_t>(i)); break;
+    case ValueType::kUint16: o.Put<uint16_t>(static_cast<uint16_t>(i)); break;
+    case ValueType::kInt16: o.Put<int16_t>(static_cast<int16_t>(i)); break;
+    case ValueType::kUint32: o.Put<uint32_t>(static_cast<uint32_t>(i)); break;
+    case ValueType::kInt32: o.Put<int32_t>(static_cast<int32_t>(i)); break;
+    case ValueType::kUint64: o.Put<uint64_t>(static_cast<uint64_t>(i)); break;
+    case ValueType::kInt64: o.Put<int64_t>(i); break;
+    case ValueType::kFloat32: o.Put<float>(static_cast<float>(f)); break;
+    case ValueType::kFloat64: o.Put<double>(f); break;
+    case ValueType::kBool: o.Put<uint8_t>(i != 0); break;
+    default: break;
+  }
+}
+
+void PutValue(Out& o, const Value& v) {
+  if (v.type == ValueType::kString) return o.Str(v.str);
+  if (v.type != ValueType::kArray) {
+    int64_t i = v.type == ValueType::kBool ? v.b : v.i;
+    if (v.type == ValueType::kUint64) i = static_cast<int64_t>(v.u);
+    return PutScalar(o, v.type, i, v.f);
+  }
+  o.Put<uint32_t>(static_cast<uint32_t>(v.elem_type));
+  o.Put<uint64_t>(v.array_size());
+  for (const auto& s : v.strs) o.Str(s);
+  for (int64_t i : v.ints) PutScalar(o, v.elem_type, i, 0);
+  for (double f : v.floats) PutScalar(o, v.elem_type, 0, f);
+  for (const auto& a : v.arrays) PutValue(o, a);
+}
+
+}  // namespace
+
+void Writer::Set(std::string key, Value v) {
+  for (auto& kv : kv_) {
+    if (kv.first == key) {
+      kv.second = std::move(v);
+      return;
+    }
+  }
+  kv_.emplace_back(std::move(key), std::move(v));
+}
+
+Status Writer::AddTensor(std::string name, std::vector<int64_t> ne, GgmlType type, const void* bytes,
+                         size_t nbytes) {
+  GgmlTypeTraits tr = GgmlTypeInfo(type);
+  if (!tr.name) return Status::InvalidArgument("tensor '" + name + "': unknown type");
+  if (ne.empty() || ne.size() > 4) return Status::InvalidArgument("tensor '" + name + "': 1..4 dims required");
+  int64_t n = 1;
+  for (int64_t d : ne) n *= d;
+  if (ne[0] % tr.block_size) return Status::InvalidArgument("tensor '" + name + "': row not a multiple of the block size");
+  size_t want = static_cast<size_t>(n / tr.block_size) * tr.type_size;
+  if (want != nbytes)
+    return Status::InvalidArgument("tensor '" + name + "': " + std::to_string(nbytes) + " bytes given, " +
+                                   std::to_string(want) + " expected");
+  const auto* p = static_cast<const uint8_t*>(bytes);
+  tensors_.push_back({std::move(name), std::move(ne), type, std::vector<uint8_t>(p, p + nbytes)});
+  return Status::Ok();
+}
+
+Status Writer::Write(const std::string& path) const {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
+  if (!f) return Status::InvalidArgument(path + ": cannot open for writing");
+  Out o(f.get());
+  o.Put<uint32_t>(kMagic);
+  o.Put<uint32_t>(version_);
+  o.Put<uint64_t>(tensors_.size());
+  bool write_alignment = alignment_ != kDefaultAlignment;
+  o.Put<uint64_t>(kv_.size() + (write_alignment ? 1 : 0));
+  for (const auto& [key, v] : kv_) {
+    o.Str(key);
+    o.Put<uint32_t>(static_cast<uint32_t>(v.type));
+    PutValue(o, v);
+  }
+  if (write_alignment) {
+    o.Str("general.alignment");
+    o.Put<uint32_t>(static_cast<uint32_t>(ValueType::kUint32));
+    o.Put<uint32_t>(static_cast<uint32_t>(alignment_));
+  }
+  uint64_t offset = 0;
+  for (const auto& t : tensors_) {
+    o.Str(t.name);
+    o.Put<uint32_t>(static_cast<uint32_t>(t.ne.size()));
+    for (int64_t d : t.ne) o.Put<uint64_t>(static_cast<uint64_t>(d));
+    o.Put<uint32_t>(static_cast<uint32_t>(t.type));
+    o.Put<uint64_t>(offset);
+    offset += (t.bytes.size() + alignment_ - 1) / alignment_ * alignment_;
+  }
+  o.PadTo(alignment_);
+  for (const auto& t : tensors_) {
+    o.Bytes(t.bytes.data(), t.bytes.size());
+    o.PadTo(alignment_);
+  }
+  if (!o.ok()) return Status::Internal(path + ": write failed (disk full?)");
+  return Status::Ok();
+}
+
+}  // namespace r1::gguf
