@@ -1,0 +1,184 @@
+// AVX2 + FMA + F16C flash-attention unit (see attention_impl.h).
+//
+// Per (head, key) score: one 8-lane FMA accumulator over head_dim_k in order,
+// then a fixed horizontal sum. Per (head, lane of V): acc = acc * corr, then
+// acc = fma(p_j, v_j, acc) over the tile's keys in order. Register blocking
+// (heads × keys, heads × V chunks) only shares loads, so it never changes the
+// operations that produce a value.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/attention_impl.h"
+
+namespace r1::kernels::attn {
+namespace {
+
+inline float Hsum(__m256 v) {
+  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+  return _mm_cvtss_f32(lo);
+}
+
+inline float Hmax(__m256 v) {
+  __m128 lo = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  lo = _mm_max_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_max_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+  return _mm_cvtss_f32(lo);
+}
+
+// 2^x, relative error ~2e-7; 0 for x < -126 (incl. -inf).
+inline __m256 Exp2(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(-126.0f);
+  __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+  x = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(127.0f));
+  __m256 n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 f = _mm256_sub_ps(x, n);  // [-0.5, 0.5]
+  __m256 r = _mm256_set1_ps(1.535336188319500e-4f);
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(1.339887440266574e-3f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(9.618437357674640e-3f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(5.550332471162809e-2f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(2.402264791363012e-1f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(6.931472028550421e-1f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(1.0f));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  r = _mm256_mul_ps(r, _mm256_castsi256_ps(e));
+  return _mm256_andnot_ps(under, r);
+}
+
+inline __m256 LoadF16(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// s[h*kTile + kk] = scale * dot(q[h], k[kk]) for NH heads × NK keys.
+template <int NH, int NK>
+inline void ScoreBlock(const float* const* q, const uint16_t* const* k, int dk, float scale,
+                       float* s) {
+  __m256 acc[NH][NK];
+  for (int h = 0; h < NH; ++h)
+    for (int kk = 0; kk < NK; ++kk) acc[h][kk] = _mm256_setzero_ps();
+  for (int c = 0; c < dk; c += 8) {
+    __m256 kf[NK];
+    for (int kk = 0; kk < NK; ++kk) kf[kk] = LoadF16(k[kk] + c);
+    for (int h = 0; h < NH; ++h) {
+      __m256 qv = _mm256_loadu_ps(q[h] + c);
+      for (int kk = 0; kk < NK; ++kk) acc[h][kk] = _mm256_fmadd_ps(qv, kf[kk], acc[h][kk]);
+    }
+  }
+  for (int h = 0; h < NH; ++h)
+    for (int kk = 0; kk < NK; ++kk) s[h * kTile + kk] = Hsum(acc[h][kk]) * scale;
+}
+
+template <int NH, int NK>
+void Scores(const float* const* q, const uint16_t* const* k, int n, int dk, float scale,
+            float* s) {
+  int j = 0;
+  for (; j + NK <= n; j += NK) ScoreBlock<NH, NK>(q, k + j, dk, scale, s + j);
+  for (; j < n; ++j) ScoreBlock<NH, 1>(q, k + j, dk, scale, s + j);
+}
+
+// acc[h][c..c+8*NC) = acc*corr[h] + sum_j p[h][j] * v[j][c..].
+template <int NH, int NC>
+inline void VBlock(float* const* acc, const float* p, const uint16_t* const* v, int n, int c,
+                   const float* corr) {
+  __m256 a[NH][NC];
+  for (int h = 0; h < NH; ++h) {
+    __m256 ch = _mm256_set1_ps(corr[h]);
+    for (int cc = 0; cc < NC; ++cc)
+      a[h][cc] = _mm256_mul_ps(_mm256_loadu_ps(acc[h] + c + 8 * cc), ch);
+  }
+  for (int j = 0; j < n; ++j) {
+    __m256 vf[NC];
+    for (int cc = 0; cc < NC; ++cc) vf[cc] = LoadF16(v[j] + c + 8 * cc);
+    for (int h = 0; h < NH; ++h) {
+      __m256 pb = _mm256_broadcast_ss(p + h * kTile + j);
+      for (int cc = 0; cc < NC; ++cc) a[h][cc] = _mm256_fmadd_ps(pb, vf[cc], a[h][cc]);
+    }
+  }
+  for (int h = 0; h < NH; ++h)
+    for (int cc = 0; cc < NC; ++cc) _mm256_storeu_ps(acc[h] + c + 8 * cc, a[h][cc]);
+}
+
+template <int NH, int NC>
+void VAccum(float* const* acc, const float* p, const uint16_t* const* v, int n, int dv,
+            const float* corr) {
+  int c = 0;
+  for (; c + 8 * NC <= dv; c += 8 * NC) VBlock<NH, NC>(acc, p, v, n, c, corr);
+  for (; c < dv; c += 8) VBlock<NH, 1>(acc, p, v, n, c, corr);
+}
+
+// Heads are processed in register subgroups of up to 4.
+void ScoresAll(const float* const* q, int nh, const uint16_t* const* k, int n, int dk,
+               float scale, float* s) {
+  for (int h = 0; h < nh; h += 4) {
+    switch (std::min(4, nh - h)) {
+      case 4: Scores<4, 2>(q + h, k, n, dk, scale, s + h * kTile); break;
+      case 3: Scores<3, 2>(q + h, k, n, dk, scale, s + h * kTile); break;
+      case 2: Scores<2, 4>(q + h, k, n, dk, scale, s + h * kTile); break;
+      default: Scores<1, 8>(q + h, k, n, dk, scale, s + h * kTile); break;
+    }
+  }
+}
+
+void VAccumAll(float* const* acc, int nh, const float* p, const uint16_t* const* v, int n,
+               int dv, const float* corr) {
+  for (int h = 0; h < nh; h += 4) {
+    switch (std::min(4, nh - h)) {
+      case 4: VAccum<4, 2>(acc + h, p + h * kTile, v, n, dv, corr + h); break;
+      case 3: VAccum<3, 2>(acc + h, p + h * kTile, v, n, dv, corr + h); break;
+      case 2: VAccum<2, 4>(acc + h, p + h * kTile, v, n, dv, corr + h); break;
+      default: VAccum<1, 8>(acc + h, p + h * kTile, v, n, dv, corr + h); break;
+    }
+  }
+}
+
+}  // namespace
+
+void UnitAvx2(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch& sc) {
+  const int dk = p.head_dim_k, dv = p.head_dim_v, nh = u.nh;
+  const float scale = p.scale * 1.44269504088896341f;  // softmax in base 2
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  float m[kMaxGroup], l[kMaxGroup], corr[kMaxGroup];
+  float* acc[kMaxGroup];
+  for (int h = 0; h < nh; ++h) {
+    m[h] = kNegInf;
+    l[h] = 0.0f;
+    acc[h] = sc.acc + static_cast<int64_t>(h) * dv;
+    std::fill(acc[h], acc[h] + dv, 0.0f);
+  }
+  const int64_t n_keys = static_cast<int64_t>(u.pos) + 1;
+  for (int64_t t0 = 0; t0 < n_keys; t0 += kTile) {
+    const int n = static_cast<int>(std::min<int64_t>(kTile, n_keys - t0));
+    const int n8 = (n + 7) & ~7;
+    TileRows(kv, p, u.kv_head, t0, n, sc);
+    ScoresAll(u.q, nh, sc.krows, n, dk, scale, sc.s);
+    for (int h = 0; h < nh; ++h) {
+      float* s = sc.s + h * kTile;
+      for (int j = n; j < n8; ++j) s[j] = kNegInf;
+      __m256 mx = _mm256_set1_ps(kNegInf);
+      for (int j = 0; j < n8; j += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + j));
+      const float m_new = std::max(m[h], Hmax(mx));
+      corr[h] = m[h] == kNegInf ? 0.0f : _mm256_cvtss_f32(Exp2(_mm256_set1_ps(m[h] - m_new)));
+      const __m256 mv = _mm256_set1_ps(m_new);
+      __m256 sum = _mm256_setzero_ps();
+      for (int j = 0; j < n8; j += 8) {
+        __m256 e = Exp2(_mm256_sub_ps(_mm256_loadu_ps(s + j), mv));
+        _mm256_storeu_ps(s + j, e);
+        sum = _mm256_add_ps(sum, e);
+      }
+      l[h] = l[h] * corr[h] + Hsum(sum);
+      m[h] = m_new;
+    }
+    VAccumAll(acc, nh, sc.s, sc.vrows, n, dv, corr);
+  }
+  for (int h = 0; h < nh; ++h) {
+    const __m256 lv = _mm256_set1_ps(l[h]);
+    for (int c = 0; c < dv; c += 8)
+      _mm256_storeu_ps(u.out[h] + c, _mm256_div_ps(_mm256_loadu_ps(acc[h] + c), lv));
+  }
+}
+
+}  // namespace r1::kernels::attn
