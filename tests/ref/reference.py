@@ -147,6 +147,24 @@ def unpermute_llama(w, n_head):
     return (w.reshape((n_head, hd // 2, 2) + w.shape[1:]).swapaxes(1, 2).reshape(w.shape))
 
 
+def yarn_inv_freq(d, base, factor, orig_ctx, beta_fast=32.0, beta_slow=1.0):
+    """DeepseekV3YarnRotaryEmbedding._set_cos_sin_cache's inv_freq (float64)."""
+    freq_extra = 1.0 / base ** (np.arange(0, d, 2, dtype=np.float64) / d)
+    freq_inter = freq_extra / factor
+    cd = lambda b: d * math.log(orig_ctx / (b * 2 * math.pi)) / (2 * math.log(base))
+    low = max(math.floor(cd(beta_fast)), 0)             # yarn_find_correction_range
+    high = min(math.ceil(cd(beta_slow)), d - 1)
+    if low == high:
+        high += 0.001                                    # yarn_linear_ramp_mask
+    ramp = np.clip((np.arange(d // 2, dtype=np.float64) - low) / (high - low), 0.0, 1.0)
+    extra_mask = 1.0 - ramp                              # inv_freq_mask
+    return freq_inter * (1.0 - extra_mask) + freq_extra * extra_mask, low, high
+
+
+def yarn_get_mscale(scale, mscale):
+    return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
+
+
 def causal_attention(q, k, v, scale):
     """q (T, H, dk), k (T, H, dk), v (T, H, dv) -> (T, H, dv), causal."""
     T = q.shape[0]
@@ -308,16 +326,9 @@ class DeepSeek2(Model):
             beta_fast = float(kv("rope.scaling.yarn_beta_fast", 32.0))
             beta_slow = float(kv("rope.scaling.yarn_beta_slow", 1.0))
             log_mul = float(kv("rope.scaling.yarn_log_multiplier", 0.0))
-            cd = lambda b: d * math.log(orig / (b * 2 * math.pi)) / (2 * math.log(base))
-            low = max(math.floor(cd(beta_fast)), 0)
-            high = min(math.ceil(cd(beta_slow)), d - 1)
-            if low == high:
-                high += 0.001
-            ramp = np.clip((np.arange(d // 2, dtype=np.float64) - low) / (high - low), 0.0, 1.0)
-            extra_mask = 1.0 - ramp
-            self.inv_freq = (freq_extra / f) * (1.0 - extra_mask) + freq_extra * extra_mask
+            self.inv_freq, low, high = yarn_inv_freq(d, base, f, orig, beta_fast, beta_slow)
             if f > 1.0 and log_mul:
-                mscale = 1.0 + log_mul * math.log(f)
+                mscale = 1.0 + log_mul * math.log(f)   # = yarn_get_mscale(f, mscale_all_dim)
                 self.softmax_scale *= mscale * mscale
             log("deepseek2: yarn factor=%g orig=%g low=%s high=%s softmax_scale=%.17g"
                 % (f, orig, low, high, self.softmax_scale))
