@@ -289,7 +289,9 @@ class DeepSeek2(Model):
         self.n_embd = int(kv("embedding_length", required=True))
         self.n_head = int(kv("attention.head_count", required=True))
         self.eps = float(kv("attention.layer_norm_rms_epsilon", required=True))
-        self.q_lora = int(kv("attention.q_lora_rank", 0) or 0)
+        # q_lora: decided by the tensors (V2-Lite has attn_q, no attn_q_a; llama.cpp keys it on
+        # n_layer == 27 and skips attention.q_lora_rank then).
+        self.q_lora = self.has("blk.0.attn_q_a.weight")
         self.kv_lora = int(kv("attention.kv_lora_rank", required=True))
         self.n_rot = int(kv("rope.dimension_count", required=True))
         self.qk_head = int(kv("attention.key_length_mla", 0) or kv("attention.key_length", required=True))

@@ -313,11 +313,14 @@ def test_deepseek_rope_equivalence():
 
 
 DS = dict(V=41, E=32, H=4, qlora=16, kvlora=12, nope=6, rope=8, v=5, F=20, Fe=12, nE=8, used=3,
-          G=4, KG=2, nl=3, dense=1, eps=2.0**-20, base=100.0, factor=4.0, orig=32, logmul=0.125, scale=2.5)
+          G=4, KG=2, nl=3, dense=1, eps=2.0**-20, base=100.0, factor=4.0, orig=32, logmul=0.125, scale=2.5,
+          gating=2, norm=True, bias=True)
 
 
-def make_deepseek(rng, path, split_kvb, gating=2):
-    c = DS
+LITE = dict(DS, qlora=0, gating=1, G=1, KG=1, norm=False, scale=1.0, bias=False)
+
+
+def make_deepseek(rng, path, split_kvb, c=DS):
     r = lambda *s: rng.normal(0, 0.4, s).astype(np.float32).astype(np.float64)   # noqa: E731  (stored as F32)
     r1 = lambda n, a: (1 + a * rng.normal(size=n)).astype(np.float32).astype(np.float64)   # noqa: E731
     H, qk = c["H"], c["nope"] + c["rope"]
@@ -327,30 +330,38 @@ def make_deepseek(rng, path, split_kvb, gating=2):
     w.add("general.architecture", a)
     for k, v in (("block_count", c["nl"] + 1), ("nextn_predict_layers", 1), ("embedding_length", c["E"]),
                  ("feed_forward_length", c["F"]), ("attention.head_count", H), ("attention.head_count_kv", 1),
-                 ("attention.q_lora_rank", c["qlora"]), ("attention.kv_lora_rank", c["kvlora"]),
+                 ("attention.kv_lora_rank", c["kvlora"]),
                  ("attention.key_length", c["kvlora"] + c["rope"]), ("attention.value_length", c["kvlora"]),
                  ("attention.key_length_mla", qk), ("attention.value_length_mla", c["v"]),
                  ("rope.dimension_count", c["rope"]), ("leading_dense_block_count", c["dense"]),
                  ("expert_feed_forward_length", c["Fe"]), ("expert_count", c["nE"]),
                  ("expert_used_count", c["used"]), ("expert_shared_count", 1),
-                 ("expert_weights_scale", c["scale"]), ("expert_weights_norm", True),
-                 ("expert_gating_func", gating), ("expert_group_count", c["G"]),
-                 ("expert_group_used_count", c["KG"]), ("rope.freq_base", c["base"]),
+                 ("expert_weights_scale", c["scale"]), ("expert_weights_norm", c["norm"]),
+                 ("expert_gating_func", c["gating"]), ("rope.freq_base", c["base"]),
                  ("rope.scaling.type", "yarn"), ("rope.scaling.factor", c["factor"]),
                  ("rope.scaling.original_context_length", c["orig"]),
                  ("rope.scaling.yarn_log_multiplier", c["logmul"]),
                  ("attention.layer_norm_rms_epsilon", c["eps"])):
         w.add("%s.%s" % (a, k), v)
+    if c["qlora"]:
+        w.add("%s.attention.q_lora_rank" % a, c["qlora"])
+    if c["G"] > 1:
+        w.add("%s.expert_group_count" % a, c["G"]); w.add("%s.expert_group_used_count" % a, c["KG"])
     w.add_tensor("token_embd.weight", P["embed"]); w.add_tensor("output_norm.weight", P["norm"])
     w.add_tensor("output.weight", P["out"], "F16"); P["out"] = P["out"].astype(np.float16).astype(np.float64)
     for il in range(c["nl"] + 1):                     # the last block is the (skipped) MTP block
-        L = {"ln1": r1(c["E"], .1), "ln2": r1(c["E"], .1), "qa": r(c["qlora"], c["E"]),
-             "qan": r1(c["qlora"], .1), "qb": r(H * qk, c["qlora"]), "kva": r(c["kvlora"] + c["rope"], c["E"]),
+        L = {"ln1": r1(c["E"], .1), "ln2": r1(c["E"], .1), "kva": r(c["kvlora"] + c["rope"], c["E"]),
              "kvan": r1(c["kvlora"], .1), "kvb": r(H * (c["nope"] + c["v"]), c["kvlora"]),
              "o": r(c["E"], H * c["v"])}
         p = "blk.%d." % il
-        for n, k in (("attn_norm", "ln1"), ("ffn_norm", "ln2"), ("attn_q_a", "qa"), ("attn_q_a_norm", "qan"),
-                     ("attn_q_b", "qb"), ("attn_kv_a_mqa", "kva"), ("attn_kv_a_norm", "kvan"), ("attn_output", "o")):
+        if c["qlora"]:
+            L.update(qa=r(c["qlora"], c["E"]), qan=r1(c["qlora"], .1), qb=r(H * qk, c["qlora"]))
+            names = (("attn_q_a", "qa"), ("attn_q_a_norm", "qan"), ("attn_q_b", "qb"))
+        else:
+            L.update(q=r(H * qk, c["E"]))
+            names = (("attn_q", "q"),)
+        for n, k in names + (("attn_norm", "ln1"), ("ffn_norm", "ln2"), ("attn_kv_a_mqa", "kva"),
+                             ("attn_kv_a_norm", "kvan"), ("attn_output", "o")):
             w.add_tensor(p + n + ".weight", L[k])
         kvb = L["kvb"].reshape(H, c["nope"] + c["v"], c["kvlora"])
         if split_kvb:   # conversion/deepseek.py: k_b = kv_b[:, :nope].transpose(1, 2), v_b = kv_b[:, nope:]
@@ -366,7 +377,9 @@ def make_deepseek(rng, path, split_kvb, gating=2):
             L.update(router=r(c["nE"], c["E"]), bias=r(c["nE"]), eg=r(c["nE"], c["Fe"], c["E"]),
                      eu=r(c["nE"], c["Fe"], c["E"]), ed=r(c["nE"], c["E"], c["Fe"]), sg=r(c["Fe"], c["E"]),
                      su=r(c["Fe"], c["E"]), sd=r(c["E"], c["Fe"]))
-            for n, k in (("ffn_gate_inp.weight", "router"), ("exp_probs_b.bias", "bias"),
+            if not c["bias"]:
+                L["bias"] = np.zeros(c["nE"])
+            for n, k in ((("exp_probs_b.bias", "bias"),) if c["bias"] else ()) + (("ffn_gate_inp.weight", "router"),
                          ("ffn_gate_exps.weight", "eg"), ("ffn_up_exps.weight", "eu"), ("ffn_down_exps.weight", "ed"),
                          ("ffn_gate_shexp.weight", "sg"), ("ffn_up_shexp.weight", "su"), ("ffn_down_shexp.weight", "sd")):
                 w.add_tensor(p + n, L[k])
@@ -375,10 +388,9 @@ def make_deepseek(rng, path, split_kvb, gating=2):
     return P
 
 
-def absorbed_loops(P, tokens):
+def absorbed_loops(P, tokens, c=DS):
     """Independent loop forward: absorbed MLA (score against c_kv), interleaved rope,
-    hand-written noaux_tc routing with Python sorting."""
-    c = DS
+    hand-written noaux_tc / softmax routing with Python sorting."""
     H, nope, R, kvl = c["H"], c["nope"], c["rope"], c["kvlora"]
     d = R
     ext = [c["base"] ** (-2 * i / d) for i in range(d // 2)]
@@ -402,7 +414,7 @@ def absorbed_loops(P, tokens):
         new = []
         for t, x in enumerate(xs):
             h = rms(x, L["ln1"], eps)
-            q = (L["qb"] @ rms(L["qa"] @ h, L["qan"], eps)).reshape(H, nope + R)
+            q = (L["qb"] @ rms(L["qa"] @ h, L["qan"], eps) if c["qlora"] else L["q"] @ h).reshape(H, nope + R)
             out = []
             for hh in range(H):
                 q_abs = kvb[hh, :nope].T @ q[hh, :nope]            # fold W_kb into the query
@@ -416,14 +428,18 @@ def absorbed_loops(P, tokens):
             if il < c["dense"]:
                 y = L["down"] @ (silu(L["gate"] @ h) * (L["up"] @ h))
             else:
-                s = [1 / (1 + math.exp(-z)) for z in L["router"] @ h]
+                z = L["router"] @ h
+                if c["gating"] == 2:
+                    s = [1 / (1 + math.exp(-v)) for v in z]
+                else:
+                    s = [math.exp(v - max(z)) / sum(math.exp(u - max(z)) for u in z) for v in z]
                 ch = [s[e] + L["bias"][e] for e in range(c["nE"])]
                 gsz = c["nE"] // c["G"]
                 gscore = [sum(sorted(ch[g * gsz:(g + 1) * gsz])[-2:]) for g in range(c["G"])]
                 keep = sorted(range(c["G"]), key=lambda g: -gscore[g])[:c["KG"]]
                 cand = [e for e in range(c["nE"]) if e // gsz in keep]
                 top = sorted(cand, key=lambda e: -ch[e])[:c["used"]]
-                wsum = sum(s[e] for e in top)
+                wsum = sum(s[e] for e in top) if c["norm"] else 1.0
                 y = L["sd"] @ (silu(L["sg"] @ h) * (L["su"] @ h))
                 for e in top:
                     y = y + s[e] / wsum * c["scale"] * (L["ed"][e] @ (silu(L["eg"][e] @ h) * (L["eu"][e] @ h)))
@@ -445,6 +461,10 @@ def test_deepseek_forward():
     # group limit matters in this toy: disabling it must change some routing
     m = ref.load_model(pa); m.n_group = 1
     assert any(m.forward(toks)[1][k]["ids"] != ea[k]["ids"] for k in ea)
+    # V2-Lite-like: no q_lora (attn_q), softmax gating, no bias, no groups, no norm, split k_b/v_b
+    pl = os.path.join(TMP, "ds_lite.gguf")
+    P = make_deepseek(np.random.default_rng(6), pl, split_kvb=True, c=LITE)
+    close(ref.load_model(pl).forward(toks)[0], absorbed_loops(P, toks, LITE), 1e-12, "deepseek2 lite")
 
 
 # ---------------------------------------------------------------- 5. CLI
