@@ -467,6 +467,22 @@ def test_deepseek_forward():
     close(ref.load_model(pl).forward(toks)[0], absorbed_loops(P, toks, LITE), 1e-12, "deepseek2 lite")
 
 
+def test_group_routing_modes():
+    """Hand case where the group score rule matters: sigmoid (noaux_tc) uses the
+    top-2 sum per group, softmax (V2 group_limited_greedy) the group max."""
+    ch = np.array([0.9, 0.01, 0.6, 0.6, 0.55, 0.55, 0.1, 0.1])
+    m = ref.DeepSeek2.__new__(ref.DeepSeek2)
+    m.g = type("G", (), {"tensors": {}})()
+    m._cache = {"blk.0.ffn_gate_inp.weight": np.eye(8)}
+    m.g.tensors = dict.fromkeys(m._cache)
+    m.n_group, m.topk_group, m.n_used, m.w_norm, m.w_scale = 4, 2, 2, True, 2.0
+    for gating, logits, want in ((2, np.log(ch / (1 - ch)), [2, 3]), (1, np.log(ch), [0, 2])):
+        m.gating = gating
+        ids, w = m.route(logits[None], 0)
+        assert sorted(ids[0].tolist()) == want, (gating, ids)
+        close(w.sum(), 2.0, 1e-12, "norm*scale")
+
+
 # ---------------------------------------------------------------- 5. CLI
 def test_cli():
     path = os.path.join(TMP, "ds_kvb.gguf")
@@ -484,9 +500,13 @@ def test_cli():
 
 def main():
     tests = [v for k, v in globals().items() if k.startswith("test_")]
-    for t in tests:
-        t()
-        print("ok  %s" % t.__name__)
+    try:
+        for t in tests:
+            t()
+            print("ok  %s" % t.__name__)
+    finally:
+        import shutil
+        shutil.rmtree(TMP, ignore_errors=True)
     print("selftest: %d passed" % len(tests))
     return 0
 
