@@ -1,6 +1,7 @@
 #include "kernels/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <string>
@@ -34,13 +35,28 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads > 0 ? n_threads : P
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
+    generation_.fetch_add(1);
   }
   start_cv_.notify_all();
   for (auto& t : threads_) t.join();
 }
 
 namespace {
+
+// The pool whose job this thread is running (nested calls run inline).
+thread_local const ThreadPool* tls_running = nullptr;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// How long an idle worker spins before sleeping. Decode issues a ParallelFor
+// every few tens of microseconds, so this keeps workers hot through a step.
+constexpr auto kSpinFor = std::chrono::microseconds(500);
+
 // The chunk of [0, n) that thread `index` of `count` owns, rounded to `grain`.
 std::pair<int64_t, int64_t> Chunk(int64_t n, int64_t grain, int index, int count) {
   int64_t units = (n + grain - 1) / grain;
@@ -49,28 +65,35 @@ std::pair<int64_t, int64_t> Chunk(int64_t n, int64_t grain, int index, int count
   int64_t end = begin + per + (index < extra ? 1 : 0);
   return {std::min(n, begin * grain), std::min(n, end * grain)};
 }
+
 }  // namespace
 
 void ThreadPool::Worker(int index) {
   uint64_t seen = 0;
+  tls_running = this;
   for (;;) {
-    const std::function<void(int64_t, int64_t, int)>* job;
-    int64_t n, grain;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      n = job_n_;
-      grain = job_grain_;
+    uint64_t gen = generation_.load(std::memory_order_acquire);
+    if (gen == seen) {
+      auto deadline = std::chrono::steady_clock::now() + kSpinFor;
+      for (int spins = 1;; ++spins) {
+        CpuRelax();
+        gen = generation_.load(std::memory_order_acquire);
+        if (gen != seen) break;
+        if ((spins & 255) == 0 && std::chrono::steady_clock::now() > deadline) {
+          std::unique_lock<std::mutex> lock(mu_);
+          sleepers_.fetch_add(1);  // seq_cst: pairs with ParallelFor's check
+          start_cv_.wait(lock, [&] { return generation_.load() != seen; });
+          sleepers_.fetch_sub(1);
+          gen = generation_.load(std::memory_order_acquire);
+          break;
+        }
+      }
     }
-    auto [b, e] = Chunk(n, grain, index, n_threads_);
-    if (b < e) (*job)(b, e, index);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
-    }
+    if (stop_.load()) return;
+    seen = gen;
+    auto [b, e] = Chunk(job_n_, job_grain_, index, n_threads_);
+    if (b < e) (*job_)(b, e, index);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
@@ -78,23 +101,31 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
                              int64_t grain) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
-  if (n_threads_ == 1 || n <= grain) {
+  if (n_threads_ == 1 || n <= grain || tls_running == this) {
     fn(0, n, 0);
     return;
   }
-  {
+  std::lock_guard<std::mutex> call_lock(call_mu_);
+  job_ = &fn;
+  job_n_ = n;
+  job_grain_ = grain;
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1);  // seq_cst: publishes the job
+  if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    job_n_ = n;
-    job_grain_ = grain;
-    pending_ = n_threads_ - 1;
-    ++generation_;
+    start_cv_.notify_all();
   }
-  start_cv_.notify_all();
   auto [b, e] = Chunk(n, grain, 0, n_threads_);
+  tls_running = this;
   if (b < e) fn(b, e, 0);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  tls_running = nullptr;
+  for (int spins = 1; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < 4096) {
+      CpuRelax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 }  // namespace r1

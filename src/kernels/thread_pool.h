@@ -4,8 +4,13 @@
 // returns when all are done. The calling thread takes part. Chunking only
 // decides *who* computes an output element, never *how*, so results are
 // independent of the thread count.
+//
+// Workers spin briefly after each job before sleeping, so the back-to-back
+// ParallelFor calls of a decode step do not pay a futex wake-up each. A
+// ParallelFor issued from inside a job runs inline on the calling thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -37,15 +42,17 @@ class ThreadPool {
 
   int n_threads_;
   std::vector<std::thread> threads_;
-  std::mutex mu_;
+  std::mutex mu_;                     // sleeping workers wait on start_cv_ under it
   std::condition_variable start_cv_;
-  std::condition_variable done_cv_;
-  const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;  // guarded by mu_
+  std::mutex call_mu_;                // one ParallelFor at a time from outside threads
+  // Published by a release increment of generation_.
+  const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_grain_ = 1;
-  uint64_t generation_ = 0;  // guarded by mu_
-  int pending_ = 0;          // guarded by mu_
-  bool stop_ = false;        // guarded by mu_
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};       // workers still running the current job
+  std::atomic<int> sleepers_{0};      // workers blocked (or about to) on start_cv_
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace r1
