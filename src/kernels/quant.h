@@ -47,6 +47,43 @@ using VecDotFn = float (*)(int64_t n, const void* w, const void* x);
 VecDotFn RefVecDot(GgmlType weight_type);   // scalar reference (ref/)
 VecDotFn FastVecDot(GgmlType weight_type);  // best path for this CPU; falls back to RefVecDot
 
+// Multi-row dots for register-blocked matmuls. Each output is bit-identical to
+// the single VecDot of the same path (FastVecDot4 <-> FastVecDot, Ref <-> Ref)
+// on the same two rows, so blocking never changes a result.
+//
+// Four consecutive weight rows (row r at w + r * w_row_bytes) against one
+// activation row: out4[r] = VecDot(n, w + r * w_row_bytes, x). Decode: the
+// activation row is loaded once for four weight rows.
+using VecDot4Fn = void (*)(int64_t n, const void* w, size_t w_row_bytes, const void* x,
+                           float* out4);
+// One weight row against four activation rows (row t at x + t * x_row_bytes):
+// out4[t] = VecDot(n, w, x + t * x_row_bytes). Prefill: each weight block is
+// decoded once for four tokens.
+using VecDotX4Fn = void (*)(int64_t n, const void* w, const void* x, size_t x_row_bytes,
+                            float* out4);
+
+VecDot4Fn RefVecDot4(GgmlType weight_type);
+VecDot4Fn FastVecDot4(GgmlType weight_type);
+VecDotX4Fn RefVecDotX4(GgmlType weight_type);
+VecDotX4Fn FastVecDotX4(GgmlType weight_type);
+
+// Explicit access to one implementation, for tests and benchmarks. The Fast*
+// functions above pick, once per process: kAvx512 if the CPU has it, else
+// kAvx2, else kRef; R1_FORCE_SCALAR=1 in the environment forces kRef (see
+// cpu.h). Results differ between paths only in float summation order (the
+// K-quant paths are bit-identical to the reference; see x86/x86_kernels.h).
+enum class KernelPath { kRef, kAvx2, kAvx512 };
+struct DotKernels {
+  VecDotFn dot = nullptr;
+  VecDot4Fn dot4 = nullptr;
+  VecDotX4Fn dotx4 = nullptr;
+};
+const char* KernelPathName(KernelPath p);
+bool KernelPathAvailable(KernelPath p);  // CPU support only; ignores R1_FORCE_SCALAR
+// All nullptr if the path is unavailable or `weight_type` is not IsSupported.
+DotKernels PathKernels(KernelPath p, GgmlType weight_type);
+KernelPath FastPath(GgmlType weight_type);  // the path Fast* use for this type
+
 // IEEE half / bfloat16 conversions (round to nearest even).
 float F16ToF32(uint16_t h);
 uint16_t F32ToF16(float f);

@@ -1,0 +1,276 @@
+// Scalar quantizers: activations (Q8_0, Q8_K, BF16, F32) and the project's
+// own weight quantizer (every IsSupported type). Deterministic: plain loops in
+// a fixed order, round-to-nearest-even via lrintf, no data-dependent
+// threading.
+//
+// Weight quantizers do a small search per (sub-)block: a dozen or so candidate
+// scales around the range-filling one, each followed by a least-squares refit
+// of scale (and min) for the integer codes it produced, keeping the candidate
+// with the lowest squared error. For K-quants the resulting per-sub-block
+// scales/mins are then quantized to 6 (Q4_K/Q5_K) or 8 (Q6_K) bits and the
+// codes are recomputed against the scales actually stored.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/blocks.h"
+#include "kernels/quant.h"
+#include "kernels/ref/ref_kernels.h"
+
+namespace r1::kernels::ref {
+namespace {
+
+int NearestInt(float v) { return static_cast<int>(std::lrintf(v)); }
+
+float AbsMax(const float* x, int n) {
+  float m = 0.0f;
+  for (int i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  return m;
+}
+
+// x ≈ d * q with q in [-nmax, nmax - 1]. Returns d; writes q.
+float FitSymmetric(const float* x, int n, int nmax, int* q) {
+  float amax = 0.0f, signed_max = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      signed_max = x[i];
+    }
+  }
+  if (amax == 0.0f) {
+    std::fill(q, q + n, 0);
+    return 0.0f;
+  }
+  // Map the extreme value to about -nmax: the longer side of the code range.
+  float best_score = -1.0f, best_is = 0.0f;
+  for (int t = -9; t <= 9; ++t) {
+    const float iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(t)) / signed_max;
+    double sxq = 0, sqq = 0;
+    for (int i = 0; i < n; ++i) {
+      const int v = std::clamp(NearestInt(iscale * x[i]), -nmax, nmax - 1);
+      sxq += static_cast<double>(x[i]) * v;
+      sqq += static_cast<double>(v) * v;
+    }
+    // Error of the least-squares d for these codes: sum x^2 - sxq^2 / sqq.
+    const float score = sqq > 0 ? static_cast<float>(sxq * sxq / sqq) : 0.0f;
+    if (score > best_score) {
+      best_score = score;
+      best_is = iscale;
+    }
+  }
+  double sxq = 0, sqq = 0;
+  for (int i = 0; i < n; ++i) {
+    q[i] = std::clamp(NearestInt(best_is * x[i]), -nmax, nmax - 1);
+    sxq += static_cast<double>(x[i]) * q[i];
+    sqq += static_cast<double>(q[i]) * q[i];
+  }
+  return sqq > 0 ? static_cast<float>(sxq / sqq) : 0.0f;
+}
+
+// x ≈ scale * q - mn with q in [0, nmax], scale >= 0, mn >= 0 (the format
+// subtracts a non-negative min, so the represented range always includes 0).
+void FitAsymmetric(const float* x, int n, int nmax, float* scale, float* mn) {
+  float lo = 0.0f, hi = x[0];
+  for (int i = 0; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  if (hi <= lo) {
+    *scale = 0.0f;
+    *mn = -lo;
+    return;
+  }
+  double best_err = -1;
+  float best_a = (hi - lo) / static_cast<float>(nmax), best_b = lo;
+  for (int t = -10; t <= 10; ++t) {
+    const float iscale = (static_cast<float>(nmax) + 0.1f * static_cast<float>(t)) / (hi - lo);
+    double sq = 0, sqq = 0, sx = 0, sxq = 0;
+    int codes[kQK0];
+    for (int i = 0; i < n; ++i) {
+      codes[i] = std::clamp(NearestInt(iscale * (x[i] - lo)), 0, nmax);
+      sq += codes[i];
+      sqq += static_cast<double>(codes[i]) * codes[i];
+      sx += x[i];
+      sxq += static_cast<double>(x[i]) * codes[i];
+    }
+    const double det = n * sqq - sq * sq;
+    if (det <= 0) continue;
+    double a = (n * sxq - sq * sx) / det;
+    double b = (sqq * sx - sq * sxq) / det;
+    if (b > 0) {  // the min must be <= 0
+      b = 0;
+      a = sxq / sqq;
+    }
+    if (a <= 0) continue;
+    double err = 0;
+    for (int i = 0; i < n; ++i) {
+      const double e = x[i] - (a * codes[i] + b);
+      err += e * e;
+    }
+    if (best_err < 0 || err < best_err) {
+      best_err = err;
+      best_a = static_cast<float>(a);
+      best_b = static_cast<float>(b);
+    }
+  }
+  *scale = best_a;
+  *mn = -best_b;
+}
+
+void QuantQ8_0(const float* x, BlockQ8_0* b, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK0) {
+    const float d = AbsMax(x, kQK0) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    b[i].d = F32ToF16(d);
+    for (int j = 0; j < kQK0; ++j) b[i].qs[j] = static_cast<int8_t>(std::clamp(NearestInt(x[j] * id), -127, 127));
+  }
+}
+
+void QuantQ8K(const float* x, BlockQ8K* b, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK) {
+    const float d = AbsMax(x, kQK) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    b[i].d = d;
+    for (int j = 0; j < kQK; ++j) b[i].qs[j] = static_cast<int8_t>(std::clamp(NearestInt(x[j] * id), -127, 127));
+    for (int j = 0; j < kQK / 16; ++j) {
+      int s = 0;
+      for (int l = 0; l < 16; ++l) s += b[i].qs[16 * j + l];
+      b[i].bsums[j] = static_cast<int16_t>(s);
+    }
+  }
+}
+
+void QuantQ4_0(const float* x, BlockQ4_0* b, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK0) {
+    int q[kQK0];
+    b[i].d = F32ToF16(FitSymmetric(x, kQK0, 8, q));
+    for (int j = 0; j < 16; ++j) b[i].qs[j] = static_cast<uint8_t>((q[j] + 8) | (q[j + 16] + 8) << 4);
+  }
+}
+
+void QuantQ5_0(const float* x, BlockQ5_0* b, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK0) {
+    int q[kQK0];
+    b[i].d = F32ToF16(FitSymmetric(x, kQK0, 16, q));
+    uint32_t qh = 0;
+    for (int j = 0; j < kQK0; ++j) qh |= static_cast<uint32_t>(((q[j] + 16) >> 4) & 1) << j;
+    std::memcpy(b[i].qh, &qh, 4);
+    for (int j = 0; j < 16; ++j)
+      b[i].qs[j] = static_cast<uint8_t>(((q[j] + 16) & 15) | ((q[j + 16] + 16) & 15) << 4);
+  }
+}
+
+// Shared by Q4_K (nmax 15) and Q5_K (nmax 31): fills d, dmin, scales and the
+// codes q[256] in [0, nmax] in element order.
+template <typename Block>
+void QuantScalesK45(const float* x, int nmax, Block* b, int* q) {
+  float scale[8], mn[8];
+  for (int s = 0; s < 8; ++s) FitAsymmetric(x + 32 * s, 32, nmax, &scale[s], &mn[s]);
+  const float max_scale = *std::max_element(scale, scale + 8);
+  const float max_min = *std::max_element(mn, mn + 8);
+  b->d = F32ToF16(max_scale / 63.0f);
+  b->dmin = F32ToF16(max_min / 63.0f);
+  const float d = F16ToF32(b->d), dmin = F16ToF32(b->dmin);
+  uint8_t sc[8], m[8];
+  for (int s = 0; s < 8; ++s) {
+    sc[s] = static_cast<uint8_t>(d > 0 ? std::clamp(NearestInt(scale[s] / d), 0, 63) : 0);
+    m[s] = static_cast<uint8_t>(dmin > 0 ? std::clamp(NearestInt(mn[s] / dmin), 0, 63) : 0);
+  }
+  PackScalesMinsK4(sc, m, b->scales);
+  // Codes against the scales as stored, not the unrounded fits.
+  for (int s = 0; s < 8; ++s) {
+    const float ds = d * static_cast<float>(sc[s]);
+    const float dm = dmin * static_cast<float>(m[s]);
+    for (int l = 0; l < 32; ++l) {
+      const int e = 32 * s + l;
+      q[e] = ds > 0 ? std::clamp(NearestInt((x[e] + dm) / ds), 0, nmax) : 0;
+    }
+  }
+}
+
+void QuantQ4K(const float* x, BlockQ4K* b, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK) {
+    int q[kQK];
+    QuantScalesK45(x, 15, &b[i], q);
+    for (int g = 0; g < 4; ++g)
+      for (int l = 0; l < 32; ++l)
+        b[i].qs[32 * g + l] = static_cast<uint8_t>(q[64 * g + l] | q[64 * g + 32 + l] << 4);
+  }
+}
+
+void QuantQ5K(const float* x, BlockQ5K* b, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK) {
+    int q[kQK];
+    QuantScalesK45(x, 31, &b[i], q);
+    std::memset(b[i].qh, 0, sizeof(b[i].qh));
+    for (int g = 0; g < 4; ++g) {
+      for (int l = 0; l < 32; ++l) {
+        const int lo = q[64 * g + l], hi = q[64 * g + 32 + l];
+        b[i].qs[32 * g + l] = static_cast<uint8_t>((lo & 15) | (hi & 15) << 4);
+        b[i].qh[l] |= static_cast<uint8_t>((lo >> 4) << (2 * g) | (hi >> 4) << (2 * g + 1));
+      }
+    }
+  }
+}
+
+void QuantQ6K(const float* x, BlockQ6K* b, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK) {
+    float scale[16];
+    int q[kQK];
+    float amax = 0.0f;
+    for (int s = 0; s < 16; ++s) {
+      scale[s] = FitSymmetric(x + 16 * s, 16, 32, q + 16 * s);
+      amax = std::max(amax, std::fabs(scale[s]));
+    }
+    b[i].d = F32ToF16(amax / 127.0f);
+    const float d = F16ToF32(b[i].d);
+    for (int s = 0; s < 16; ++s) {
+      const int sc = d > 0 ? std::clamp(NearestInt(scale[s] / d), -127, 127) : 0;
+      b[i].scales[s] = static_cast<int8_t>(sc);
+      const float ds = d * static_cast<float>(sc);
+      for (int l = 0; l < 16; ++l) {
+        const int e = 16 * s + l;
+        q[e] = (ds != 0.0f ? std::clamp(NearestInt(x[e] / ds), -32, 31) : 0) + 32;
+      }
+    }
+    for (int h = 0; h < 2; ++h) {
+      const int* e = q + 128 * h;
+      for (int l = 0; l < 32; ++l) {
+        b[i].ql[64 * h + l] = static_cast<uint8_t>((e[l] & 15) | (e[l + 64] & 15) << 4);
+        b[i].ql[64 * h + l + 32] = static_cast<uint8_t>((e[l + 32] & 15) | (e[l + 96] & 15) << 4);
+        b[i].qh[32 * h + l] = static_cast<uint8_t>((e[l] >> 4) | (e[l + 32] >> 4) << 2 |
+                                                   (e[l + 64] >> 4) << 4 | (e[l + 96] >> 4) << 6);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool QuantizeRow(GgmlType t, const float* src, void* dst, int64_t n) {
+  switch (t) {
+    case GgmlType::F32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return true;
+    case GgmlType::F16: {
+      auto* h = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) h[i] = F32ToF16(src[i]);
+      return true;
+    }
+    case GgmlType::BF16: {
+      auto* h = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) h[i] = F32ToBF16(src[i]);
+      return true;
+    }
+    case GgmlType::Q8_0: QuantQ8_0(src, static_cast<BlockQ8_0*>(dst), n / kQK0); return true;
+    case GgmlType::Q4_0: QuantQ4_0(src, static_cast<BlockQ4_0*>(dst), n / kQK0); return true;
+    case GgmlType::Q5_0: QuantQ5_0(src, static_cast<BlockQ5_0*>(dst), n / kQK0); return true;
+    case GgmlType::Q4_K: QuantQ4K(src, static_cast<BlockQ4K*>(dst), n / kQK); return true;
+    case GgmlType::Q5_K: QuantQ5K(src, static_cast<BlockQ5K*>(dst), n / kQK); return true;
+    case GgmlType::Q6_K: QuantQ6K(src, static_cast<BlockQ6K*>(dst), n / kQK); return true;
+    case GgmlType::Q8_K: QuantQ8K(src, static_cast<BlockQ8K*>(dst), n / kQK); return true;
+    default: return false;
+  }
+}
+
+}  // namespace r1::kernels::ref

@@ -1,0 +1,19 @@
+// Scalar reference kernels (ref/*.cc): the definition of every format's
+// arithmetic. Internal to src/kernels; callers use quant.h.
+#pragma once
+
+#include <cstdint>
+
+#include "gguf/ggml_types.h"
+#include "kernels/quant.h"
+
+namespace r1::kernels::ref {
+
+// Return false when `t` has no converter (the caller reports the misuse).
+bool DequantizeRow(GgmlType t, const void* src, float* dst, int64_t n);
+bool QuantizeRow(GgmlType t, const float* src, void* dst, int64_t n);
+
+// Dot kernels of one weight type; all nullptr if unsupported.
+DotKernels Kernels(GgmlType weight_type);
+
+}  // namespace r1::kernels::ref

@@ -1,0 +1,4 @@
+#include "kernels/x86/x86_kernels.h"
+namespace r1::kernels::x86 {
+DotKernels Avx2Kernels(GgmlType) { return {}; }
+}  // namespace r1::kernels::x86

@@ -1,0 +1,35 @@
+// SIMD dot kernels (x86/*_avx2.cc, x86/*_avx512.cc). Internal to src/kernels;
+// callers use quant.h, which dispatches at run time (cpu.h).
+//
+// Contracts shared by every kernel here:
+//  * A result is a pure function of the two rows (and n): no dependence on
+//    alignment, thread or call history, so decode, batched prefill and any
+//    thread split agree bit for bit.
+//  * The multi-row kernels (dot4, dotx4) run, for each output, exactly the
+//    single-row kernel's instruction sequence (they are instances of one
+//    template), so their results are bit-identical to `dot`.
+//  * Integer parts are exact. For Q4_K / Q5_K / Q6_K the per-super-block
+//    integer sums are reduced to a scalar and folded into the float total with
+//    the reference's scalar FMAs, so those kernels are bit-identical to the
+//    reference. Q8_0 / Q4_0 / Q5_0 and the float types accumulate in vector
+//    lanes and differ from the reference only by float summation order.
+//
+// ODR hygiene: these files are compiled with -mavx2 / -mavx512*; everything in
+// them lives in an anonymous namespace except the table functions below, and
+// they call no inline function shared with baseline code, so no SIMD
+// instruction can leak into a baseline code path through the linker's choice
+// of a COMDAT copy.
+#pragma once
+
+#include "gguf/ggml_types.h"
+#include "kernels/quant.h"
+
+namespace r1::kernels::x86 {
+
+// All nullptr for a type the file does not handle.
+DotKernels Avx2Kernels(GgmlType weight_type);        // vecdot_avx2.cc
+DotKernels Avx2KQuantKernels(GgmlType weight_type);  // vecdot_k_avx2.cc
+DotKernels Avx512Kernels(GgmlType weight_type, bool has_bf16);  // vecdot_avx512.cc
+DotKernels Avx512KQuantKernels(GgmlType weight_type);          // vecdot_k_avx512.cc
+
+}  // namespace r1::kernels::x86
