@@ -75,6 +75,14 @@ void AttentionRef(const AttentionParams& p, const float* q, const int32_t* q_pos
 
 namespace attn {
 
+void TileRows(const KvView& kv, const AttentionParams& p, int kv_head, int64_t t0, int n,
+              Scratch& sc) {
+  for (int j = 0; j < n; ++j) {
+    sc.krows[j] = KRow(kv, p, t0 + j, kv_head);
+    sc.vrows[j] = VRow(kv, p, t0 + j, kv_head);
+  }
+}
+
 void UnitScalar(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch& sc) {
   const int dk = p.head_dim_k, dv = p.head_dim_v, nh = u.nh;
   const float scale = p.scale * 1.44269504088896341f;

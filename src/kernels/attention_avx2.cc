@@ -5,16 +5,23 @@
 // acc = fma(p_j, v_j, acc) over the tile's keys in order. Register blocking
 // (heads × keys, heads × V chunks) only shares loads, so it never changes the
 // operations that produce a value.
+//
+// ODR hygiene: this file is compiled with -mavx2 -mfma -mf16c. Everything but
+// UnitAvx2 is in an anonymous namespace and no std:: template is instantiated
+// here, so no AVX instruction can reach baseline code through a shared COMDAT.
 #include <immintrin.h>
 
-#include <algorithm>
-#include <cmath>
-#include <limits>
+#include <cstdint>
 
 #include "kernels/attention_impl.h"
 
 namespace r1::kernels::attn {
 namespace {
+
+constexpr float kNegInf = -__builtin_inff();
+
+inline int Min(int a, int b) { return a < b ? a : b; }
+inline float Max(float a, float b) { return a < b ? b : a; }
 
 inline float Hsum(__m256 v) {
   __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -114,7 +121,7 @@ void VAccum(float* const* acc, const float* p, const uint16_t* const* v, int n, 
 void ScoresAll(const float* const* q, int nh, const uint16_t* const* k, int n, int dk,
                float scale, float* s) {
   for (int h = 0; h < nh; h += 4) {
-    switch (std::min(4, nh - h)) {
+    switch (Min(4, nh - h)) {
       case 4: Scores<4, 2>(q + h, k, n, dk, scale, s + h * kTile); break;
       case 3: Scores<3, 2>(q + h, k, n, dk, scale, s + h * kTile); break;
       case 2: Scores<2, 4>(q + h, k, n, dk, scale, s + h * kTile); break;
@@ -126,7 +133,7 @@ void ScoresAll(const float* const* q, int nh, const uint16_t* const* k, int n, i
 void VAccumAll(float* const* acc, int nh, const float* p, const uint16_t* const* v, int n,
                int dv, const float* corr) {
   for (int h = 0; h < nh; h += 4) {
-    switch (std::min(4, nh - h)) {
+    switch (Min(4, nh - h)) {
       case 4: VAccum<4, 2>(acc + h, p + h * kTile, v, n, dv, corr + h); break;
       case 3: VAccum<3, 2>(acc + h, p + h * kTile, v, n, dv, corr + h); break;
       case 2: VAccum<2, 4>(acc + h, p + h * kTile, v, n, dv, corr + h); break;
@@ -140,18 +147,17 @@ void VAccumAll(float* const* acc, int nh, const float* p, const uint16_t* const*
 void UnitAvx2(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch& sc) {
   const int dk = p.head_dim_k, dv = p.head_dim_v, nh = u.nh;
   const float scale = p.scale * 1.44269504088896341f;  // softmax in base 2
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   float m[kMaxGroup], l[kMaxGroup], corr[kMaxGroup];
   float* acc[kMaxGroup];
   for (int h = 0; h < nh; ++h) {
     m[h] = kNegInf;
     l[h] = 0.0f;
     acc[h] = sc.acc + static_cast<int64_t>(h) * dv;
-    std::fill(acc[h], acc[h] + dv, 0.0f);
+    for (int c = 0; c < dv; c += 8) _mm256_storeu_ps(acc[h] + c, _mm256_setzero_ps());
   }
   const int64_t n_keys = static_cast<int64_t>(u.pos) + 1;
   for (int64_t t0 = 0; t0 < n_keys; t0 += kTile) {
-    const int n = static_cast<int>(std::min<int64_t>(kTile, n_keys - t0));
+    const int n = n_keys - t0 < kTile ? static_cast<int>(n_keys - t0) : kTile;
     const int n8 = (n + 7) & ~7;
     TileRows(kv, p, u.kv_head, t0, n, sc);
     ScoresAll(u.q, nh, sc.krows, n, dk, scale, sc.s);
@@ -160,7 +166,7 @@ void UnitAvx2(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch
       for (int j = n; j < n8; ++j) s[j] = kNegInf;
       __m256 mx = _mm256_set1_ps(kNegInf);
       for (int j = 0; j < n8; j += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + j));
-      const float m_new = std::max(m[h], Hmax(mx));
+      const float m_new = Max(m[h], Hmax(mx));
       corr[h] = m[h] == kNegInf ? 0.0f : _mm256_cvtss_f32(Exp2(_mm256_set1_ps(m[h] - m_new)));
       const __m256 mv = _mm256_set1_ps(m_new);
       __m256 sum = _mm256_setzero_ps();

@@ -34,18 +34,10 @@ struct Scratch {
   const uint16_t** vrows = nullptr;  // kTile row pointers
 };
 
-// Row pointers of keys [t0, t0+n) for KV head `kv_head`.
-inline void TileRows(const KvView& kv, const AttentionParams& p, int kv_head, int64_t t0, int n,
-                     Scratch& sc) {
-  for (int j = 0; j < n; ++j) {
-    int64_t key = t0 + j;
-    int64_t blk = key / kv.block_size, row = key % kv.block_size;
-    sc.krows[j] = kv.k_blocks[blk] + row * kv.k_row_stride +
-                  static_cast<int64_t>(kv_head) * p.head_dim_k;
-    sc.vrows[j] = kv.v_blocks[blk] + row * kv.v_row_stride +
-                  static_cast<int64_t>(kv_head) * p.head_dim_v;
-  }
-}
+// Row pointers of keys [t0, t0+n) for KV head `kv_head` (attention.cc; not
+// inline, so no copy of it is compiled with SIMD flags).
+void TileRows(const KvView& kv, const AttentionParams& p, int kv_head, int64_t t0, int n,
+              Scratch& sc);
 
 using UnitFn = void (*)(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch& sc);
 
