@@ -1,12 +1,118 @@
-// Baseline matmul: one VecDot per output element. Owned by the kernels work;
-// to be replaced by the register-blocked GEMM.
+// Matrix × activations on top of the quant.h dot kernels.
+//
+// Every output y[t, r] is one call of the path's dot, dot4 (4 weight rows × 1
+// token) or dotx4 (1 weight row × 4 tokens) kernel, which quant.h guarantees
+// are bit-identical to each other on the same two rows. Which one runs, and
+// on which thread, depends on n_tokens and the split, but the value never
+// does: matmul is batch- and thread-invariant.
+//
+// Decode (n_tokens < 4) is a memory-bound GEMV: each thread streams one
+// contiguous slice of rows with dot4, so the activation row is loaded once for
+// four weight rows and the hardware prefetchers see a few long streams.
+//
+// Prefill tiles the weight by rows (a tile of a few hundred KB stays in L2)
+// and streams all tokens over it four at a time with dotx4, which decodes each
+// weight block once for four tokens: the weight is read from memory once per
+// call instead of once per token.
 #include "kernels/matmul.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "kernels/quant.h"
 
 namespace r1::kernels {
+namespace {
+
+constexpr int64_t kDecodeMaxTokens = 3;    // below 4 tokens dotx4 cannot be used
+constexpr size_t kTileBytes = 384 << 10;   // weight tile kept in L2 during prefill
+constexpr size_t kMinSliceBytes = 48 << 10; // less weight per thread is not worth a wake-up
+
+[[noreturn]] void Fail(const char* what) {
+  std::fprintf(stderr, "r1::kernels::MatMul: %s\n", what);
+  std::abort();
+}
+
+struct Kernels {
+  VecDotFn dot;
+  VecDot4Fn dot4;
+  VecDotX4Fn dotx4;
+};
+
+Kernels KernelsFor(GgmlType t) {
+  return Kernels{FastVecDot(t), FastVecDot4(t), FastVecDotX4(t)};
+}
+
+// y[t, r0..r1) for tokens [t0, t1) with dot4 over groups of four rows.
+void RowsByDot4(const Kernels& kn, const Matrix& w, const QuantizedActs& xq, int64_t r0,
+                int64_t r1, int64_t t0, int64_t t1, float* y) {
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const uint8_t* wr = base + static_cast<size_t>(r) * w.row_bytes;
+    for (int64_t t = t0; t < t1; ++t) {
+      float out4[4];
+      kn.dot4(w.k, wr, w.row_bytes, xq.row(t), out4);
+      std::memcpy(y + t * w.rows + r, out4, sizeof(out4));
+    }
+  }
+  for (; r < r1; ++r)
+    for (int64_t t = t0; t < t1; ++t)
+      y[t * w.rows + r] = kn.dot(w.k, base + static_cast<size_t>(r) * w.row_bytes, xq.row(t));
+}
+
+void Gemv(const Kernels& kn, const Matrix& w, const QuantizedActs& xq, float* y,
+          ThreadPool& pool) {
+  // One contiguous, 4-row-aligned slice per thread (each streams its own part
+  // of the weight); small matrices use fewer threads than a wake-up costs.
+  const size_t bytes = w.row_bytes * static_cast<size_t>(w.rows);
+  const int64_t parts = std::clamp<int64_t>(static_cast<int64_t>(bytes / kMinSliceBytes), 1,
+                                            std::min<int64_t>(pool.size(), (w.rows + 3) / 4));
+  const int64_t groups = (w.rows + 3) / 4;
+  pool.ParallelFor(parts, [&](int64_t pb, int64_t pe, int) {
+    for (int64_t part = pb; part < pe; ++part) {
+      const int64_t b = std::min(w.rows, groups * part / parts * 4);
+      const int64_t e = std::min(w.rows, groups * (part + 1) / parts * 4);
+      RowsByDot4(kn, w, xq, b, e, 0, xq.n_tokens, y);
+    }
+  });
+}
+
+void Gemm(const Kernels& kn, const Matrix& w, const QuantizedActs& xq, float* y,
+          ThreadPool& pool) {
+  const int64_t rows = w.rows, n_tok = xq.n_tokens;
+  // Rows per tile: fits kTileBytes, a multiple of 4, and leaves at least ~4
+  // tiles per thread so uneven tiles balance out.
+  int64_t tile = static_cast<int64_t>(kTileBytes / std::max<size_t>(1, w.row_bytes));
+  const int64_t balance = (rows + pool.size() * 4 - 1) / (pool.size() * 4);
+  tile = std::max<int64_t>(4, std::min(tile, balance) & ~int64_t{3});
+  const int64_t n_tiles = (rows + tile - 1) / tile;
+  const int64_t tok4 = n_tok & ~int64_t{3};
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const size_t xrb = xq.row_bytes;
+
+  pool.ParallelFor(n_tiles, [&](int64_t tb, int64_t te, int) {
+    for (int64_t ti = tb; ti < te; ++ti) {
+      const int64_t r0 = ti * tile, r1 = std::min(rows, r0 + tile);
+      for (int64_t t = 0; t < tok4; t += 4) {
+        const void* x4 = xq.row(t);
+        for (int64_t r = r0; r < r1; ++r) {
+          float out4[4];
+          kn.dotx4(w.k, base + static_cast<size_t>(r) * w.row_bytes, x4, xrb, out4);
+          y[(t + 0) * rows + r] = out4[0];
+          y[(t + 1) * rows + r] = out4[1];
+          y[(t + 2) * rows + r] = out4[2];
+          y[(t + 3) * rows + r] = out4[3];
+        }
+      }
+      if (tok4 < n_tok) RowsByDot4(kn, w, xq, r0, r1, tok4, n_tok, y);
+    }
+  });
+}
+
+}  // namespace
 
 Matrix Matrix::Slice(int64_t first, int64_t count) const {
   Matrix m = *this;
@@ -21,21 +127,30 @@ void QuantizeActs(GgmlType type, const float* x, int64_t k, int64_t n_tokens, Qu
   out->k = k;
   out->n_tokens = n_tokens;
   out->row_bytes = GgmlRowSize(type, k);
-  out->data.resize(out->row_bytes * static_cast<size_t>(n_tokens));
+  const size_t need = out->row_bytes * static_cast<size_t>(n_tokens);
+  out->data.resize(need);
+  if (type == GgmlType::F32) {  // plain copy, no per-row dispatch
+    std::memcpy(out->data.data(), x, need);
+    return;
+  }
+  // A token row is a few KB: parallelize only when there is enough of them.
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, k));
   pool.ParallelFor(n_tokens, [&](int64_t b, int64_t e, int) {
     for (int64_t t = b; t < e; ++t)
       Quantize(type, x + t * k, out->data.data() + t * out->row_bytes, k);
-  });
+  }, grain);
 }
 
 void MatMul(const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool) {
-  VecDotFn dot = FastVecDot(w.type);
-  const auto* base = static_cast<const uint8_t*>(w.data);
-  pool.ParallelFor(w.rows, [&](int64_t b, int64_t e, int) {
-    for (int64_t t = 0; t < xq.n_tokens; ++t)
-      for (int64_t r = b; r < e; ++r)
-        y[t * w.rows + r] = dot(w.k, base + r * w.row_bytes, xq.row(t));
-  }, 16);
+  if (xq.type != VecDotType(w.type)) Fail("activation type is not VecDotType(weight type)");
+  if (xq.k != w.k) Fail("activation length differs from the weight's row length");
+  if (w.rows <= 0 || xq.n_tokens <= 0) return;
+  const Kernels kn = KernelsFor(w.type);
+  if (xq.n_tokens <= kDecodeMaxTokens || kn.dotx4 == nullptr) {
+    Gemv(kn, w, xq, y, pool);
+  } else {
+    Gemm(kn, w, xq, y, pool);
+  }
 }
 
 void MatMul(const Matrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
