@@ -1,0 +1,282 @@
+#include "models/dense.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/attention.h"
+#include "models/layers.h"
+#include "models/weights.h"
+
+namespace r1 {
+namespace {
+
+using kernels::Matrix;
+
+struct Layer {
+  std::vector<float> attn_norm;        // (n_embd)
+  Matrix wq, wk, wv;                   // (n_head·hd, n_embd), (n_kv·hd, n_embd) ×2
+  std::vector<float> bq, bk, bv;       // Qwen2 biases
+  std::vector<float> q_norm, k_norm;   // (hd) Qwen3
+  Matrix wo;                           // (n_embd, n_head·hd)
+  std::vector<float> ffn_norm;         // (n_embd)
+  Matrix w_gate, w_up;                 // (n_ff, n_embd)
+  Matrix w_down;                       // (n_embd, n_ff)
+};
+
+struct Hparams {
+  int64_t n_embd, n_ff, n_vocab;
+  int n_layer, n_head, n_head_kv, head_dim;
+  float eps;
+};
+
+class DenseModel final : public Model {
+ public:
+  const ModelInfo& info() const override { return info_; }
+  Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override;
+
+  Status Load(const gguf::File& f, const DenseSpec& spec);
+
+ private:
+  void AttentionBlock(const Layer& L, int il, const Batch& batch, KvCache& cache, ThreadPool& pool);
+  void FeedForward(const Layer& L, int64_t n, ThreadPool& pool);
+
+  DenseSpec spec_;
+  Hparams hp_{};
+  ModelInfo info_;
+  Matrix tok_embd_;                    // (n_vocab, n_embd)
+  std::vector<float> output_norm_;
+  Matrix output_;                      // (n_vocab, n_embd), tied to tok_embd_ when absent
+  std::vector<Layer> layers_;
+  std::vector<float> inv_freq_;
+  kernels::RopeParams rope_;
+
+  // Scratch, reused across calls.
+  std::vector<float> x_, h_, q_, k_, v_, attn_, ff_gate_, ff_up_;
+  SharedActs acts_;
+};
+
+Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec) {
+  spec_ = spec;
+  const std::string a = spec.arch + ".";
+  auto get = [&](const std::string& key) { return f.GetInt(a + key); };
+  auto n_embd = get("embedding_length"), n_layer = get("block_count"), n_ff = get("feed_forward_length"),
+       n_head = get("attention.head_count");
+  for (auto* r : {&n_embd, &n_layer, &n_ff, &n_head})
+    if (!r->ok()) return r->status();
+  hp_.n_embd = *n_embd;
+  hp_.n_layer = static_cast<int>(*n_layer);
+  hp_.n_ff = *n_ff;
+  hp_.n_head = static_cast<int>(*n_head);
+  hp_.n_head_kv = static_cast<int>(f.GetIntOr(a + "attention.head_count_kv", hp_.n_head));
+  if (hp_.n_head <= 0 || hp_.n_head_kv <= 0 || hp_.n_head % hp_.n_head_kv != 0 || hp_.n_layer <= 0)
+    return Status::InvalidArgument(f.path() + ": head_count " + std::to_string(hp_.n_head) +
+                                   " must be a positive multiple of head_count_kv " + std::to_string(hp_.n_head_kv));
+  hp_.head_dim = static_cast<int>(f.GetIntOr(a + "attention.key_length", hp_.n_embd / hp_.n_head));
+  hp_.eps = static_cast<float>(f.GetFloatOr(a + "attention.layer_norm_rms_epsilon", 1e-6));
+  const int n_rot = static_cast<int>(f.GetIntOr(a + "rope.dimension_count", hp_.head_dim));
+  if (n_rot <= 0 || n_rot > hp_.head_dim || n_rot % 2)
+    return Status::InvalidArgument(f.path() + ": key '" + a + "rope.dimension_count' = " + std::to_string(n_rot) +
+                                   " is invalid for head size " + std::to_string(hp_.head_dim));
+
+  Weights w(f);
+  auto embd = f.FindTensor("token_embd.weight");
+  if (!embd) return Status::NotFound(f.path() + ": tensor 'token_embd.weight' not found");
+  hp_.n_vocab = embd->dim(1);
+  auto m = w.Matrix("token_embd.weight", hp_.n_embd, hp_.n_vocab);
+  if (!m.ok()) return m.status();
+  tok_embd_ = *m;
+  uint64_t embd_bytes = w.bytes();
+
+  auto load_vec = [&](const std::string& name, int64_t n, std::vector<float>* out) -> Status {
+    auto r = w.Vector(name, n);
+    if (!r.ok()) return r.status();
+    *out = std::move(*r);
+    return Status::Ok();
+  };
+  auto load_mat = [&](const std::string& name, int64_t k, int64_t rows, Matrix* out) -> Status {
+    auto r = w.Matrix(name, k, rows);
+    if (!r.ok()) return r.status();
+    *out = *r;
+    return Status::Ok();
+  };
+
+  const int64_t q_dim = static_cast<int64_t>(hp_.n_head) * hp_.head_dim;
+  const int64_t kv_dim = static_cast<int64_t>(hp_.n_head_kv) * hp_.head_dim;
+  layers_.resize(static_cast<size_t>(hp_.n_layer));
+  for (int il = 0; il < hp_.n_layer; ++il) {
+    Layer& L = layers_[static_cast<size_t>(il)];
+    const std::string p = "blk." + std::to_string(il) + ".";
+    R1_RETURN_IF_ERROR(load_vec(p + "attn_norm.weight", hp_.n_embd, &L.attn_norm));
+    R1_RETURN_IF_ERROR(load_mat(p + "attn_q.weight", hp_.n_embd, q_dim, &L.wq));
+    R1_RETURN_IF_ERROR(load_mat(p + "attn_k.weight", hp_.n_embd, kv_dim, &L.wk));
+    R1_RETURN_IF_ERROR(load_mat(p + "attn_v.weight", hp_.n_embd, kv_dim, &L.wv));
+    if (spec.qkv_bias) {
+      R1_RETURN_IF_ERROR(load_vec(p + "attn_q.bias", q_dim, &L.bq));
+      R1_RETURN_IF_ERROR(load_vec(p + "attn_k.bias", kv_dim, &L.bk));
+      R1_RETURN_IF_ERROR(load_vec(p + "attn_v.bias", kv_dim, &L.bv));
+    }
+    if (spec.qk_norm) {
+      R1_RETURN_IF_ERROR(load_vec(p + "attn_q_norm.weight", hp_.head_dim, &L.q_norm));
+      R1_RETURN_IF_ERROR(load_vec(p + "attn_k_norm.weight", hp_.head_dim, &L.k_norm));
+    }
+    R1_RETURN_IF_ERROR(load_mat(p + "attn_output.weight", q_dim, hp_.n_embd, &L.wo));
+    R1_RETURN_IF_ERROR(load_vec(p + "ffn_norm.weight", hp_.n_embd, &L.ffn_norm));
+    R1_RETURN_IF_ERROR(load_mat(p + "ffn_gate.weight", hp_.n_embd, hp_.n_ff, &L.w_gate));
+    R1_RETURN_IF_ERROR(load_mat(p + "ffn_up.weight", hp_.n_embd, hp_.n_ff, &L.w_up));
+    R1_RETURN_IF_ERROR(load_mat(p + "ffn_down.weight", hp_.n_ff, hp_.n_embd, &L.w_down));
+  }
+  R1_RETURN_IF_ERROR(load_vec("output_norm.weight", hp_.n_embd, &output_norm_));
+  if (w.Has("output.weight")) {
+    R1_RETURN_IF_ERROR(load_mat("output.weight", hp_.n_embd, hp_.n_vocab, &output_));
+  } else {
+    output_ = tok_embd_;  // tied embeddings
+  }
+
+  std::vector<float> factors;
+  if (spec.rope_freqs && w.Has("rope_freqs.weight"))
+    R1_RETURN_IF_ERROR(load_vec("rope_freqs.weight", n_rot / 2, &factors));
+  inv_freq_ = kernels::RopeInvFreq(n_rot, f.GetFloatOr(a + "rope.freq_base", 10000.0),
+                                   factors.empty() ? nullptr : factors.data());
+  rope_.style = spec.rope_style;
+  rope_.n_rot = n_rot;
+  rope_.inv_freq = inv_freq_.data();
+
+  info_.arch = spec.arch;
+  info_.name = f.GetStringOr("general.name", "");
+  info_.n_vocab = hp_.n_vocab;
+  info_.n_embd = hp_.n_embd;
+  info_.n_layer = hp_.n_layer;
+  info_.n_ctx_train = f.GetIntOr(a + "context_length", 4096);
+  info_.kv.n_layer = hp_.n_layer;
+  info_.kv.k_row = kv_dim;
+  info_.kv.v_row = kv_dim;
+  info_.weight_bytes = w.bytes();
+  // Decode reads every weight once per token, except the embedding table, of
+  // which it reads one row (unless it is also the output matrix).
+  info_.active_weight_bytes = w.bytes() - (w.Has("output.weight") ? embd_bytes : 0);
+  return Status::Ok();
+}
+
+void DenseModel::AttentionBlock(const Layer& L, int il, const Batch& batch, KvCache& cache, ThreadPool& pool) {
+  const int64_t n = batch.size();
+  const int hd = hp_.head_dim;
+  const int64_t q_dim = static_cast<int64_t>(hp_.n_head) * hd, kv_dim = static_cast<int64_t>(hp_.n_head_kv) * hd;
+
+  kernels::RmsNorm(x_.data(), L.attn_norm.data(), n, hp_.n_embd, hp_.eps, h_.data());
+  acts_.Reset();
+  acts_.Project(L.wq, h_.data(), n, q_.data(), pool);
+  acts_.Project(L.wk, h_.data(), n, k_.data(), pool);
+  acts_.Project(L.wv, h_.data(), n, v_.data(), pool);
+  if (spec_.qkv_bias) {
+    kernels::AddBias(q_.data(), L.bq.data(), n, q_dim);
+    kernels::AddBias(k_.data(), L.bk.data(), n, kv_dim);
+    kernels::AddBias(v_.data(), L.bv.data(), n, kv_dim);
+  }
+  if (spec_.qk_norm) {
+    kernels::RmsNorm(q_.data(), L.q_norm.data(), n * hp_.n_head, hd, hp_.eps, q_.data());
+    kernels::RmsNorm(k_.data(), L.k_norm.data(), n * hp_.n_head_kv, hd, hp_.eps, k_.data());
+  }
+  kernels::Rope(rope_, q_.data(), batch.pos.data(), n, hp_.n_head, hd, q_dim);
+  kernels::Rope(rope_, k_.data(), batch.pos.data(), n, hp_.n_head_kv, hd, kv_dim);
+
+  for (int64_t t = 0; t < n; ++t) {
+    kernels::ToF16(k_.data() + t * kv_dim, cache.KRow(il, batch.seq[t], batch.pos[t]), kv_dim);
+    kernels::ToF16(v_.data() + t * kv_dim, cache.VRow(il, batch.seq[t], batch.pos[t]), kv_dim);
+  }
+
+  kernels::AttentionParams ap;
+  ap.n_head = hp_.n_head;
+  ap.n_head_kv = hp_.n_head_kv;
+  ap.head_dim_k = ap.head_dim_v = hd;
+  ap.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  // One attention call per sequence present in the batch, over its own cache.
+  std::vector<int32_t> seqs;
+  for (int32_t s : batch.seq)
+    if (std::find(seqs.begin(), seqs.end(), s) == seqs.end()) seqs.push_back(s);
+  std::vector<float> qs, outs;
+  std::vector<int32_t> pos;
+  std::vector<int64_t> rows;
+  KvCache::ViewScratch scratch;
+  for (int32_t s : seqs) {
+    rows.clear();
+    pos.clear();
+    for (int64_t t = 0; t < n; ++t)
+      if (batch.seq[t] == s) rows.push_back(t), pos.push_back(batch.pos[t]);
+    qs.resize(rows.size() * static_cast<size_t>(q_dim));
+    outs.resize(qs.size());
+    for (size_t i = 0; i < rows.size(); ++i)
+      std::copy_n(q_.data() + rows[i] * q_dim, q_dim, qs.data() + i * static_cast<size_t>(q_dim));
+    int64_t n_kv = *std::max_element(pos.begin(), pos.end()) + 1;
+    kernels::KvView view = cache.View(il, s, n_kv, 0, &scratch);
+    kernels::Attention(ap, qs.data(), pos.data(), static_cast<int64_t>(rows.size()), view, outs.data(), pool);
+    for (size_t i = 0; i < rows.size(); ++i)
+      std::copy_n(outs.data() + i * static_cast<size_t>(q_dim), q_dim, attn_.data() + rows[i] * q_dim);
+  }
+  kernels::MatMul(L.wo, attn_.data(), n, h_.data(), pool);
+  kernels::Add(x_.data(), h_.data(), n * hp_.n_embd);
+}
+
+void DenseModel::FeedForward(const Layer& L, int64_t n, ThreadPool& pool) {
+  kernels::RmsNorm(x_.data(), L.ffn_norm.data(), n, hp_.n_embd, hp_.eps, h_.data());
+  acts_.Reset();
+  acts_.Project(L.w_gate, h_.data(), n, ff_gate_.data(), pool);
+  acts_.Project(L.w_up, h_.data(), n, ff_up_.data(), pool);
+  kernels::SiluMul(ff_gate_.data(), ff_up_.data(), n * hp_.n_ff, ff_gate_.data());
+  kernels::MatMul(L.w_down, ff_gate_.data(), n, h_.data(), pool);
+  kernels::Add(x_.data(), h_.data(), n * hp_.n_embd);
+}
+
+Status DenseModel::Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) {
+  const int64_t n = batch.size();
+  if (n == 0) return Status::Ok();
+  for (int64_t t = 0; t < n; ++t) {
+    if (batch.tokens[t] < 0 || batch.tokens[t] >= hp_.n_vocab)
+      return Status::InvalidArgument("token id " + std::to_string(batch.tokens[t]) + " is outside the vocabulary (" +
+                                     std::to_string(hp_.n_vocab) + ")");
+    if (batch.pos[t] < 0 || batch.pos[t] >= cache.Capacity(batch.seq[t]))
+      return Status::OutOfRange("position " + std::to_string(batch.pos[t]) + " of sequence " +
+                                std::to_string(batch.seq[t]) + " has no KV cache room");
+  }
+  const int64_t q_dim = static_cast<int64_t>(hp_.n_head) * hp_.head_dim;
+  const int64_t kv_dim = static_cast<int64_t>(hp_.n_head_kv) * hp_.head_dim;
+  auto fit = [](std::vector<float>& v, int64_t size) {
+    if (static_cast<int64_t>(v.size()) < size) v.resize(static_cast<size_t>(size));
+  };
+  fit(x_, n * hp_.n_embd);
+  fit(h_, n * std::max(hp_.n_embd, q_dim));
+  fit(q_, n * q_dim);
+  fit(attn_, n * q_dim);
+  fit(k_, n * kv_dim);
+  fit(v_, n * kv_dim);
+  fit(ff_gate_, n * hp_.n_ff);
+  fit(ff_up_, n * hp_.n_ff);
+
+  kernels::GetRows(tok_embd_, batch.tokens.data(), n, x_.data());
+  for (int il = 0; il < hp_.n_layer; ++il) {
+    const Layer& L = layers_[static_cast<size_t>(il)];
+    AttentionBlock(L, il, batch, cache, pool);
+    FeedForward(L, n, pool);
+  }
+
+  // The head runs only on the rows that want logits.
+  int64_t n_out = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    if (!batch.logits[t]) continue;
+    if (n_out != t) std::copy_n(x_.data() + t * hp_.n_embd, hp_.n_embd, x_.data() + n_out * hp_.n_embd);
+    ++n_out;
+  }
+  if (n_out == 0) return Status::Ok();
+  kernels::RmsNorm(x_.data(), output_norm_.data(), n_out, hp_.n_embd, hp_.eps, h_.data());
+  kernels::MatMul(output_, h_.data(), n_out, logits, pool);
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Model>> LoadDense(const gguf::File& f, const DenseSpec& spec) {
+  auto m = std::make_unique<DenseModel>();
+  R1_RETURN_IF_ERROR(m->Load(f, spec));
+  return std::unique_ptr<Model>(std::move(m));
+}
+
+}  // namespace r1

@@ -1,0 +1,74 @@
+// The model interface: a forward pass over a batch of tokens from many
+// sequences, each token at its own position.
+//
+// Conventions used by every model file:
+//   - Activations are row-major [n_tokens, width] float32.
+//   - Weights are kernels::Matrix views into the mmapped GGUF (ne = {in, out}).
+//   - Token t of the batch belongs to sequence batch.seq[t] at position
+//     batch.pos[t]; a sequence's positions in one batch must be increasing and
+//     continue its cache (0..n-1 the first time, then n, n+1, ...).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gguf/gguf.h"
+#include "kernels/thread_pool.h"
+#include "r1/status.h"
+#include "runtime/kv_cache.h"
+
+namespace r1 {
+
+struct Batch {
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> pos;
+  std::vector<int32_t> seq;
+  std::vector<uint8_t> logits;  // 1 = return logits for this token
+
+  void Add(int32_t token, int32_t position, int32_t sequence, bool want_logits) {
+    tokens.push_back(token);
+    pos.push_back(position);
+    seq.push_back(sequence);
+    logits.push_back(want_logits);
+  }
+  int64_t size() const { return static_cast<int64_t>(tokens.size()); }
+  int64_t n_outputs() const;
+  void Clear() { tokens.clear(); pos.clear(); seq.clear(); logits.clear(); }
+};
+
+// What every architecture reports about itself.
+struct ModelInfo {
+  std::string arch;            // general.architecture
+  std::string name;            // general.name (may be empty)
+  int64_t n_vocab = 0;
+  int64_t n_embd = 0;
+  int n_layer = 0;
+  int64_t n_ctx_train = 0;
+  KvCacheConfig kv;            // per-token KV layout (n_blocks left 0)
+  uint64_t weight_bytes = 0;   // all tensors used by the forward pass
+  // Bytes read from weights per decoded token (dense: all of them; MoE: the
+  // shared part plus the active experts). Used for the roofline figure.
+  uint64_t active_weight_bytes = 0;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual const ModelInfo& info() const = 0;
+
+  // Runs the batch, writing KV into `cache` and logits for every token with
+  // batch.logits[t] set, in batch order: [batch.n_outputs(), n_vocab].
+  // The cache must have room (KvCache::Reserve) for every position.
+  virtual Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) = 0;
+};
+
+// Loads the architecture named by general.architecture (see registry.cc).
+// The model keeps a reference to `file`, which must outlive it.
+StatusOr<std::unique_ptr<Model>> LoadModel(const gguf::File& file);
+
+// Architectures r1.cpp knows, for help texts.
+std::vector<std::string> SupportedArchitectures();
+
+}  // namespace r1

@@ -1,0 +1,240 @@
+#include "models/synthetic.h"
+
+#include <cmath>
+#include <vector>
+
+#include "gguf/gguf.h"
+#include "kernels/quant.h"
+#include "kernels/thread_pool.h"
+#include "models/synthetic_vocab.h"
+
+namespace r1 {
+namespace {
+
+using gguf::Value;
+
+// SplitMix64: a fast, seedable generator; every tensor gets its own stream so
+// the weights do not depend on the order tensors are written in.
+struct Rng {
+  uint64_t s;
+  uint64_t Next() {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Approximately normal: the sum of four uniforms, scaled to unit variance.
+  float Normal() {
+    float sum = 0;
+    for (int i = 0; i < 4; ++i) sum += static_cast<float>(Next() >> 40) * (1.0f / 16777216.0f);
+    return (sum - 2.0f) * 1.7320508f;
+  }
+};
+
+uint64_t HashName(const std::string& s, uint64_t seed) {
+  uint64_t h = 1469598103934665603ull ^ seed;
+  for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  return h;
+}
+
+// llama.cpp's use_more_bits(): the first and last eighth of the layers, and
+// every third layer in between, get more bits in the Q4_K_M recipe.
+bool UseMoreBits(int layer, int n_layer) {
+  return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
+}
+
+GgmlType WithFallback(GgmlType t, int64_t k) {
+  if (k % 256 == 0) return t;
+  switch (t) {
+    case GgmlType::Q4_K: case GgmlType::Q5_K: return GgmlType::Q5_0;
+    case GgmlType::Q6_K: return GgmlType::Q8_0;
+    default: return t;
+  }
+}
+
+class Builder {
+ public:
+  Builder(const SyntheticSpec& spec, gguf::Writer& w, ThreadPool& pool) : spec_(spec), w_(w), pool_(pool) {}
+
+  // A (rows, k) matrix with N(0, scale²/k) entries, stored as `type`.
+  Status Matrix(const std::string& name, int64_t k, int64_t rows, GgmlType type, float scale = 1.0f,
+                int64_t n_expert = 1) {
+    type = WithFallback(type, k);
+    const int64_t total_rows = rows * n_expert;
+    const size_t row_bytes = GgmlRowSize(type, k);
+    std::vector<uint8_t> bytes(row_bytes * static_cast<size_t>(total_rows));
+    const uint64_t base = HashName(name, spec_.seed);
+    const float std = scale / std::sqrt(static_cast<float>(k));
+    pool_.ParallelFor(total_rows, [&](int64_t b, int64_t e, int) {
+      std::vector<float> row(static_cast<size_t>(k));
+      for (int64_t r = b; r < e; ++r) {
+        Rng rng{base + static_cast<uint64_t>(r) * 0x2545F4914F6CDD1Dull};
+        for (auto& x : row) x = rng.Normal() * std;
+        kernels::Quantize(type, row.data(), bytes.data() + static_cast<size_t>(r) * row_bytes, k);
+      }
+    }, 8);
+    std::vector<int64_t> ne = {k, rows};
+    if (n_expert > 1) ne.push_back(n_expert);
+    return w_.AddTensor(name, ne, type, bytes.data(), bytes.size());
+  }
+
+  // A vector `center + spread·N(0,1)` stored as F32 (norm weights, biases).
+  Status Vector(const std::string& name, int64_t n, float center, float spread) {
+    Rng rng{HashName(name, spec_.seed)};
+    std::vector<float> v(static_cast<size_t>(n));
+    for (auto& x : v) x = center + spread * rng.Normal();
+    return w_.AddTensor(name, {n}, GgmlType::F32, v.data(), v.size() * sizeof(float));
+  }
+
+ private:
+  const SyntheticSpec& spec_;
+  gguf::Writer& w_;
+  ThreadPool& pool_;
+};
+
+}  // namespace
+
+SyntheticSpec SyntheticSpec::Qwen15B() {
+  SyntheticSpec s;
+  s.arch = "qwen2";
+  s.n_vocab = 151936;
+  s.n_embd = 1536;
+  s.n_layer = 28;
+  s.n_head = 12;
+  s.n_head_kv = 2;
+  s.n_ff = 8960;
+  s.n_ctx = 131072;
+  s.rope_base = 10000.0;
+  return s;
+}
+
+StatusOr<SyntheticSpec> SyntheticPreset(const std::string& size, const std::string& arch, const std::string& type) {
+  SyntheticSpec s;
+  if (size == "1.5b") {
+    s = SyntheticSpec::Qwen15B();
+  } else if (size == "small") {
+    s.n_vocab = 2048; s.n_embd = 256; s.n_layer = 4; s.n_head = 8; s.n_head_kv = 2; s.n_ff = 512;
+  } else if (size != "tiny") {
+    return Status::InvalidArgument("unknown synthetic size '" + size + "' (tiny, small, 1.5b)");
+  }
+  if (arch != "llama" && arch != "qwen2" && arch != "qwen3")
+    return Status::InvalidArgument("unknown synthetic architecture '" + arch + "' (llama, qwen2, qwen3)");
+  s.arch = arch;
+  std::string t;
+  for (char c : type) t += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (t == "Q4_K_M") {
+    s.q4_k_m = true;
+    return s;
+  }
+  for (GgmlType g : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0,
+                     GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
+    if (GgmlTypeName(g) == t) {
+      s.type = g;
+      return s;
+    }
+  }
+  return Status::InvalidArgument("unknown weight type '" + type + "' (f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, "
+                                 "q5_k, q6_k, q4_k_m)");
+}
+
+Status WriteSyntheticModel(const SyntheticSpec& s, const std::string& path, const ProgressFn& progress) {
+  if (s.n_vocab < 262) return Status::InvalidArgument("synthetic models need n_vocab >= 262");
+  const int head_dim = s.head_dim ? s.head_dim : static_cast<int>(s.n_embd / s.n_head);
+  const std::string a = s.arch + ".";
+  gguf::Writer w;
+  w.Set("general.architecture", Value::String(s.arch));
+  w.Set("general.name", Value::String("r1.cpp synthetic " + s.arch));
+  w.Set("general.file_type", Value::U32(s.q4_k_m ? 15 : static_cast<uint32_t>(s.type)));
+  w.Set(a + "context_length", Value::U32(static_cast<uint32_t>(s.n_ctx)));
+  w.Set(a + "embedding_length", Value::U32(static_cast<uint32_t>(s.n_embd)));
+  w.Set(a + "block_count", Value::U32(static_cast<uint32_t>(s.n_layer)));
+  w.Set(a + "feed_forward_length", Value::U32(static_cast<uint32_t>(s.n_ff)));
+  w.Set(a + "attention.head_count", Value::U32(static_cast<uint32_t>(s.n_head)));
+  w.Set(a + "attention.head_count_kv", Value::U32(static_cast<uint32_t>(s.n_head_kv)));
+  w.Set(a + "attention.layer_norm_rms_epsilon", Value::F32(1e-6f));
+  double base = s.rope_base ? s.rope_base : (s.arch == "llama" ? 500000.0 : 1000000.0);
+  w.Set(a + "rope.freq_base", Value::F32(static_cast<float>(base)));
+  if (s.arch == "qwen3" || s.head_dim) {
+    w.Set(a + "attention.key_length", Value::U32(static_cast<uint32_t>(head_dim)));
+    w.Set(a + "attention.value_length", Value::U32(static_cast<uint32_t>(head_dim)));
+  }
+  if (s.arch == "llama") w.Set(a + "rope.dimension_count", Value::U32(static_cast<uint32_t>(head_dim)));
+
+  if (s.with_tokenizer) {
+    SyntheticVocab v = BuildSyntheticVocab(s.n_vocab);
+    w.Set("tokenizer.ggml.model", Value::String("gpt2"));
+    w.Set("tokenizer.ggml.pre", Value::String(s.arch == "llama" ? "llama-bpe" : "qwen2"));
+    w.Set("tokenizer.ggml.tokens", Value::StringArray(v.tokens));
+    w.Set("tokenizer.ggml.token_type", Value::I32Array(v.types));
+    w.Set("tokenizer.ggml.merges", Value::StringArray(v.merges));
+    w.Set("tokenizer.ggml.bos_token_id", Value::U32(static_cast<uint32_t>(v.bos)));
+    w.Set("tokenizer.ggml.eos_token_id", Value::U32(static_cast<uint32_t>(v.eos)));
+    w.Set("tokenizer.ggml.add_bos_token", Value::Bool(true));
+    w.Set("tokenizer.chat_template", Value::String(v.chat_template));
+  }
+
+  ThreadPool pool;
+  Builder b(s, w, pool);
+  const int64_t q_dim = static_cast<int64_t>(s.n_head) * head_dim;
+  const int64_t kv_dim = static_cast<int64_t>(s.n_head_kv) * head_dim;
+  auto type_for = [&](const std::string& role, int layer) {
+    if (!s.q4_k_m) return s.type;
+    if (role == "output") return GgmlType::Q6_K;
+    if ((role == "attn_v" || role == "ffn_down") && UseMoreBits(layer, s.n_layer)) return GgmlType::Q6_K;
+    return GgmlType::Q4_K;
+  };
+  const int64_t total = s.n_layer + 2;
+  int64_t done = 0;
+  auto tick = [&] {
+    if (progress) progress(++done, total);
+  };
+  // Embedding rows have unit variance (scale √k undoes the 1/√k).
+  R1_RETURN_IF_ERROR(b.Matrix("token_embd.weight", s.n_embd, s.n_vocab, type_for("embd", 0),
+                              std::sqrt(static_cast<float>(s.n_embd))));
+  tick();
+  for (int il = 0; il < s.n_layer; ++il) {
+    const std::string p = "blk." + std::to_string(il) + ".";
+    R1_RETURN_IF_ERROR(b.Vector(p + "attn_norm.weight", s.n_embd, 1.0f, 0.1f));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_q.weight", s.n_embd, q_dim, type_for("attn_q", il)));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_k.weight", s.n_embd, kv_dim, type_for("attn_k", il)));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_v.weight", s.n_embd, kv_dim, type_for("attn_v", il)));
+    if (s.arch == "qwen2") {
+      R1_RETURN_IF_ERROR(b.Vector(p + "attn_q.bias", q_dim, 0.0f, 0.1f));
+      R1_RETURN_IF_ERROR(b.Vector(p + "attn_k.bias", kv_dim, 0.0f, 0.1f));
+      R1_RETURN_IF_ERROR(b.Vector(p + "attn_v.bias", kv_dim, 0.0f, 0.1f));
+    }
+    if (s.arch == "qwen3") {
+      R1_RETURN_IF_ERROR(b.Vector(p + "attn_q_norm.weight", head_dim, 1.0f, 0.1f));
+      R1_RETURN_IF_ERROR(b.Vector(p + "attn_k_norm.weight", head_dim, 1.0f, 0.1f));
+    }
+    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_output.weight", q_dim, s.n_embd, type_for("attn_output", il)));
+    R1_RETURN_IF_ERROR(b.Vector(p + "ffn_norm.weight", s.n_embd, 1.0f, 0.1f));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_gate.weight", s.n_embd, s.n_ff, type_for("ffn_gate", il)));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_up.weight", s.n_embd, s.n_ff, type_for("ffn_up", il)));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_down.weight", s.n_ff, s.n_embd, type_for("ffn_down", il)));
+    tick();
+  }
+  R1_RETURN_IF_ERROR(b.Vector("output_norm.weight", s.n_embd, 1.0f, 0.1f));
+  if (!s.tied_embeddings) R1_RETURN_IF_ERROR(b.Matrix("output.weight", s.n_embd, s.n_vocab, type_for("output", 0)));
+  if (s.arch == "llama" && s.llama3_rope_freqs) {
+    // Llama 3.1's scaling (factor 8, low/high freq factors 1/4, original
+    // context 8192) as llama.cpp's converter computes rope_freqs.
+    std::vector<float> f(static_cast<size_t>(head_dim / 2));
+    const double factor = 8, low = 1, high = 4, old_ctx = 8192;
+    for (int i = 0; i < head_dim / 2; ++i) {
+      double freq = std::pow(base, -2.0 * i / head_dim);
+      double wavelen = 2 * M_PI / freq;
+      if (wavelen < old_ctx / high) f[static_cast<size_t>(i)] = 1.0f;
+      else if (wavelen > old_ctx / low) f[static_cast<size_t>(i)] = static_cast<float>(factor);
+      else {
+        double smooth = (old_ctx / wavelen - low) / (high - low);
+        f[static_cast<size_t>(i)] = static_cast<float>(1.0 / ((1 - smooth) / factor + smooth));
+      }
+    }
+    R1_RETURN_IF_ERROR(w.AddTensor("rope_freqs.weight", {head_dim / 2}, GgmlType::F32, f.data(), f.size() * 4));
+  }
+  tick();
+  return w.Write(path);
+}
+
+}  // namespace r1

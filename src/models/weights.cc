@@ -1,0 +1,63 @@
+#include "models/weights.h"
+
+#include "kernels/quant.h"
+
+namespace r1 {
+namespace {
+std::string Shape(const std::vector<int64_t>& ne) {
+  std::string s = "[";
+  for (size_t i = 0; i < ne.size(); ++i) s += (i ? ", " : "") + std::to_string(ne[i]);
+  return s + "]";
+}
+}  // namespace
+
+StatusOr<const gguf::TensorInfo*> Weights::Find(const std::string& name, const std::vector<int64_t>& ne) {
+  const gguf::TensorInfo* t = f_.FindTensor(name);
+  if (!t) return Status::NotFound(f_.path() + ": tensor '" + name + "' not found");
+  std::vector<int64_t> have = t->ne;
+  while (have.size() > ne.size() && have.back() == 1) have.pop_back();
+  if (have != ne)
+    return Status::InvalidArgument(f_.path() + ": tensor '" + name + "' has shape " + t->ShapeString() +
+                                   ", expected " + Shape(ne));
+  if (!kernels::IsSupported(t->type)) {
+    return Status::Unimplemented(f_.path() + ": tensor '" + name + "' has type " + GgmlTypeName(t->type) +
+                                 ", which r1.cpp does not support (supported: F32, F16, BF16, Q8_0, Q4_0, "
+                                 "Q5_0, Q4_K, Q5_K, Q6_K)");
+  }
+  bytes_ += t->nbytes;
+  return t;
+}
+
+StatusOr<kernels::Matrix> Weights::Matrix(const std::string& name, int64_t k, int64_t rows) {
+  auto t = Find(name, {k, rows});
+  if (!t.ok()) return t.status();
+  kernels::Matrix m;
+  m.type = (*t)->type;
+  m.data = (*t)->data;
+  m.k = k;
+  m.rows = rows;
+  m.row_bytes = GgmlRowSize(m.type, k);
+  return m;
+}
+
+StatusOr<kernels::Matrix> Weights::Experts(const std::string& name, int64_t k, int64_t rows, int64_t n_expert) {
+  auto t = Find(name, {k, rows, n_expert});
+  if (!t.ok()) return t.status();
+  kernels::Matrix m;
+  m.type = (*t)->type;
+  m.data = (*t)->data;
+  m.k = k;
+  m.rows = rows * n_expert;
+  m.row_bytes = GgmlRowSize(m.type, k);
+  return m;
+}
+
+StatusOr<std::vector<float>> Weights::Vector(const std::string& name, int64_t n) {
+  auto t = Find(name, {n});
+  if (!t.ok()) return t.status();
+  std::vector<float> v(static_cast<size_t>(n));
+  kernels::Dequantize((*t)->type, (*t)->data, v.data(), n);
+  return v;
+}
+
+}  // namespace r1

@@ -1,0 +1,78 @@
+#include "runtime/engine.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace r1 {
+
+StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
+  auto e = std::unique_ptr<Engine>(new Engine());
+  e->opts_ = opts;
+  auto t0 = std::chrono::steady_clock::now();
+  auto file = gguf::File::Open(opts.model_path);
+  if (!file.ok()) return file.status();
+  e->file_ = std::move(*file);
+  auto model = LoadModel(*e->file_);
+  if (!model.ok()) return model.status();
+  e->model_ = std::move(*model);
+  e->pool_ = std::make_unique<ThreadPool>(opts.threads);
+  KvCacheConfig kv = e->model_->info().kv;
+  kv.block_size = opts.block_size;
+  kv.n_blocks = (opts.ctx_size + opts.block_size - 1) / opts.block_size;
+  e->cache_ = std::make_unique<KvCache>(kv);
+  if (opts.verbose) {
+    const ModelInfo& i = e->model_->info();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr,
+                 "r1: loaded %s (%s, %d layers, n_embd %lld, vocab %lld) in %.0f ms: weights %.2f GiB "
+                 "(mmapped), KV %.1f KiB/token, KV cache %.1f MiB for %lld tokens, %d threads\n",
+                 opts.model_path.c_str(), i.arch.c_str(), i.n_layer, static_cast<long long>(i.n_embd),
+                 static_cast<long long>(i.n_vocab), ms, static_cast<double>(i.weight_bytes) / (1 << 30),
+                 static_cast<double>(e->cache_->bytes_per_token()) / 1024,
+                 static_cast<double>(e->cache_->bytes_allocated()) / (1 << 20),
+                 static_cast<long long>(kv.n_blocks * kv.block_size), e->pool_->size());
+  }
+  return e;
+}
+
+int64_t Engine::Length(int seq) const {
+  return seq >= 0 && seq < static_cast<int>(lengths_.size()) ? lengths_[static_cast<size_t>(seq)] : 0;
+}
+
+void Engine::Reset(int seq) {
+  cache_->Free(seq);
+  if (seq >= 0 && seq < static_cast<int>(lengths_.size())) lengths_[static_cast<size_t>(seq)] = 0;
+}
+
+Status Engine::Append(int seq, const std::vector<int32_t>& tokens, std::vector<float>* logits,
+                      std::vector<float>* all_logits) {
+  if (seq < 0) return Status::InvalidArgument("negative sequence id");
+  if (seq >= static_cast<int>(lengths_.size())) lengths_.resize(static_cast<size_t>(seq) + 1, 0);
+  int64_t& len = lengths_[static_cast<size_t>(seq)];
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n == 0) return Status::Ok();
+  const int64_t n_vocab = info().n_vocab;
+  Status st = cache_->Reserve(seq, len + n);
+  if (!st.ok())
+    return Status::OutOfRange("context full: " + std::to_string(len + n) + " tokens do not fit in the KV cache of " +
+                              std::to_string(cache_->blocks_total() * cache_->config().block_size) +
+                              " tokens (raise --ctx-size)");
+  if (all_logits) all_logits->resize(static_cast<size_t>(n * n_vocab));
+  std::vector<float> out;
+  Batch batch;
+  for (int64_t start = 0; start < n; start += opts_.batch_size) {
+    const int64_t end = std::min(n, start + opts_.batch_size);
+    batch.Clear();
+    for (int64_t i = start; i < end; ++i)
+      batch.Add(tokens[static_cast<size_t>(i)], static_cast<int32_t>(len + i), seq,
+                all_logits != nullptr || (logits != nullptr && i == n - 1));
+    out.resize(static_cast<size_t>(batch.n_outputs() * n_vocab));
+    R1_RETURN_IF_ERROR(model_->Forward(batch, *cache_, out.data(), *pool_));
+    if (all_logits) std::copy(out.begin(), out.end(), all_logits->begin() + start * n_vocab);
+    if (logits && end == n) logits->assign(out.end() - n_vocab, out.end());
+  }
+  len += n;
+  return Status::Ok();
+}
+
+}  // namespace r1

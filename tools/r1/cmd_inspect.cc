@@ -1,0 +1,76 @@
+// r1 inspect: a GGUF file's metadata, tensor table and memory needs.
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "command.h"
+#include "common.h"
+#include "gguf/gguf.h"
+#include "models/model.h"
+
+namespace {
+
+struct Options {
+  std::string file;
+  bool all_tensors = false;
+};
+
+int Run(const Options& o) {
+  auto f = r1::gguf::File::Open(o.file);
+  if (!f.ok()) return r1::cli::Fail(f.status());
+  const auto& file = **f;
+  std::printf("%s: GGUF v%u, %zu metadata keys, %zu tensors, alignment %llu, %.2f GiB\n", o.file.c_str(),
+              file.version(), file.metadata().size(), file.tensors().size(),
+              static_cast<unsigned long long>(file.alignment()), static_cast<double>(file.file_size()) / (1 << 30));
+  std::printf("\nmetadata:\n");
+  for (const auto& [key, v] : file.metadata())
+    std::printf("  %-48s %-6s %s\n", key.c_str(), r1::gguf::ValueTypeName(v.type), v.Summary().c_str());
+
+  std::printf("\ntensors:\n  %-40s %-8s %-28s %12s\n", "name", "type", "shape (ne0 first)", "bytes");
+  std::map<std::string, std::pair<int, uint64_t>> by_type;
+  size_t shown = 0;
+  for (const auto& t : file.tensors()) {
+    auto& bt = by_type[r1::GgmlTypeName(t.type)];
+    ++bt.first;
+    bt.second += t.nbytes;
+    if (!o.all_tensors && shown >= 40) continue;
+    ++shown;
+    std::printf("  %-40s %-8s %-28s %12llu\n", t.name.c_str(), r1::GgmlTypeName(t.type).c_str(),
+                t.ShapeString().c_str(), static_cast<unsigned long long>(t.nbytes));
+  }
+  if (shown < file.tensors().size())
+    std::printf("  ... %zu more (--all to list them)\n", file.tensors().size() - shown);
+  std::printf("\nby type:\n");
+  for (const auto& [type, v] : by_type)
+    std::printf("  %-8s %5d tensors %10.2f MiB\n", type.c_str(), v.first, static_cast<double>(v.second) / (1 << 20));
+
+  auto model = r1::LoadModel(file);
+  if (!model.ok()) {
+    std::printf("\nmodel: not loadable: %s\n", model.status().message().c_str());
+    return 0;
+  }
+  const r1::ModelInfo& i = (*model)->info();
+  const double kv_per_token =
+      static_cast<double>(i.n_layer) * static_cast<double>(i.kv.k_row + i.kv.v_row) * 2;  // F16
+  std::printf("\nmodel: %s, %d layers, n_embd %lld, vocab %lld, trained context %lld\n", i.arch.c_str(), i.n_layer,
+              static_cast<long long>(i.n_embd), static_cast<long long>(i.n_vocab),
+              static_cast<long long>(i.n_ctx_train));
+  std::printf("  weights: %.2f GiB (mmapped), read per decoded token: %.2f GiB\n",
+              static_cast<double>(i.weight_bytes) / (1 << 30), static_cast<double>(i.active_weight_bytes) / (1 << 30));
+  std::printf("  KV cache: %lld values per token per layer (F16), %.1f KiB per token\n",
+              static_cast<long long>(i.kv.k_row + i.kv.v_row), kv_per_token / 1024);
+  for (int64_t ctx : {4096LL, 32768LL, static_cast<long long>(i.n_ctx_train)})
+    std::printf("  expected resident memory at %lld tokens of context: %.2f GiB\n", static_cast<long long>(ctx),
+                (static_cast<double>(i.weight_bytes) + kv_per_token * static_cast<double>(ctx)) / (1 << 30));
+  return 0;
+}
+
+const bool kRegistered = r1::cli::RegisterCommand(
+    "inspect", "Print a GGUF file's metadata, tensor table and memory needs", [](CLI::App& app) -> r1::cli::RunFn {
+      auto o = std::make_shared<Options>();
+      app.add_option("file", o->file, "GGUF file")->required();
+      app.add_flag("--all", o->all_tensors, "List every tensor");
+      return [o] { return Run(*o); };
+    });
+
+}  // namespace

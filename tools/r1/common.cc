@@ -1,0 +1,53 @@
+#include "common.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace r1::cli {
+
+StatusOr<std::vector<int32_t>> ParseTokenList(const std::string& s) {
+  std::vector<int32_t> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string item = s.substr(i, j - i);
+    size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
+    item = a == std::string::npos ? "" : item.substr(a, b - a + 1);
+    char* end = nullptr;
+    errno = 0;
+    long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || errno || v < 0 || v > INT32_MAX)
+      return Status::InvalidArgument("--tokens: '" + item + "' is not a token id");
+    out.push_back(static_cast<int32_t>(v));
+    i = j + 1;
+  }
+  if (out.empty()) return Status::InvalidArgument("--tokens: no token ids given");
+  return out;
+}
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "r1: %s\n", s.message().c_str());
+  return 1;
+}
+
+Progress::Progress(std::string label) : label_(std::move(label)), tty_(isatty(STDERR_FILENO)) {}
+
+void Progress::Update(int64_t done, int64_t total) {
+  if (!tty_ || total <= 0) return;
+  int pct = static_cast<int>(100 * done / total);
+  if (pct == last_pct_) return;
+  last_pct_ = pct;
+  int filled = pct * 30 / 100;
+  std::fprintf(stderr, "\r%s [%.*s%*s] %3d%%", label_.c_str(), filled, "==============================",
+               30 - filled, "", pct);
+  std::fflush(stderr);
+}
+
+void Progress::Finish() {
+  if (tty_ && last_pct_ >= 0) std::fprintf(stderr, "\n");
+}
+
+}  // namespace r1::cli

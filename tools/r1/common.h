@@ -1,0 +1,31 @@
+// Helpers shared by the r1 subcommands.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "r1/status.h"
+
+namespace r1::cli {
+
+// "1,2, 3" → {1, 2, 3}; errors name the bad item.
+StatusOr<std::vector<int32_t>> ParseTokenList(const std::string& s);
+
+// Prints "r1: <message>" to stderr and returns exit code 1.
+int Fail(const Status& s);
+
+// A one-line progress bar on stderr when it is a terminal.
+class Progress {
+ public:
+  explicit Progress(std::string label);
+  void Update(int64_t done, int64_t total);
+  void Finish();
+
+ private:
+  std::string label_;
+  bool tty_;
+  int last_pct_ = -1;
+};
+
+}  // namespace r1::cli
