@@ -77,9 +77,17 @@ namespace attn {
 
 void TileRows(const KvView& kv, const AttentionParams& p, int kv_head, int64_t t0, int n,
               Scratch& sc) {
+  // One division per tile, not per key.
+  int64_t blk = t0 / kv.block_size, row = t0 % kv.block_size;
+  const int64_t k_off = static_cast<int64_t>(kv_head) * p.head_dim_k;
+  const int64_t v_off = static_cast<int64_t>(kv_head) * p.head_dim_v;
   for (int j = 0; j < n; ++j) {
-    sc.krows[j] = KRow(kv, p, t0 + j, kv_head);
-    sc.vrows[j] = VRow(kv, p, t0 + j, kv_head);
+    sc.krows[j] = kv.k_blocks[blk] + row * kv.k_row_stride + k_off;
+    sc.vrows[j] = kv.v_blocks[blk] + row * kv.v_row_stride + v_off;
+    if (++row == kv.block_size) {
+      row = 0;
+      ++blk;
+    }
   }
 }
 

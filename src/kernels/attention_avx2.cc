@@ -30,6 +30,17 @@ inline float Hsum(__m256 v) {
   return _mm_cvtss_f32(lo);
 }
 
+// Horizontal sums of eight vectors, out[i] = sum of a[i]'s lanes, always in
+// the order ((x0 + x1) + (x2 + x3)) with x_j = lane j + lane j+4. Every score
+// goes through this (unused inputs are zero), so blocking cannot change it.
+inline __m256 Reduce8(const __m256* a) {
+  __m256 p[4];
+  for (int i = 0; i < 4; ++i)
+    p[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[i], a[i + 4], 0x20),
+                         _mm256_permute2f128_ps(a[i], a[i + 4], 0x31));
+  return _mm256_hadd_ps(_mm256_hadd_ps(p[0], p[1]), _mm256_hadd_ps(p[2], p[3]));
+}
+
 inline float Hmax(__m256 v) {
   __m128 lo = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   lo = _mm_max_ps(lo, _mm_movehl_ps(lo, lo));
@@ -60,6 +71,25 @@ inline __m256 LoadF16(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
+// Prefetches one row of `bytes` bytes into L1.
+inline void PrefetchRow(const uint16_t* row, int bytes) {
+  const char* p = reinterpret_cast<const char*>(row);
+  for (int b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T0);
+  _mm_prefetch(p + bytes - 1, _MM_HINT_T0);
+}
+
+// Rows of the next tile to prefetch while scoring this one (none: n == 0).
+struct Prefetch {
+  const uint16_t* const* k = nullptr;
+  const uint16_t* const* v = nullptr;  // nullptr when V aliases K
+  int n = 0, k_bytes = 0, v_bytes = 0;
+  void Rows(int j) const {
+    if (j >= n) return;
+    PrefetchRow(k[j], k_bytes);
+    if (v != nullptr) PrefetchRow(v[j], v_bytes);
+  }
+};
+
 // s[h*kTile + kk] = scale * dot(q[h], k[kk]) for NH heads × NK keys.
 template <int NH, int NK>
 inline void ScoreBlock(const float* const* q, const uint16_t* const* k, int dk, float scale,
@@ -75,16 +105,31 @@ inline void ScoreBlock(const float* const* q, const uint16_t* const* k, int dk, 
       for (int kk = 0; kk < NK; ++kk) acc[h][kk] = _mm256_fmadd_ps(qv, kf[kk], acc[h][kk]);
     }
   }
-  for (int h = 0; h < NH; ++h)
-    for (int kk = 0; kk < NK; ++kk) s[h * kTile + kk] = Hsum(acc[h][kk]) * scale;
+  constexpr int kN = NH * NK;
+  const __m256 sv = _mm256_set1_ps(scale);
+  for (int g = 0; g < kN; g += 8) {
+    __m256 a[8];
+    for (int i = 0; i < 8; ++i)
+      a[i] = g + i < kN ? acc[(g + i) / NK][(g + i) % NK] : _mm256_setzero_ps();
+    alignas(32) float out[8];
+    _mm256_store_ps(out, _mm256_mul_ps(Reduce8(a), sv));
+    for (int i = 0; i < 8 && g + i < kN; ++i) s[((g + i) / NK) * kTile + (g + i) % NK] = out[i];
+  }
 }
 
 template <int NH, int NK>
 void Scores(const float* const* q, const uint16_t* const* k, int n, int dk, float scale,
-            float* s) {
+            float* s, const Prefetch& pf) {
   int j = 0;
-  for (; j + NK <= n; j += NK) ScoreBlock<NH, NK>(q, k + j, dk, scale, s + j);
-  for (; j < n; ++j) ScoreBlock<NH, 1>(q, k + j, dk, scale, s + j);
+  for (; j + NK <= n; j += NK) {
+    for (int kk = 0; kk < NK; ++kk) pf.Rows(j + kk);
+    ScoreBlock<NH, NK>(q, k + j, dk, scale, s + j);
+  }
+  for (; j < n; ++j) {
+    pf.Rows(j);
+    ScoreBlock<NH, 1>(q, k + j, dk, scale, s + j);
+  }
+  for (; j < pf.n; ++j) pf.Rows(j);
 }
 
 // acc[h][c..c+8*NC) = acc*corr[h] + sum_j p[h][j] * v[j][c..].
@@ -118,26 +163,44 @@ void VAccum(float* const* acc, const float* p, const uint16_t* const* v, int n, 
 }
 
 // Heads are processed in register subgroups of up to 4.
+// Register blocking: a subgroup of up to 8 heads shares each converted K (V)
+// vector; the heads × keys (heads × V chunks) tile keeps 8-12 independent FMA
+// chains in 16 ymm registers.
 void ScoresAll(const float* const* q, int nh, const uint16_t* const* k, int n, int dk,
-               float scale, float* s) {
-  for (int h = 0; h < nh; h += 4) {
-    switch (Min(4, nh - h)) {
-      case 4: Scores<4, 2>(q + h, k, n, dk, scale, s + h * kTile); break;
-      case 3: Scores<3, 2>(q + h, k, n, dk, scale, s + h * kTile); break;
-      case 2: Scores<2, 4>(q + h, k, n, dk, scale, s + h * kTile); break;
-      default: Scores<1, 8>(q + h, k, n, dk, scale, s + h * kTile); break;
+               float scale, float* s, const Prefetch& pf_first) {
+  for (int h = 0; h < nh; h += 8) {
+    const Prefetch none;
+    const Prefetch& pf = h == 0 ? pf_first : none;  // next tile's rows, once
+    const float* const* qh = q + h;
+    float* sh = s + h * kTile;
+    switch (Min(8, nh - h)) {
+      case 8: Scores<8, 1>(qh, k, n, dk, scale, sh, pf); break;
+      case 7: Scores<7, 1>(qh, k, n, dk, scale, sh, pf); break;
+      case 6: Scores<6, 2>(qh, k, n, dk, scale, sh, pf); break;
+      case 5: Scores<5, 2>(qh, k, n, dk, scale, sh, pf); break;
+      case 4: Scores<4, 2>(qh, k, n, dk, scale, sh, pf); break;
+      case 3: Scores<3, 4>(qh, k, n, dk, scale, sh, pf); break;
+      case 2: Scores<2, 4>(qh, k, n, dk, scale, sh, pf); break;
+      default: Scores<1, 8>(qh, k, n, dk, scale, sh, pf); break;
     }
   }
 }
 
 void VAccumAll(float* const* acc, int nh, const float* p, const uint16_t* const* v, int n,
                int dv, const float* corr) {
-  for (int h = 0; h < nh; h += 4) {
-    switch (Min(4, nh - h)) {
-      case 4: VAccum<4, 2>(acc + h, p + h * kTile, v, n, dv, corr + h); break;
-      case 3: VAccum<3, 2>(acc + h, p + h * kTile, v, n, dv, corr + h); break;
-      case 2: VAccum<2, 4>(acc + h, p + h * kTile, v, n, dv, corr + h); break;
-      default: VAccum<1, 8>(acc + h, p + h * kTile, v, n, dv, corr + h); break;
+  for (int h = 0; h < nh; h += 8) {
+    float* const* ah = acc + h;
+    const float* ph = p + h * kTile;
+    const float* ch = corr + h;
+    switch (Min(8, nh - h)) {
+      case 8: VAccum<8, 1>(ah, ph, v, n, dv, ch); break;
+      case 7: VAccum<7, 1>(ah, ph, v, n, dv, ch); break;
+      case 6: VAccum<6, 2>(ah, ph, v, n, dv, ch); break;
+      case 5: VAccum<5, 2>(ah, ph, v, n, dv, ch); break;
+      case 4: VAccum<4, 2>(ah, ph, v, n, dv, ch); break;
+      case 3: VAccum<3, 2>(ah, ph, v, n, dv, ch); break;
+      case 2: VAccum<2, 4>(ah, ph, v, n, dv, ch); break;
+      default: VAccum<1, 8>(ah, ph, v, n, dv, ch); break;
     }
   }
 }
@@ -156,11 +219,33 @@ void UnitAvx2(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch
     for (int c = 0; c < dv; c += 8) _mm256_storeu_ps(acc[h] + c, _mm256_setzero_ps());
   }
   const int64_t n_keys = static_cast<int64_t>(u.pos) + 1;
-  for (int64_t t0 = 0; t0 < n_keys; t0 += kTile) {
-    const int n = n_keys - t0 < kTile ? static_cast<int>(n_keys - t0) : kTile;
+  // Row pointers of this tile and the next (prefetched while scoring this one).
+  const uint16_t* rows[2][2][kTile];
+  Scratch tiles[2] = {sc, sc};
+  for (int b = 0; b < 2; ++b) {
+    tiles[b].krows = rows[b][0];
+    tiles[b].vrows = rows[b][1];
+  }
+  auto tile_len = [&](int64_t t0) {
+    return n_keys - t0 < kTile ? static_cast<int>(n_keys - t0) : kTile;
+  };
+  TileRows(kv, p, u.kv_head, 0, tile_len(0), tiles[0]);
+  int cur = 0;
+  for (int64_t t0 = 0; t0 < n_keys; t0 += kTile, cur ^= 1) {
+    const int n = tile_len(t0);
     const int n8 = (n + 7) & ~7;
-    TileRows(kv, p, u.kv_head, t0, n, sc);
-    ScoresAll(u.q, nh, sc.krows, n, dk, scale, sc.s);
+    const Scratch& rs = tiles[cur];
+    Prefetch pf;
+    if (t0 + kTile < n_keys) {
+      Scratch& nx = tiles[cur ^ 1];
+      pf.n = tile_len(t0 + kTile);
+      TileRows(kv, p, u.kv_head, t0 + kTile, pf.n, nx);
+      pf.k = nx.krows;
+      pf.v = nx.vrows[0] == nx.krows[0] ? nullptr : nx.vrows;
+      pf.k_bytes = dk * 2;
+      pf.v_bytes = dv * 2;
+    }
+    ScoresAll(u.q, nh, rs.krows, n, dk, scale, sc.s, pf);
     for (int h = 0; h < nh; ++h) {
       float* s = sc.s + h * kTile;
       for (int j = n; j < n8; ++j) s[j] = kNegInf;
@@ -178,7 +263,7 @@ void UnitAvx2(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch
       l[h] = l[h] * corr[h] + Hsum(sum);
       m[h] = m_new;
     }
-    VAccumAll(acc, nh, sc.s, sc.vrows, n, dv, corr);
+    VAccumAll(acc, nh, sc.s, rs.vrows, n, dv, corr);
   }
   for (int h = 0; h < nh; ++h) {
     const __m256 lv = _mm256_set1_ps(l[h]);
