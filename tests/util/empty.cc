@@ -1,1 +1,0 @@
-// Keeps r1testutil non-empty before any helpers exist.
