@@ -56,6 +56,7 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const gguf::File& file)
   impl->pre = std::move(pre).value();
   const tok::NormalizationForm norm = tok::PreTokenizer::PresetNormalizer(impl->pre_name);
   if (norm != tok::NormalizationForm::kNone) impl->normalizers.push_back(norm);
+  impl->bpe.set_ignore_merges(tok::PreTokenizer::PresetIgnoresMerges(impl->pre_name));
 
   impl->token_bytes.resize(texts.size());
   std::string bytes;

@@ -79,6 +79,9 @@ class PreTokenizer {
   // GGUF has no normalizer key; the form comes from the preset name
   // (qwen2 → NFC, everything else → none). See README.md.
   static NormalizationForm PresetNormalizer(std::string_view name);
+  // Whether the model's BPE has ignore_merges (a whole word found in the
+  // vocabulary is one token); GGUF has no key for it either.
+  static bool PresetIgnoresMerges(std::string_view name);
 
   // Splits valid UTF-8 `text` into non-empty pieces. Pieces point into
   // `text` or into `arena` (only when a step inserts bytes).
