@@ -1,4 +1,158 @@
+// AVX2 + FMA + F16C dot kernels for the float types and the 32-element block
+// formats (Q8_0, Q4_0, Q5_0 against Q8_0 activations).
+//
+// Block formats: each block's 32 weight codes are decoded to signed bytes and
+// dotted with the activation codes exactly (int32 lanes), then folded into a
+// float accumulator as cvt(lanes) * (d_w * d_x). Even and odd blocks use two
+// accumulators (latency), summed at the end in a fixed order, so the result
+// depends on nothing but the two rows.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/blocks.h"
+#include "kernels/x86/simd_avx2.h"
 #include "kernels/x86/x86_kernels.h"
+
 namespace r1::kernels::x86 {
-DotKernels Avx2Kernels(GgmlType) { return {}; }
+namespace {
+
+float DotF32(int64_t n, const void* w, const void* x) {
+  const auto* a = static_cast<const float*>(w);
+  const auto* b = static_cast<const float*>(x);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int k = 0; k < 4; ++k)
+      acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8 * k), _mm256_loadu_ps(b + i + 8 * k), acc[k]);
+  for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc[0]);
+  float s = Hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  for (; i < n; ++i) s = __builtin_fmaf(a[i], b[i], s);
+  return s;
+}
+
+float DotF16(int64_t n, const void* w, const void* x) {
+  const auto* a = static_cast<const uint16_t*>(w);
+  const auto* b = static_cast<const float*>(x);
+  auto load_h = [&](int64_t i) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
+  };
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int k = 0; k < 4; ++k) acc[k] = _mm256_fmadd_ps(load_h(i + 8 * k), _mm256_loadu_ps(b + i + 8 * k), acc[k]);
+  for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(load_h(i), _mm256_loadu_ps(b + i), acc[0]);
+  float s = Hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  for (; i < n; ++i) s = __builtin_fmaf(HalfToFloat(a[i]), b[i], s);
+  return s;
+}
+
+R1_INLINE __m256 LoadBF16x8(const uint16_t* p) {
+  const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+float DotBF16(int64_t n, const void* w, const void* x) {
+  const auto* a = static_cast<const uint16_t*>(w);
+  const auto* b = static_cast<const uint16_t*>(x);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int k = 0; k < 4; ++k)
+      acc[k] = _mm256_fmadd_ps(LoadBF16x8(a + i + 8 * k), LoadBF16x8(b + i + 8 * k), acc[k]);
+  for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(LoadBF16x8(a + i), LoadBF16x8(b + i), acc[0]);
+  float s = Hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  for (; i < n; ++i) s = __builtin_fmaf(BF16ToF32(a[i]), BF16ToF32(b[i]), s);
+  return s;
+}
+
+// Weight decoders: 32 signed codes of one block.
+struct DecodeQ8_0 {
+  using Block = BlockQ8_0;
+  static R1_INLINE __m256i Codes(const Block& b) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
+  }
+};
+
+R1_INLINE __m256i Nibbles(const uint8_t* qs) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  // Low nibbles are elements 0..15, high nibbles 16..31.
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(15));
+}
+
+struct DecodeQ4_0 {
+  using Block = BlockQ4_0;
+  static R1_INLINE __m256i Codes(const Block& b) { return _mm256_sub_epi8(Nibbles(b.qs), _mm256_set1_epi8(8)); }
+};
+
+struct DecodeQ5_0 {
+  using Block = BlockQ5_0;
+  static R1_INLINE __m256i Codes(const Block& b) {
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    // Byte i of the vector gets byte i / 8 of qh, then tests bit i % 8.
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+    __m256i h = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(qh)), spread);
+    h = _mm256_cmpeq_epi8(_mm256_and_si256(h, bit), bit);
+    const __m256i q = _mm256_or_si256(Nibbles(b.qs), _mm256_and_si256(h, _mm256_set1_epi8(16)));
+    return _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+  }
+};
+
+template <typename D>
+struct Kernel32 {
+  using Block = typename D::Block;
+
+  template <int NW, int NX>
+  static R1_INLINE void Step(int64_t i, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs,
+                             __m256 (&acc)[NW * NX]) {
+    __m256i xq[NX];
+    float xd[NX];
+    for (int t = 0; t < NX; ++t) {
+      const auto& xb = reinterpret_cast<const BlockQ8_0*>(x + t * xs)[i];
+      xq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
+      xd[t] = HalfToFloat(xb.d);
+    }
+    for (int r = 0; r < NW; ++r) {
+      const auto& wb = reinterpret_cast<const Block*>(w + r * ws)[i];
+      const __m256i wq = D::Codes(wb);
+      const float wd = HalfToFloat(wb.d);
+      for (int t = 0; t < NX; ++t) {
+        const __m256 s = _mm256_cvtepi32_ps(DotI8(wq, xq[t]));
+        acc[r * NX + t] = _mm256_fmadd_ps(s, _mm256_set1_ps(wd * xd[t]), acc[r * NX + t]);
+      }
+    }
+  }
+
+  template <int NW, int NX>
+  static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* out) {
+    const int64_t nb = n / kQK0;
+    __m256 even[NW * NX], odd[NW * NX];
+    for (int k = 0; k < NW * NX; ++k) even[k] = odd[k] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+      Step<NW, NX>(i, w, ws, x, xs, even);
+      Step<NW, NX>(i + 1, w, ws, x, xs, odd);
+    }
+    if (i < nb) Step<NW, NX>(i, w, ws, x, xs, even);
+    for (int k = 0; k < NW * NX; ++k) out[k] = Hsum(_mm256_add_ps(even[k], odd[k]));
+  }
+};
+
+}  // namespace
+
+DotKernels Avx2Kernels(GgmlType t) {
+  switch (t) {
+    case GgmlType::F32: return MakeRepeated<DotF32>();
+    case GgmlType::F16: return MakeRepeated<DotF16>();
+    case GgmlType::BF16: return MakeRepeated<DotBF16>();
+    case GgmlType::Q8_0: return MakeKernels<Kernel32<DecodeQ8_0>>();
+    case GgmlType::Q4_0: return MakeKernels<Kernel32<DecodeQ4_0>>();
+    case GgmlType::Q5_0: return MakeKernels<Kernel32<DecodeQ5_0>>();
+    default: return {};
+  }
+}
+
 }  // namespace r1::kernels::x86
