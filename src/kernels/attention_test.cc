@@ -108,8 +108,8 @@ TEST(AttentionTest, MatchesReference) {
   ThreadPool pool(2);
   for (const Config& c : Configs()) {
     const AttentionParams p = Params(c);
-    for (int64_t block_size : {1, 16, 64, 100}) {
-      for (int64_t n_kv : {1, 63, 64, 65, 200}) {
+    for (int64_t block_size : {1, 16, 100}) {
+      for (int64_t n_kv : {1, 64, 65, 200}) {
         Cache cache(c, n_kv, block_size, rng);
         // Prefill-like tail of positions plus a few random ones.
         std::vector<int32_t> pos;

@@ -1,0 +1,114 @@
+// MatMul throughput: decode GEMV (1 token) and prefill GEMM (8..512 tokens).
+//
+//   r1_microbench --benchmark_filter=MatMul
+//
+// bytes_per_second is weight bytes streamed per call (the decode roofline:
+// compare with MeasureReadBandwidthGBs); "flops" is 2·rows·k·n_tokens per
+// second. Activations are quantized once outside the timed loop, as the Q/K/V
+// projections share them; BM_QuantizeActs times that step on its own.
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <memory>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "kernels/quant.h"
+#include "kernels/thread_pool.h"
+
+namespace r1::kernels {
+namespace {
+
+ThreadPool& Pool() {
+  static ThreadPool pool;  // one thread per physical core
+  return pool;
+}
+
+// A rows × k weight of type t: 64 distinct quantized random rows, repeated.
+// (Quantizing 14M values per type would dominate start-up; the bytes streamed
+// are what matter here.)
+const std::vector<uint8_t>& WeightBytes(GgmlType t, int64_t rows, int64_t k) {
+  static std::map<std::tuple<int, int64_t, int64_t>, std::unique_ptr<std::vector<uint8_t>>> cache;
+  auto& slot = cache[{static_cast<int>(t), rows, k}];
+  if (!slot) {
+    const size_t rb = GgmlRowSize(t, k);
+    std::mt19937 rng(1);
+    std::normal_distribution<float> d(0.0f, 0.05f);
+    std::vector<float> f(k);
+    std::vector<uint8_t> seed(64 * rb);
+    for (int r = 0; r < 64; ++r) {
+      for (auto& v : f) v = d(rng);
+      Quantize(t, f.data(), seed.data() + r * rb, k);
+    }
+    slot = std::make_unique<std::vector<uint8_t>>(rb * rows);
+    for (int64_t r = 0; r < rows; ++r)
+      std::copy(seed.begin() + (r % 64) * rb, seed.begin() + (r % 64 + 1) * rb,
+                slot->begin() + r * rb);
+  }
+  return *slot;
+}
+
+std::vector<float> Acts(int64_t n) {
+  std::mt19937 rng(2);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (auto& v : x) v = d(rng);
+  return x;
+}
+
+// Args: type, k, rows, n_tokens.
+void BM_MatMul(benchmark::State& state) {
+  const auto t = static_cast<GgmlType>(state.range(0));
+  const int64_t k = state.range(1), rows = state.range(2), n_tok = state.range(3);
+  const std::vector<uint8_t>& bytes = WeightBytes(t, rows, k);
+  Matrix w{t, bytes.data(), k, rows, GgmlRowSize(t, k)};
+  std::vector<float> x = Acts(n_tok * k), y(n_tok * rows);
+  QuantizedActs xq;
+  QuantizeActs(VecDotType(t), x.data(), k, n_tok, &xq, Pool());
+  for (auto _ : state) {
+    MatMul(w, xq, y.data(), Pool());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
+  state.counters["flops"] = benchmark::Counter(2.0 * rows * k * n_tok,
+                                               benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(GgmlTypeName(t) + " " + std::to_string(rows) + "x" + std::to_string(k));
+}
+
+void MatMulArgs(benchmark::internal::Benchmark* b) {
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0, GgmlType::F16,
+                     GgmlType::BF16})
+    for (auto [k, rows] : {std::pair<int64_t, int64_t>{1536, 8960}, {1536, 1536}})
+      for (int64_t n : {1, 8, 64, 512}) b->Args({static_cast<int64_t>(t), k, rows, n});
+  b->ArgNames({"type", "k", "rows", "tokens"});
+  b->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_MatMul)->Apply(MatMulArgs);
+
+// Args: activation type, k, n_tokens.
+void BM_QuantizeActs(benchmark::State& state) {
+  const auto t = static_cast<GgmlType>(state.range(0));
+  const int64_t k = state.range(1), n_tok = state.range(2);
+  std::vector<float> x = Acts(n_tok * k);
+  QuantizedActs xq;
+  for (auto _ : state) {
+    QuantizeActs(t, x.data(), k, n_tok, &xq, Pool());
+    benchmark::DoNotOptimize(xq.data.data());
+  }
+  state.SetBytesProcessed(state.iterations() * n_tok * k * 4);
+  state.SetLabel(GgmlTypeName(t));
+}
+BENCHMARK(BM_QuantizeActs)
+    ->ArgsProduct({{static_cast<int64_t>(GgmlType::Q8_K), static_cast<int64_t>(GgmlType::Q8_0),
+                    static_cast<int64_t>(GgmlType::BF16)},
+                   {1536, 8960},
+                   {1, 512}})
+    ->ArgNames({"type", "k", "tokens"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace r1::kernels
