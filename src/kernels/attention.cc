@@ -9,6 +9,7 @@
 
 #include "kernels/attention.h"
 #include "kernels/attention_impl.h"
+#include "kernels/cpu.h"
 
 namespace r1::kernels {
 namespace {
@@ -143,8 +144,9 @@ void UnitScalar(const AttentionParams& p, const KvView& kv, const Unit& u, Scrat
 }
 
 UnitFn BestUnit(const AttentionParams& p) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                           __builtin_cpu_supports("f16c");
+  // Same switch as the dot kernels: AVX2 (+FMA, F16C, OS ymm state) unless
+  // R1_FORCE_SCALAR is set.
+  static const bool avx2 = GetCpuFeatures().avx2 && !ForceScalar();
   if (avx2 && p.head_dim_k % 8 == 0 && p.head_dim_v % 8 == 0) return UnitAvx2;
   return UnitScalar;
 }
