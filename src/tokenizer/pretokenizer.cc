@@ -95,8 +95,8 @@ StatusOr<std::unique_ptr<Regex>> Regex::Compile(std::string_view pattern, bool l
   std::unique_ptr<Regex> re(new Regex());
   re->source_ = std::string(pattern);
   re->translated_ = literal ? std::string(pattern) : TranslatePattern(pattern);
-  uint32_t options = PCRE2_UTF | PCRE2_UCP;
-  if (literal) options |= PCRE2_LITERAL;
+  // PCRE2_LITERAL admits UTF but not UCP (which only affects classes).
+  const uint32_t options = literal ? (PCRE2_UTF | PCRE2_LITERAL) : (PCRE2_UTF | PCRE2_UCP);
   int err = 0;
   PCRE2_SIZE err_offset = 0;
   pcre2_code* code =
