@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -45,13 +46,32 @@ Kernels KernelsFor(GgmlType t) {
   return Kernels{FastVecDot(t), FastVecDot4(t), FastVecDotX4(t)};
 }
 
+// GEMV software prefetch. dot4 walks four adjacent rows in parallel; when the
+// rows are short, those four interleaved streams sit inside one or two pages
+// and the hardware prefetcher does not run ahead of them (measured: Q4_K
+// 1536-wide rows ran at under half speed). Longer rows are left to it.
+constexpr size_t kPrefetchMaxRowBytes = 2048;
+constexpr size_t kPrefetchMinDistance = 8192;
+
+// Prefetches [p, p + n) into L2.
+inline void PrefetchBytes(const uint8_t* p, size_t n) {
+  for (size_t o = 0; o < n; o += 64) __builtin_prefetch(p + o, 0, 2);
+}
+
 // y[t, r0..r1) for tokens [t0, t1) with dot4 over groups of four rows.
 void RowsByDot4(const Kernels& kn, const Matrix& w, const QuantizedActs& xq, int64_t r0,
                 int64_t r1, int64_t t0, int64_t t1, float* y) {
   const auto* base = static_cast<const uint8_t*>(w.data);
+  const uint8_t* end = base + static_cast<size_t>(r1) * w.row_bytes;
+  const size_t group_bytes = 4 * w.row_bytes;
+  const size_t pf_dist = w.row_bytes <= kPrefetchMaxRowBytes
+                             ? std::max(kPrefetchMinDistance, 2 * group_bytes)
+                             : 0;
   int64_t r = r0;
   for (; r + 4 <= r1; r += 4) {
     const uint8_t* wr = base + static_cast<size_t>(r) * w.row_bytes;
+    if (pf_dist != 0 && t0 == 0 && end - wr > static_cast<ptrdiff_t>(pf_dist))
+      PrefetchBytes(wr + pf_dist, std::min<size_t>(group_bytes, end - wr - pf_dist));
     for (int64_t t = t0; t < t1; ++t) {
       float out4[4];
       kn.dot4(w.k, wr, w.row_bytes, xq.row(t), out4);
