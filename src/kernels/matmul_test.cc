@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -167,6 +168,41 @@ TEST(MatMulTest, PreQuantizedAndSliceAgree) {
   MatMul(w.m.Slice(13, 10), x.data(), n, ys.data(), pool);
   for (int64_t i = 0; i < n; ++i)
     EXPECT_EQ(0, std::memcmp(y.data() + i * rows + 13, ys.data() + i * 10, 10 * 4));
+}
+
+// QuantizeActs may use SIMD quantizers; they must equal quant.h's Quantize.
+TEST(MatMulTest, QuantizeActsMatchesQuantizeBitForBit) {
+  std::mt19937 rng(17);
+  ThreadPool pool(2);
+  const int64_t k = 1024, n = 9;
+  std::vector<float> x = Gaussian(n * k, rng);
+  for (int64_t i = 0; i < 256; ++i) x[i] = 0.0f;                          // all-zero block
+  for (int64_t i = 256; i < 512; ++i) x[i] = float(int(i % 254) - 127) + 0.5f;  // ties
+  x[300] = 127.0f;  // Q8_K block 1: d = 1, every x * id is a tie
+  for (int64_t i = 512; i < 768; ++i) x[i] = std::ldexp(x[i], int(i % 60) - 30);  // wide range
+  for (int64_t i = k; i < 2 * k; ++i) x[i] = 1e-30f * x[i];                // tiny
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q8_K, GgmlType::BF16, GgmlType::F32}) {
+    SCOPED_TRACE(GgmlTypeName(t));
+    QuantizedActs xq;
+    QuantizeActs(t, x.data(), k, n, &xq, pool);
+    std::vector<uint8_t> want(GgmlRowSize(t, k));
+    for (int64_t i = 0; i < n; ++i) {
+      Quantize(t, x.data() + i * k, want.data(), k);
+      ASSERT_EQ(0, std::memcmp(want.data(), xq.row(i), want.size())) << "token " << i;
+    }
+  }
+  // BF16 specials: NaN stays NaN, infinities and rounding carries.
+  std::vector<float> sp(32, 1.0f);
+  sp[0] = std::numeric_limits<float>::quiet_NaN();
+  sp[1] = -std::numeric_limits<float>::infinity();
+  sp[2] = std::numeric_limits<float>::max();
+  sp[3] = 1.00390625f;  // exactly between two BF16 values
+  sp[4] = 1.01171875f;
+  QuantizedActs xq;
+  QuantizeActs(GgmlType::BF16, sp.data(), 32, 1, &xq, pool);
+  std::vector<uint8_t> want(64);
+  Quantize(GgmlType::BF16, sp.data(), want.data(), 32);
+  EXPECT_EQ(0, std::memcmp(want.data(), xq.row(0), 64));
 }
 
 TEST(MatMulTest, GetRowsDequantizes) {
