@@ -45,12 +45,15 @@ async function main() {
     encode(tok, chunks[0]);
     let n = 0;
     const t0 = Date.now();
+    const c0 = process.cpuUsage();
     while (Date.now() - t0 < limit) {
       for (const c of chunks) encode(tok, c);
       n += bytes;
     }
     const dt = (Date.now() - t0) / 1000;
-    console.log(JSON.stringify({ model: name, file, mb_per_s: n / dt / 1e6 }));
+    const cu = process.cpuUsage(c0);
+    const cpu = (cu.user + cu.system) / 1e6;
+    console.log(JSON.stringify({ model: name, file, mb_per_s_wall: n / dt / 1e6, mb_per_s_cpu: n / cpu / 1e6 }));
     return;
   }
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
