@@ -48,6 +48,32 @@ void KvCache::Free(int seq) {
   seqs_.erase(it);
 }
 
+void KvCache::Adopt(int seq, const std::vector<int32_t>& blocks) {
+  auto& table = seqs_[seq];
+  assert(table.empty());
+  for (int32_t b : blocks) {
+    assert(refs_[static_cast<size_t>(b)] > 0);
+    ++refs_[static_cast<size_t>(b)];
+    table.push_back(b);
+  }
+}
+
+const std::vector<int32_t>& KvCache::Blocks(int seq) const {
+  static const std::vector<int32_t> kNone;
+  auto it = seqs_.find(seq);
+  return it == seqs_.end() ? kNone : it->second;
+}
+
+void KvCache::Retain(int32_t block) {
+  assert(refs_[static_cast<size_t>(block)] > 0);
+  ++refs_[static_cast<size_t>(block)];
+}
+
+void KvCache::Release(int32_t block) {
+  assert(refs_[static_cast<size_t>(block)] > 0);
+  if (--refs_[static_cast<size_t>(block)] == 0) free_.push_back(block);
+}
+
 int64_t KvCache::Capacity(int seq) const {
   auto it = seqs_.find(seq);
   return it == seqs_.end() ? 0 : static_cast<int64_t>(it->second.size()) * cfg_.block_size;

@@ -58,6 +58,21 @@ class KvCache {
   };
   kernels::KvView View(int layer, int seq, int64_t n_kv, int64_t v_offset, ViewScratch* scratch) const;
 
+  // Block sharing, for prefix caching. A block is returned to the pool when
+  // its last reference goes; shared blocks must be full, so that no sharer
+  // ever writes into them (sharers only append after the shared prefix).
+  //
+  // Starts the new sequence `seq` on `blocks` (its first blocks, in order),
+  // taking one reference on each.
+  void Adopt(int seq, const std::vector<int32_t>& blocks);
+  // The block table of `seq` (empty when unknown).
+  const std::vector<int32_t>& Blocks(int seq) const;
+  void Retain(int32_t block);   // one more reference (e.g. the prefix cache's)
+  void Release(int32_t block);  // one less; back to the pool at zero
+  int RefCount(int32_t block) const { return refs_[static_cast<size_t>(block)]; }
+  int64_t n_seqs() const { return static_cast<int64_t>(seqs_.size()); }
+
+  int64_t blocks_free() const { return static_cast<int64_t>(free_.size()); }
   int64_t blocks_in_use() const { return cfg_.n_blocks - static_cast<int64_t>(free_.size()); }
   int64_t blocks_total() const { return cfg_.n_blocks; }
   // Bytes actually allocated for KV storage (all layers).

@@ -1,0 +1,369 @@
+#include "runtime/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace r1 {
+
+const char* FinishReasonName(FinishReason r) {
+  switch (r) {
+    case FinishReason::kNone: return "";
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kError: return "error";
+  }
+  return "";
+}
+
+// ---- RequestHandle ----------------------------------------------------------
+
+bool RequestHandle::Wait(RequestUpdate* out, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, timeout, [&] { return changed_; })) return false;
+  for (auto& t : pending_.tokens) out->tokens.push_back(std::move(t));
+  pending_.tokens.clear();
+  out->finish = pending_.finish;
+  out->status = pending_.status;
+  out->prompt_tokens = pending_.prompt_tokens;
+  out->cached_tokens = pending_.cached_tokens;
+  out->completion_tokens = pending_.completion_tokens;
+  out->reasoning_tokens = pending_.reasoning_tokens;
+  changed_ = false;
+  return true;
+}
+
+void RequestHandle::Push(const TokenOutput& t, int64_t completion, int64_t reasoning) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.tokens.push_back(t);
+  pending_.completion_tokens = completion;
+  pending_.reasoning_tokens = reasoning;
+  changed_ = true;
+  cv_.notify_all();
+}
+
+void RequestHandle::SetPrompt(int64_t prompt, int64_t cached) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.prompt_tokens = prompt;
+  pending_.cached_tokens = cached;
+}
+
+void RequestHandle::Finish(FinishReason r, Status st) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (done_) return;
+  done_ = true;
+  pending_.finish = r;
+  pending_.status = std::move(st);
+  changed_ = true;
+  cv_.notify_all();
+}
+
+// ---- Scheduler --------------------------------------------------------------
+
+struct Scheduler::Seq {
+  std::shared_ptr<RequestHandle> handle;
+  GenerationParams params;
+  std::unique_ptr<Sampler> sampler;
+  std::vector<int32_t> tokens;  // the prompt, then every sampled token
+  int64_t n_prompt = 0;
+  int64_t n_computed = 0;       // tokens whose KV is in the cache
+  int64_t max_total = 0;        // prompt + output limit (context, max_tokens)
+  int64_t committed = 0;        // KV blocks reserved for it at admission
+  int64_t n_generated = 0;
+  int64_t n_reasoning = 0;
+  int seq = -1;                 // KvCache sequence id
+  bool thinking = false;
+  bool force_think_end = false;
+  bool done = false;
+};
+
+Scheduler::Scheduler(Model& model, KvCache& cache, ThreadPool& pool, const SchedulerOptions& opts)
+    : model_(model), cache_(cache), pool_(pool), opts_(opts), prefix_(&cache) {
+  PublishStats();
+}
+
+Scheduler::~Scheduler() {
+  if (thread_.joinable()) Shutdown(std::chrono::steady_clock::now());
+  for (auto& s : active_) Retire(*s, FinishReason::kCancelled);
+  for (auto& s : queue_) s->handle->Finish(FinishReason::kCancelled, Status::Cancelled("server shutting down"));
+  prefix_.Clear();
+}
+
+int64_t Scheduler::BlocksFor(int64_t tokens) const {
+  const int64_t bs = cache_.config().block_size;
+  return (tokens + bs - 1) / bs;
+}
+
+void Scheduler::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+StatusOr<std::shared_ptr<RequestHandle>> Scheduler::Submit(std::vector<int32_t> prompt,
+                                                          const GenerationParams& params) {
+  const int64_t n_prompt = static_cast<int64_t>(prompt.size());
+  const int64_t limit = std::min(opts_.ctx_size, cache_.blocks_total() * cache_.config().block_size);
+  if (n_prompt == 0) return Status::InvalidArgument("the prompt is empty");
+  if (n_prompt >= limit)
+    return Status::InvalidArgument("the prompt has " + std::to_string(n_prompt) +
+                                   " tokens, more than the context of " + std::to_string(limit) +
+                                   " allows (leave room for at least one output token)");
+  const int64_t n_vocab = model_.info().n_vocab;
+  for (int32_t t : prompt)
+    if (t < 0 || t >= n_vocab) return Status::InvalidArgument("prompt token " + std::to_string(t) + " out of range");
+  auto s = std::make_unique<Seq>();
+  s->params = params;
+  s->sampler = std::make_unique<Sampler>(params.sampling);
+  s->n_prompt = n_prompt;
+  s->tokens = std::move(prompt);
+  s->max_total = params.max_tokens >= 0 ? std::min(limit, n_prompt + params.max_tokens) : limit;
+  s->thinking = params.starts_thinking;
+  s->force_think_end = s->thinking && params.think_end >= 0 && params.max_thinking_tokens == 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return Status::Unavailable("the server is shutting down");
+  if (static_cast<int64_t>(queue_.size()) >= opts_.max_queue)
+    return Status::ResourceExhausted("too many requests waiting (" + std::to_string(queue_.size()) + ")");
+  s->handle = std::make_shared<RequestHandle>(next_id_++);
+  s->handle->SetPrompt(n_prompt, 0);
+  auto handle = s->handle;
+  stats_.prompt_tokens += n_prompt;
+  queue_.push_back(std::move(s));
+  stats_.queued = static_cast<int64_t>(queue_.size());
+  cv_.notify_all();
+  return handle;
+}
+
+void Scheduler::Admit() {
+  std::lock_guard<std::mutex> lock(mu_);
+  while (!queue_.empty()) {
+    Seq& s = *queue_.front();
+    if (s.handle->cancelled()) {
+      s.handle->Finish(FinishReason::kCancelled, Status::Cancelled("cancelled while queued"));
+      queue_.pop_front();
+      continue;
+    }
+    if (static_cast<int>(active_.size()) >= opts_.max_seqs) break;
+    const int64_t need = BlocksFor(s.max_total);
+    if (committed_blocks_ + need > cache_.blocks_total()) break;  // first come, first served
+    s.committed = need;
+    committed_blocks_ += need;
+    s.seq = next_seq_++;
+    if (next_seq_ < 0) next_seq_ = 0;
+    PrefixCache::Match m;
+    if (opts_.prefix_cache) m = prefix_.Lookup(s.tokens, s.n_prompt - 1);  // keep one token to compute
+    cache_.Adopt(s.seq, m.blocks);
+    s.n_computed = m.n_tokens;
+    s.handle->SetPrompt(s.n_prompt, m.n_tokens);
+    stats_.prefix_hit_tokens += m.n_tokens;
+    active_.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+}
+
+void Scheduler::Retire(Seq& s, FinishReason r, Status st) {
+  if (s.done) return;
+  s.done = true;
+  if (opts_.prefix_cache && r != FinishReason::kError) prefix_.Insert(s.tokens, s.n_computed, cache_.Blocks(s.seq));
+  cache_.Free(s.seq);
+  committed_blocks_ -= s.committed;
+  s.handle->Finish(r, std::move(st));
+}
+
+bool Scheduler::EnsureFree(int64_t n_blocks) {
+  if (cache_.blocks_free() < n_blocks) prefix_.EvictUntilFree(n_blocks);
+  return cache_.blocks_free() >= n_blocks;
+}
+
+bool Scheduler::Step() {
+  Admit();
+  for (auto& s : active_)
+    if (s->handle->cancelled()) Retire(*s, FinishReason::kCancelled);
+  std::erase_if(active_, [](const auto& s) { return s->done; });
+  if (active_.empty()) {
+    PublishStats();
+    return false;
+  }
+
+  // Decoding sequences first (one token each), then prompt chunks.
+  std::vector<Seq*> rows;        // sequence of each logits row
+  std::vector<int64_t> fed(active_.size(), 0);
+  int64_t n_batch = 0;
+  for (size_t i = 0; i < active_.size(); ++i) {
+    Seq& s = *active_[i];
+    if (s.n_computed >= s.n_prompt) fed[i] = 1, ++n_batch;
+  }
+  for (size_t i = 0; i < active_.size(); ++i) {
+    Seq& s = *active_[i];
+    if (s.n_computed >= s.n_prompt) continue;
+    const int64_t room = opts_.max_batch_tokens - n_batch;
+    if (room <= 0) break;
+    fed[i] = std::min(room, s.n_prompt - s.n_computed);
+    n_batch += fed[i];
+  }
+  int64_t need_blocks = 0;
+  for (size_t i = 0; i < active_.size(); ++i) {
+    const Seq& s = *active_[i];
+    if (fed[i])
+      need_blocks += std::max<int64_t>(
+          0, BlocksFor(s.n_computed + fed[i]) - static_cast<int64_t>(cache_.Blocks(s.seq).size()));
+  }
+  // Admission committed every block a sequence can need, so this only fails
+  // if that accounting is broken.
+  Status st = EnsureFree(need_blocks) ? Status::Ok() : Status::Internal("KV cache accounting: no free block");
+  batch_.Clear();
+  for (size_t i = 0; i < active_.size() && st.ok(); ++i) {
+    Seq& s = *active_[i];
+    if (!fed[i]) continue;
+    st = cache_.Reserve(s.seq, s.n_computed + fed[i]);
+    const int64_t end = s.n_computed + fed[i];
+    for (int64_t p = s.n_computed; p < end; ++p) {
+      const bool last = p + 1 == static_cast<int64_t>(s.tokens.size());
+      batch_.Add(s.tokens[static_cast<size_t>(p)], static_cast<int32_t>(p), s.seq, last);
+      if (last) rows.push_back(&s);
+    }
+  }
+  const int64_t n_vocab = model_.info().n_vocab;
+  if (st.ok()) {
+    logits_.resize(static_cast<size_t>(batch_.n_outputs() * n_vocab));
+    st = model_.Forward(batch_, cache_, logits_.data(), pool_);
+  }
+  if (!st.ok()) {
+    for (auto& s : active_) Retire(*s, FinishReason::kError, st);
+    std::erase_if(active_, [](const auto& s) { return s->done; });
+    PublishStats();
+    return true;
+  }
+  int64_t computed = 0;
+  for (size_t i = 0; i < active_.size(); ++i) {
+    Seq& s = *active_[i];
+    const bool was_prefill = s.n_computed < s.n_prompt;
+    s.n_computed += fed[i];
+    if (was_prefill) computed += fed[i];
+    if (was_prefill && s.n_computed == s.n_prompt && opts_.prefix_cache)
+      prefix_.Insert(s.tokens, s.n_prompt, cache_.Blocks(s.seq));
+  }
+  // Sampling is per sequence (own sampler and RNG), so rows run in parallel;
+  // with a 150k vocabulary each one sorts its candidates.
+  std::vector<TokenOutput> picked(rows.size());
+  pool_.ParallelFor(static_cast<int64_t>(rows.size()), [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r)
+      picked[static_cast<size_t>(r)] = Pick(*rows[static_cast<size_t>(r)], logits_.data() + r * n_vocab);
+  });
+  for (size_t r = 0; r < rows.size(); ++r) Commit(*rows[r], std::move(picked[r]));
+  const int64_t generated = static_cast<int64_t>(rows.size());
+  std::erase_if(active_, [](const auto& s) { return s->done; });
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.steps += 1;
+    stats_.prompt_tokens_computed += computed;
+    stats_.generated_tokens += generated;
+  }
+  PublishStats();
+  return true;
+}
+
+TokenOutput Scheduler::Pick(Seq& s, const float* logits) const {
+  const GenerationParams& p = s.params;
+  const int64_t n_vocab = model_.info().n_vocab;
+  TokenOutput out;
+  if (s.force_think_end) {
+    out.token = p.think_end;
+    out.forced = true;
+  } else {
+    out.token = s.sampler->Sample(logits, n_vocab);
+  }
+  s.sampler->Accept(out.token);
+  if (p.logprobs) {
+    float mx = logits[0];
+    for (int64_t v = 1; v < n_vocab; ++v) mx = std::max(mx, logits[v]);
+    double sum = 0;
+    for (int64_t v = 0; v < n_vocab; ++v) sum += std::exp(static_cast<double>(logits[v] - mx));
+    const float lse = mx + static_cast<float>(std::log(sum));
+    out.logprob = logits[out.token] - lse;
+    const int k = std::clamp<int>(p.top_logprobs, 0, static_cast<int>(std::min<int64_t>(n_vocab, 20)));
+    if (k > 0) {
+      std::vector<int32_t> ids(static_cast<size_t>(n_vocab));
+      for (int64_t v = 0; v < n_vocab; ++v) ids[static_cast<size_t>(v)] = static_cast<int32_t>(v);
+      std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), [&](int32_t a, int32_t b) {
+        return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+      });
+      for (int i = 0; i < k; ++i) {
+        const int32_t id = ids[static_cast<size_t>(i)];
+        out.top.emplace_back(id, logits[id] - lse);
+      }
+    }
+  }
+  return out;
+}
+
+void Scheduler::Commit(Seq& s, TokenOutput out) {
+  const GenerationParams& p = s.params;
+  s.force_think_end = false;
+  ++s.n_generated;
+  if (s.thinking) {
+    out.reasoning = true;
+    ++s.n_reasoning;
+    if (out.token == p.think_end)
+      s.thinking = false;
+    else if (p.max_thinking_tokens >= 0 && s.n_reasoning >= p.max_thinking_tokens && p.think_end >= 0)
+      s.force_think_end = true;
+  } else if (p.think_start >= 0 && out.token == p.think_start) {
+    s.thinking = true;
+    out.reasoning = true;
+    ++s.n_reasoning;
+  }
+  const bool stop = !out.forced && std::find(p.stop_tokens.begin(), p.stop_tokens.end(), out.token) != p.stop_tokens.end();
+  if (stop) {
+    Retire(s, FinishReason::kStop);
+    return;
+  }
+  s.tokens.push_back(out.token);
+  s.handle->Push(out, s.n_generated, s.n_reasoning);
+  if (static_cast<int64_t>(s.tokens.size()) >= s.max_total) Retire(s, FinishReason::kLength);
+}
+
+void Scheduler::PublishStats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.queued = static_cast<int64_t>(queue_.size());
+  stats_.active = static_cast<int64_t>(active_.size());
+  stats_.kv_blocks_total = cache_.blocks_total();
+  stats_.kv_blocks_used = cache_.blocks_in_use();
+  stats_.kv_blocks_cached = prefix_.n_entries();
+  stats_.kv_blocks_evictable = prefix_.n_evictable();
+  stats_.kv_seqs = cache_.n_seqs();
+}
+
+SchedulerStats Scheduler::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void Scheduler::Loop() {
+  std::chrono::steady_clock::time_point deadline{};
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return exit_ || stopping_ || !queue_.empty() || !active_.empty(); });
+      if (exit_) break;
+      if (stopping_) {
+        deadline = deadline_;
+        if (queue_.empty() && active_.empty()) break;
+        if (std::chrono::steady_clock::now() >= deadline) {
+          for (auto& s : queue_) s->handle->Cancel();
+          for (auto& s : active_) s->handle->Cancel();
+        }
+      }
+    }
+    Step();
+  }
+}
+
+void Scheduler::Shutdown(std::chrono::steady_clock::time_point deadline) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    deadline_ = deadline;
+    if (!thread_.joinable()) exit_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace r1
