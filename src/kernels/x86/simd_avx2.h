@@ -41,6 +41,27 @@ R1_INLINE __m256i DotI8(__m256i w, __m256i x) {
   return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
+// The eight 6-bit scales and mins of a Q4_K/Q5_K block (layout: blocks.h),
+// as 16-bit lanes: scales in the low 128 bits, each min twice in the high
+// ones (to pair with the 16 bsums).
+struct ScalesMins {
+  __m128i scales;  // 8 x int16: sc[0..7]
+  __m256i mins;    // 16 x int16: mn[0], mn[0], mn[1], mn[1], ...
+};
+
+R1_INLINE ScalesMins UnpackK4(const uint8_t* q) {
+  uint32_t w[3];
+  __builtin_memcpy(w, q, 12);
+  const uint32_t s_lo = w[0] & 0x3f3f3f3fu;
+  const uint32_t m_lo = w[1] & 0x3f3f3f3fu;
+  const uint32_t s_hi = (w[2] & 0x0f0f0f0fu) | ((w[0] >> 6) & 0x03030303u) << 4;
+  const uint32_t m_hi = ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 6) & 0x03030303u) << 4;
+  const __m128i v = _mm_setr_epi32(static_cast<int>(s_lo), static_cast<int>(s_hi), static_cast<int>(m_lo),
+                                   static_cast<int>(m_hi));
+  const __m128i twice = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+  return {_mm_cvtepu8_epi16(v), _mm256_cvtepu8_epi16(_mm_shuffle_epi8(v, twice))};
+}
+
 // Adapters from a kernel template K<NW, NX>(n, w, w_stride, x, x_stride, out)
 // computing the NW x NX dots of weight rows w + r * w_stride and activation
 // rows x + t * x_stride into out[r * NX + t].

@@ -23,6 +23,7 @@ float DotF32(int64_t n, const void* w, const void* x) {
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   int64_t i = 0;
   for (; i + 32 <= n; i += 32)
+    #pragma GCC unroll 8
     for (int k = 0; k < 4; ++k)
       acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8 * k), _mm256_loadu_ps(b + i + 8 * k), acc[k]);
   for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc[0]);
@@ -40,6 +41,7 @@ float DotF16(int64_t n, const void* w, const void* x) {
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   int64_t i = 0;
   for (; i + 32 <= n; i += 32)
+    #pragma GCC unroll 8
     for (int k = 0; k < 4; ++k) acc[k] = _mm256_fmadd_ps(load_h(i + 8 * k), _mm256_loadu_ps(b + i + 8 * k), acc[k]);
   for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(load_h(i), _mm256_loadu_ps(b + i), acc[0]);
   float s = Hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
@@ -58,6 +60,7 @@ float DotBF16(int64_t n, const void* w, const void* x) {
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   int64_t i = 0;
   for (; i + 32 <= n; i += 32)
+    #pragma GCC unroll 8
     for (int k = 0; k < 4; ++k)
       acc[k] = _mm256_fmadd_ps(LoadBF16x8(a + i + 8 * k), LoadBF16x8(b + i + 8 * k), acc[k]);
   for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(LoadBF16x8(a + i), LoadBF16x8(b + i), acc[0]);
@@ -110,15 +113,18 @@ struct Kernel32 {
                              __m256 (&acc)[NW * NX]) {
     __m256i xq[NX];
     float xd[NX];
+    #pragma GCC unroll 8
     for (int t = 0; t < NX; ++t) {
       const auto& xb = reinterpret_cast<const BlockQ8_0*>(x + t * xs)[i];
       xq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
       xd[t] = HalfToFloat(xb.d);
     }
+    #pragma GCC unroll 8
     for (int r = 0; r < NW; ++r) {
       const auto& wb = reinterpret_cast<const Block*>(w + r * ws)[i];
       const __m256i wq = D::Codes(wb);
       const float wd = HalfToFloat(wb.d);
+      #pragma GCC unroll 8
       for (int t = 0; t < NX; ++t) {
         const __m256 s = _mm256_cvtepi32_ps(DotI8(wq, xq[t]));
         acc[r * NX + t] = _mm256_fmadd_ps(s, _mm256_set1_ps(wd * xd[t]), acc[r * NX + t]);
@@ -130,6 +136,7 @@ struct Kernel32 {
   static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* out) {
     const int64_t nb = n / kQK0;
     __m256 even[NW * NX], odd[NW * NX];
+    #pragma GCC unroll 8
     for (int k = 0; k < NW * NX; ++k) even[k] = odd[k] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 2 <= nb; i += 2) {
@@ -137,6 +144,7 @@ struct Kernel32 {
       Step<NW, NX>(i + 1, w, ws, x, xs, odd);
     }
     if (i < nb) Step<NW, NX>(i, w, ws, x, xs, even);
+    #pragma GCC unroll 8
     for (int k = 0; k < NW * NX; ++k) out[k] = Hsum(_mm256_add_ps(even[k], odd[k]));
   }
 };

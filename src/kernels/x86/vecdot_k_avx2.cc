@@ -16,27 +16,6 @@
 namespace r1::kernels::x86 {
 namespace {
 
-// The eight 6-bit scales and mins of a Q4_K/Q5_K block (layout: blocks.h),
-// as 16-bit lanes: scales in the low 128 bits, each min twice in the high
-// ones (to pair with the 16 bsums).
-struct ScalesMins {
-  __m128i scales;  // 8 x int16: sc[0..7]
-  __m256i mins;    // 16 x int16: mn[0], mn[0], mn[1], mn[1], ...
-};
-
-R1_INLINE ScalesMins UnpackK4(const uint8_t* q) {
-  uint32_t w[3];
-  __builtin_memcpy(w, q, 12);
-  const uint32_t s_lo = w[0] & 0x3f3f3f3fu;
-  const uint32_t m_lo = w[1] & 0x3f3f3f3fu;
-  const uint32_t s_hi = (w[2] & 0x0f0f0f0fu) | ((w[0] >> 6) & 0x03030303u) << 4;
-  const uint32_t m_hi = ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 6) & 0x03030303u) << 4;
-  const __m128i v = _mm_setr_epi32(static_cast<int>(s_lo), static_cast<int>(s_hi), static_cast<int>(m_lo),
-                                   static_cast<int>(m_hi));
-  const __m128i twice = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
-  return {_mm_cvtepu8_epi16(v), _mm256_cvtepu8_epi16(_mm_shuffle_epi8(v, twice))};
-}
-
 // 16-bit lane `s` of v broadcast to a whole vector.
 template <int s>
 R1_INLINE __m256i Broadcast16(__m128i v) {
@@ -60,7 +39,9 @@ struct KernelQ45K {
     const __m256i low4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
     for (int64_t i = 0; i < n / kQK; ++i) {
       const BlockQ8K* xb[NX];
+      #pragma GCC unroll 8
       for (int t = 0; t < NX; ++t) xb[t] = reinterpret_cast<const BlockQ8K*>(x + t * xs) + i;
+      #pragma GCC unroll 8
       for (int r = 0; r < NW; ++r) {
         const Block& b = reinterpret_cast<const Block*>(w + r * ws)[i];
         const ScalesMins sm = UnpackK4(b.scales);
@@ -68,9 +49,11 @@ struct KernelQ45K {
                                Broadcast16<3>(sm.scales), Broadcast16<4>(sm.scales), Broadcast16<5>(sm.scales),
                                Broadcast16<6>(sm.scales), Broadcast16<7>(sm.scales)};
         __m256i acc[NX];
+        #pragma GCC unroll 8
         for (int t = 0; t < NX; ++t) acc[t] = _mm256_setzero_si256();
         __m256i qh = _mm256_setzero_si256();
         if constexpr (kFive) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh));
+        #pragma GCC unroll 8
         for (int g = 0; g < 4; ++g) {
           const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * g));
           __m256i lo = _mm256_and_si256(q, low4);
@@ -81,12 +64,14 @@ struct KernelQ45K {
             hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 1), one), 4));
             qh = _mm256_srli_epi16(qh, 2);
           }
+          #pragma GCC unroll 8
           for (int t = 0; t < NX; ++t) {
             acc[t] = MulAddScaled(acc[t], lo, xb[t]->qs + 64 * g, sc[2 * g]);
             acc[t] = MulAddScaled(acc[t], hi, xb[t]->qs + 64 * g + 32, sc[2 * g + 1]);
           }
         }
         const float d = HalfToFloat(b.d), dmin = HalfToFloat(b.dmin);
+        #pragma GCC unroll 8
         for (int t = 0; t < NX; ++t) {
           const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb[t]->bsums));
           const int isum = HsumI32(acc[t]);
@@ -98,6 +83,7 @@ struct KernelQ45K {
         }
       }
     }
+    #pragma GCC unroll 8
     for (int k = 0; k < NW * NX; ++k) out[k] = sum[k];
   }
 };
@@ -116,12 +102,16 @@ struct KernelQ6K {
     };
     for (int64_t i = 0; i < n / kQK; ++i) {
       const BlockQ8K* xb[NX];
+      #pragma GCC unroll 8
       for (int t = 0; t < NX; ++t) xb[t] = reinterpret_cast<const BlockQ8K*>(x + t * xs) + i;
+      #pragma GCC unroll 8
       for (int r = 0; r < NW; ++r) {
         const BlockQ6K& b = reinterpret_cast<const BlockQ6K*>(w + r * ws)[i];
         const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
         __m256i acc[NX];
+        #pragma GCC unroll 8
         for (int t = 0; t < NX; ++t) acc[t] = _mm256_setzero_si256();
+        #pragma GCC unroll 8
         for (int h = 0; h < 2; ++h) {
           const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h));
           const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h + 32));
@@ -135,14 +125,17 @@ struct KernelQ6K {
                               _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45)),
           };
           const __m128i sc_half = _mm_srli_si128(sc8, 8 * h);
+          #pragma GCC unroll 8
           for (int k = 0; k < 4; ++k) {
             const __m256i scale16 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc_half, pair[k]));
+            #pragma GCC unroll 8
             for (int t = 0; t < NX; ++t) acc[t] = MulAddScaled(acc[t], q[k], xb[t]->qs + 128 * h + 32 * k, scale16);
           }
         }
         // The codes above are biased by +32: subtract 32 * sum_s sc[s] * bsums[s].
         const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
         const float d = HalfToFloat(b.d);
+        #pragma GCC unroll 8
         for (int t = 0; t < NX; ++t) {
           const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb[t]->bsums));
           const int isum = HsumI32(acc[t]) - 32 * HsumI32(_mm256_madd_epi16(bs, sc16));
@@ -151,6 +144,7 @@ struct KernelQ6K {
         }
       }
     }
+    #pragma GCC unroll 8
     for (int k = 0; k < NW * NX; ++k) out[k] = sum[k];
   }
 };
