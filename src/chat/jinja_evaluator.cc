@@ -316,7 +316,7 @@ StatusOr<Value> Evaluator::Eval(const Expr& e, const std::shared_ptr<Scope>& sco
         if (!v.ok()) return v;
         items.push_back(std::move(*v));
       }
-      Value list = Value::List(std::move(items));
+      Value list = e.name == "tuple" ? Value::Tuple(std::move(items)) : Value::List(std::move(items));
       R1_RETURN_IF_ERROR(AtLine(CheckDepth(list), e.line));
       return list;
     }

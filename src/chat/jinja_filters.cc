@@ -162,7 +162,7 @@ StatusOr<Value> DictSort(Evaluator&, const Value& v, CallArgs& a) {
   if (p[1].is_string() && !by_value && p[1].as_string() != "key")
     return Status::InvalidArgument("You can only sort by either \"key\" or \"value\"");
   ValueList pairs;
-  for (const auto& [k, val] : v.as_dict().items) pairs.push_back(Value::List({k, val}));
+  for (const auto& [k, val] : v.as_dict().items) pairs.push_back(Value::Tuple({k, val}));
   Status err;
   bool cs = p[0].Truthy();
   std::stable_sort(pairs.begin(), pairs.end(), [&](const Value& x, const Value& y) {
@@ -255,7 +255,7 @@ StatusOr<Value> Items(Evaluator&, const Value& v, CallArgs& a) {
   if (v.is_undefined()) return Value::List({});
   if (!v.is_dict()) return TypeError("Can only get item pairs from a mapping.");
   ValueList pairs;
-  for (const auto& [k, val] : v.as_dict().items) pairs.push_back(Value::List({k, val}));
+  for (const auto& [k, val] : v.as_dict().items) pairs.push_back(Value::Tuple({k, val}));
   return Value::List(std::move(pairs));
 }
 

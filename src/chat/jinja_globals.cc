@@ -277,7 +277,7 @@ StatusOr<Value> CallDictMethod(const std::string& m, const Value& d, CallArgs& a
   for (const auto& [k, v] : d.as_dict().items) {
     if (m == "keys") out.push_back(k);
     else if (m == "values") out.push_back(v);
-    else out.push_back(Value::List({k, v}));
+    else out.push_back(Value::Tuple({k, v}));
   }
   return Value::List(std::move(out));
 }

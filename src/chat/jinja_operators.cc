@@ -101,9 +101,12 @@ StatusOr<Value> Arith(Evaluator& ev, const std::string& op, const Value& a, cons
     return Value::Float(FloorMod(x, y));  // %
   }
   int64_t x = a.as_int(), y = b.as_int(), r = 0;
-  if (op == "+") return IntResult(__builtin_add_overflow(x, y, &r), r);
-  if (op == "-") return IntResult(__builtin_sub_overflow(x, y, &r), r);
-  if (op == "*") return IntResult(__builtin_mul_overflow(x, y, &r), r);
+  if (op == "+" || op == "-" || op == "*") {
+    bool overflow = op == "+"   ? __builtin_add_overflow(x, y, &r)
+                    : op == "-" ? __builtin_sub_overflow(x, y, &r)
+                                : __builtin_mul_overflow(x, y, &r);
+    return IntResult(overflow, r);
+  }
   if (op == "**") {
     if (y < 0) return Value::Float(std::pow(static_cast<double>(x), static_cast<double>(y)));
     int64_t result = 1;

@@ -100,7 +100,16 @@ class Parser {
       const Token& tok = Cur();
       if (tok.type == TokenType::kEof) {
         if (ends.empty()) return Status::Ok();
-        return Err("unexpected end of template; expected '" + *ends.begin() + "'");
+        std::string want;
+        for (const auto& e : ends) {
+          if (e.rfind("end", 0) != 0) continue;
+          want += (want.empty() ? "'" : " or '") + e + "'";
+        }
+        for (const auto& e : ends) {
+          if (e.rfind("end", 0) == 0) continue;
+          want += " or '" + e + "'";
+        }
+        return Err("unexpected end of template; looking for " + want);
       }
       if (tok.type == TokenType::kText) {
         auto s = std::make_unique<Stmt>();
@@ -297,6 +306,7 @@ class Parser {
     auto first = ParseExpression(with_condexpr);
     if (!first.ok() || !IsOp(",")) return first;
     auto list = Make(Expr::Kind::kList, line);
+    list->name = "tuple";
     list->args.push_back(std::move(*first));
     while (SkipOp(",")) {
       if (Cur().type == TokenType::kBlockEnd || Cur().type == TokenType::kVarEnd || IsName("if")) break;
@@ -495,7 +505,11 @@ class Parser {
       case TokenType::kOp:
         if (tok.value == "(") {
           Next();
-          if (SkipOp(")")) return Make(Expr::Kind::kList, tok.line);  // ()
+          if (SkipOp(")")) {
+            auto empty = Make(Expr::Kind::kList, tok.line);  // ()
+            empty->name = "tuple";
+            return empty;
+          }
           auto e = ParseTuple(true);
           if (!e.ok()) return e;
           R1_RETURN_IF_ERROR(ExpectOp(")"));

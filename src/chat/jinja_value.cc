@@ -115,7 +115,7 @@ const char* Value::TypeName() const {
     case Kind::kInt: return "int";
     case Kind::kFloat: return "float";
     case Kind::kString: return "str";
-    case Kind::kList: return "list";
+    case Kind::kList: return tuple_ ? "tuple" : "list";
     case Kind::kDict: return "dict";
     case Kind::kNamespace: return "Namespace";
     case Kind::kCallable: return "function";
@@ -143,13 +143,14 @@ void ReprImpl(const Value& v, int depth, std::string& out) {
   }
   switch (v.kind()) {
     case Value::Kind::kList: {
-      out += "[";
+      out += v.is_tuple() ? "(" : "[";
       const ValueList& l = v.as_list();
       for (size_t i = 0; i < l.size() && out.size() <= kMaxRepr; ++i) {
         if (i) out += ", ";
         ReprImpl(l[i], depth + 1, out);
       }
-      out += "]";
+      if (v.is_tuple() && l.size() == 1) out += ",";
+      out += v.is_tuple() ? ")" : "]";
       return;
     }
     case Value::Kind::kDict: case Value::Kind::kNamespace: {

@@ -68,6 +68,12 @@ class Value {
   static Value Float(double f) { Value v(Kind::kFloat); v.f_ = f; return v; }
   static Value String(std::string s) { Value v(Kind::kString); v.str_ = std::move(s); return v; }
   static Value List(ValueList items);
+  // A Python tuple: a list that prints as (a, b). dict.items() yields them.
+  static Value Tuple(ValueList items) {
+    Value v = List(std::move(items));
+    v.tuple_ = true;
+    return v;
+  }
   static Value MakeDict(Dict d);
   static Value MakeNamespace(Dict attrs);
   static Value Function(std::string name, NativeFn fn);
@@ -85,6 +91,7 @@ class Value {
   bool is_number() const { return kind_ == Kind::kInt || kind_ == Kind::kFloat || kind_ == Kind::kBool; }
   bool is_string() const { return kind_ == Kind::kString; }
   bool is_list() const { return kind_ == Kind::kList; }
+  bool is_tuple() const { return kind_ == Kind::kList && tuple_; }
   bool is_dict() const { return kind_ == Kind::kDict; }
   bool is_namespace() const { return kind_ == Kind::kNamespace; }
   bool is_callable() const { return kind_ == Kind::kCallable; }
@@ -129,6 +136,7 @@ class Value {
 
   Kind kind_ = Kind::kUndefined;
   bool b_ = false;
+  bool tuple_ = false;
   uint32_t depth_ = 0;
   int64_t i_ = 0;
   double f_ = 0;
