@@ -1,5 +1,6 @@
 #include "runtime/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -37,6 +38,11 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
 
 int64_t Engine::Length(int seq) const {
   return seq >= 0 && seq < static_cast<int>(lengths_.size()) ? lengths_[static_cast<size_t>(seq)] : 0;
+}
+
+void Engine::Truncate(int seq, int64_t n) {
+  if (seq >= 0 && seq < static_cast<int>(lengths_.size()))
+    lengths_[static_cast<size_t>(seq)] = std::min(lengths_[static_cast<size_t>(seq)], std::max<int64_t>(0, n));
 }
 
 void Engine::Reset(int seq) {

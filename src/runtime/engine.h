@@ -41,6 +41,9 @@ class Engine {
   Status Append(int seq, const std::vector<int32_t>& tokens, std::vector<float>* logits,
                 std::vector<float>* all_logits = nullptr);
   int64_t Length(int seq) const;
+  // Keeps the first n tokens of `seq` (later ones are overwritten by the next
+  // Append): re-rendered chat history reuses its common prefix this way.
+  void Truncate(int seq, int64_t n);
   void Reset(int seq);
 
  private:

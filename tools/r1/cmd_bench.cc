@@ -1,0 +1,139 @@
+// r1 bench: prefill and decode speed, against the memory-bandwidth roofline.
+//
+// Decode reads every active weight once per token, so its ceiling is
+//   bandwidth / bytes_per_token   tokens/s.
+// decode_roofline = bytes_per_token × decode tok/s ÷ measured read bandwidth.
+// bytes_per_token counts the weights a token reads (ModelInfo:
+// active_weight_bytes; for MoE only the routed experts' share) plus the KV
+// cache it reads at the benchmark's context depth.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+
+#include "command.h"
+#include "common.h"
+#include "kernels/membw.h"
+#include "runtime/engine.h"
+
+namespace {
+
+struct Options {
+  std::string model;
+  int prompt = 512;
+  int gen = 128;
+  int threads = 0;
+  int depth = 0;      // tokens already in the context before decode is timed
+  int parallel = 1;   // sequences decoded together (aggregate tok/s)
+  int64_t batch = 512;
+  bool json = false;
+};
+
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int Run(const Options& o) {
+  r1::EngineOptions eo;
+  eo.model_path = o.model;
+  eo.threads = o.threads;
+  eo.batch_size = o.batch;
+  eo.ctx_size = static_cast<int64_t>(o.parallel) * (std::max(o.prompt, o.depth) + o.gen + 16) + 64;
+  eo.verbose = !o.json;
+  auto loaded = r1::Engine::Load(eo);
+  if (!loaded.ok()) return r1::cli::Fail(loaded.status());
+  r1::Engine& e = **loaded;
+  const r1::ModelInfo& info = e.info();
+  std::mt19937 rng(42);
+  auto random_tokens = [&](int n) {
+    std::vector<int32_t> t(static_cast<size_t>(n));
+    for (auto& x : t) x = static_cast<int32_t>(rng() % static_cast<uint32_t>(info.n_vocab));
+    return t;
+  };
+
+  if (!o.json) std::fprintf(stderr, "r1: measuring memory read bandwidth...\n");
+  const double bw = r1::kernels::MeasureReadBandwidthGBs(e.pool());
+
+  // Warm up: touches the weights (page cache) and the scratch buffers.
+  std::vector<float> logits;
+  r1::Status st = e.Append(0, random_tokens(8), &logits);
+  if (!st.ok()) return r1::cli::Fail(st);
+  e.Reset(0);
+
+  // Prefill.
+  double prefill_tps = 0;
+  if (o.prompt > 0) {
+    auto t0 = std::chrono::steady_clock::now();
+    st = e.Append(0, random_tokens(o.prompt), &logits);
+    if (!st.ok()) return r1::cli::Fail(st);
+    prefill_tps = o.prompt / Seconds(t0);
+    e.Reset(0);
+  }
+
+  // Decode: `parallel` sequences at depth `depth`, one token each per step.
+  const int depth = std::max(1, o.depth);
+  r1::Batch batch;
+  for (int s = 0; s < o.parallel; ++s) {
+    st = e.Append(s, random_tokens(depth), nullptr);
+    if (!st.ok()) return r1::cli::Fail(st);
+    st = e.cache().Reserve(s, depth + o.gen);
+    if (!st.ok()) return r1::cli::Fail(st);
+  }
+  std::vector<float> out(static_cast<size_t>(o.parallel * info.n_vocab));
+  std::vector<int32_t> next = random_tokens(o.parallel);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < o.gen; ++i) {
+    batch.Clear();
+    for (int s = 0; s < o.parallel; ++s) batch.Add(next[static_cast<size_t>(s)], depth + i, s, true);
+    st = e.model().Forward(batch, e.cache(), out.data(), e.pool());
+    if (!st.ok()) return r1::cli::Fail(st);
+    for (int s = 0; s < o.parallel; ++s) {  // greedy, as a real decode loop would
+      const float* row = out.data() + static_cast<size_t>(s) * static_cast<size_t>(info.n_vocab);
+      next[static_cast<size_t>(s)] = static_cast<int32_t>(std::max_element(row, row + info.n_vocab) - row);
+    }
+  }
+  const double decode_s = Seconds(t0);
+  const double decode_tps = o.parallel * o.gen / decode_s;
+  const double kv_bytes = static_cast<double>(e.cache().bytes_per_token()) * (depth + o.gen / 2.0);
+  const double bytes_per_step = static_cast<double>(info.active_weight_bytes) + kv_bytes * o.parallel;
+  const double steps_per_s = o.gen / decode_s;
+  const double roofline = bytes_per_step * steps_per_s / (bw * 1e9);
+
+  if (o.json) {
+    std::printf(
+        "{\"model\": \"%s\", \"arch\": \"%s\", \"threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"depth\": %d, "
+        "\"parallel\": %d, \"prefill_tps\": %.3f, \"decode_tps\": %.3f, \"bandwidth_gbs\": %.3f, "
+        "\"bytes_per_token\": %.0f, \"decode_roofline\": %.4f, \"roofline_tps\": %.3f}\n",
+        o.model.c_str(), info.arch.c_str(), e.pool().size(), o.prompt, o.gen, depth, o.parallel, prefill_tps,
+        decode_tps, bw, bytes_per_step, roofline, bw * 1e9 / bytes_per_step * o.parallel);
+  } else {
+    std::printf("model            %s (%s)\n", o.model.c_str(), info.arch.c_str());
+    std::printf("threads          %d\n", e.pool().size());
+    std::printf("read bandwidth   %.1f GB/s (measured)\n", bw);
+    std::printf("bytes/token      %.1f MB (weights %.1f MB + KV %.1f MB)\n", bytes_per_step / 1e6,
+                static_cast<double>(info.active_weight_bytes) / 1e6, kv_bytes * o.parallel / 1e6);
+    if (o.prompt > 0) std::printf("prefill          %.2f tok/s (pp%d)\n", prefill_tps, o.prompt);
+    std::printf("decode           %.2f tok/s (tg%d at depth %d%s)\n", decode_tps, o.gen, depth,
+                o.parallel > 1 ? (", " + std::to_string(o.parallel) + " sequences, aggregate").c_str() : "");
+    std::printf("decode roofline  %.1f%% (ceiling %.1f tok/s)\n", 100 * roofline,
+                bw * 1e9 / bytes_per_step * o.parallel);
+  }
+  return 0;
+}
+
+const bool kRegistered = r1::cli::RegisterCommand(
+    "bench", "Measure prefill and decode tokens/s and the decode roofline fraction",
+    [](CLI::App& app) -> r1::cli::RunFn {
+      auto o = std::make_shared<Options>();
+      app.add_option("-m,--model", o->model, "GGUF model")->required();
+      app.add_option("-p,--prompt", o->prompt, "Prompt tokens for the prefill test (0 = skip)")->capture_default_str();
+      app.add_option("-n,--gen", o->gen, "Tokens to decode")->capture_default_str();
+      app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
+      app.add_option("-d,--depth", o->depth, "Context depth before the decode test")->capture_default_str();
+      app.add_option("--parallel", o->parallel, "Sequences decoded together")->capture_default_str();
+      app.add_option("-b,--batch", o->batch, "Prefill chunk size")->capture_default_str();
+      app.add_flag("--json", o->json, "Print one JSON object");
+      return [o] { return Run(*o); };
+    });
+
+}  // namespace
