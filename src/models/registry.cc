@@ -8,6 +8,7 @@ namespace r1 {
 StatusOr<std::unique_ptr<Model>> LoadLlama(const gguf::File& f);
 StatusOr<std::unique_ptr<Model>> LoadQwen2(const gguf::File& f);
 StatusOr<std::unique_ptr<Model>> LoadQwen3(const gguf::File& f);
+StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f);
 
 namespace {
 
@@ -20,6 +21,7 @@ constexpr Arch kArchitectures[] = {
     {"llama", LoadLlama},  // R1-Distill-Llama-8B/70B
     {"qwen2", LoadQwen2},  // R1-Distill-Qwen-1.5B/7B/14B/32B
     {"qwen3", LoadQwen3},  // R1-0528-Qwen3-8B
+    {"deepseek2", LoadDeepseek2},  // DeepSeek-R1/V3, V2, V2-Lite
 };
 
 }  // namespace

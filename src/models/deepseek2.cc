@@ -1,0 +1,486 @@
+// deepseek2: hyperparameters from the GGUF keys, the weights, and the layer
+// loop (see deepseek2.h for the maths, deepseek2_mla.cc for the attention and
+// moe.cc for the routed experts).
+#include "models/deepseek2.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "kernels/quant.h"
+#include "models/deepseek2_impl.h"
+#include "models/layers.h"
+#include "models/weights.h"
+
+namespace r1 {
+namespace deepseek2 {
+namespace {
+
+struct Layer {
+  std::vector<float> attn_norm;        // (n_embd)
+  MlaWeights mla;
+  std::vector<float> ffn_norm;         // (n_embd)
+  bool moe = false;
+  Matrix ffn_gate, ffn_up;             // dense: (n_ff, n_embd)
+  Matrix ffn_down;                     // dense: (n_embd, n_ff)
+  MoeWeights experts;
+};
+
+// The MTP block (DeepSeek-V3 §2.2), kept for speculative decoding.
+struct Mtp {
+  Matrix eh_proj;                      // (n_embd, 2·n_embd): [enorm(embed) | hnorm(h)] → n_embd
+  std::vector<float> enorm, hnorm;     // (n_embd)
+  std::vector<float> shared_head_norm; // (n_embd), may be empty (then output_norm)
+  Layer block;
+};
+
+void Log(bool on, const std::string& msg) {
+  if (on) std::fprintf(stderr, "r1: deepseek2: %s\n", msg.c_str());
+}
+
+// A matrix converted at load time from the file's layout, stored in a type
+// that loses nothing against the source when the source is a float type, and
+// as Q8_0 (row length permitting) when it is quantized.
+Matrix Derived(const std::vector<float>& rows, int64_t k, int64_t n_rows, GgmlType src,
+               std::vector<std::vector<uint8_t>>& storage) {
+  GgmlType t = GgmlType::F32;
+  if (src == GgmlType::F16 || src == GgmlType::BF16) t = src;
+  else if (src != GgmlType::F32 && k % 32 == 0) t = GgmlType::Q8_0;
+  Matrix m;
+  m.type = t;
+  m.k = k;
+  m.rows = n_rows;
+  m.row_bytes = GgmlRowSize(t, k);
+  storage.emplace_back(m.row_bytes * static_cast<size_t>(n_rows));
+  for (int64_t r = 0; r < n_rows; ++r)
+    kernels::Quantize(t, rows.data() + r * k, storage.back().data() + static_cast<size_t>(r) * m.row_bytes, k);
+  m.data = storage.back().data();
+  return m;
+}
+
+std::vector<float> ToFloat(const Matrix& m) {
+  std::vector<float> out(static_cast<size_t>(m.rows * m.k));
+  for (int64_t r = 0; r < m.rows; ++r)
+    kernels::Dequantize(m.type, static_cast<const uint8_t*>(m.data) + static_cast<size_t>(r) * m.row_bytes,
+                        out.data() + r * m.k, m.k);
+  return out;
+}
+
+class Deepseek2Model final : public Model {
+ public:
+  const ModelInfo& info() const override { return info_; }
+  Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override;
+  Status Load(const gguf::File& f, const Deepseek2Options& opts);
+
+ private:
+  Status ReadHparams(const gguf::File& f, const Deepseek2Options& opts);
+  Status LoadLayer(Weights& w, int il, bool derive, Layer* L);
+  Status LoadMla(Weights& w, const std::string& p, bool derive, MlaWeights* a);
+
+  Deepseek2Options opts_;
+  Hparams hp_;
+  ModelInfo info_;
+  Matrix tok_embd_;                    // (n_vocab, n_embd)
+  std::vector<float> output_norm_;     // (n_embd)
+  Matrix output_;                      // (n_vocab, n_embd)
+  std::vector<Layer> layers_;
+  std::vector<Mtp> mtp_;
+  std::vector<float> inv_freq_;
+  std::vector<std::vector<uint8_t>> derived_;  // load-time layout conversions
+
+  MlaAttention attn_;
+  MoeFeedForward moe_;
+  SharedActs acts_;
+  std::vector<float> x_, h_, y_, ff_gate_, ff_up_;
+};
+
+Status Deepseek2Model::ReadHparams(const gguf::File& f, const Deepseek2Options& opts) {
+  const std::string a = "deepseek2.";
+  auto need = [&](const std::string& key, int64_t* out) -> Status {
+    auto r = f.GetInt(a + key);
+    if (!r.ok()) return r.status();
+    *out = *r;
+    return Status::Ok();
+  };
+  int64_t n_block = 0, n_head = 0, n_dense = 0;
+  R1_RETURN_IF_ERROR(need("embedding_length", &hp_.n_embd));
+  R1_RETURN_IF_ERROR(need("block_count", &n_block));
+  R1_RETURN_IF_ERROR(need("attention.head_count", &n_head));
+  R1_RETURN_IF_ERROR(need("attention.kv_lora_rank", &hp_.kv_lora_rank));
+  R1_RETURN_IF_ERROR(need("rope.dimension_count", &hp_.n_rot));
+  hp_.n_nextn = static_cast<int>(f.GetIntOr(a + "nextn_predict_layers", 0));
+  hp_.n_layer = static_cast<int>(n_block) - hp_.n_nextn;
+  hp_.n_head = static_cast<int>(n_head);
+  if (int64_t r = f.GetIntOr(a + "attention.q_lora_rank", 0); r > 0) hp_.q_lora_rank = r;
+  // llama.cpp writes key_length = kv_lora + rope (the MLA "MQA" view) and the
+  // per-head sizes as *_mla; older files have the per-head sizes in key_length.
+  int64_t qk_head = f.GetIntOr(a + "attention.key_length_mla", 0);
+  hp_.v_head = f.GetIntOr(a + "attention.value_length_mla", 0);
+  if (qk_head == 0) qk_head = f.GetIntOr(a + "attention.key_length", 0);
+  if (hp_.v_head == 0) hp_.v_head = f.GetIntOr(a + "attention.value_length", 0);
+  hp_.qk_nope = qk_head - hp_.n_rot;
+  if (hp_.n_layer <= 0 || hp_.n_head <= 0 || hp_.qk_nope <= 0 || hp_.v_head <= 0 || hp_.n_rot % 2 ||
+      hp_.kv_lora_rank <= 0)
+    return Status::InvalidArgument(f.path() + ": inconsistent deepseek2 attention sizes (block_count " +
+                                   std::to_string(n_block) + ", key_length_mla " + std::to_string(qk_head) +
+                                   ", rope.dimension_count " + std::to_string(hp_.n_rot) + ", value_length_mla " +
+                                   std::to_string(hp_.v_head) + ")");
+  hp_.eps = static_cast<float>(f.GetFloatOr(a + "attention.layer_norm_rms_epsilon", 1e-6));
+  n_dense = f.GetIntOr(a + "leading_dense_block_count", 0);
+  hp_.n_dense_lead = static_cast<int>(std::min<int64_t>(n_dense, hp_.n_layer));
+  hp_.n_ff = f.GetIntOr(a + "feed_forward_length", 0);
+  hp_.n_ff_exp = f.GetIntOr(a + "expert_feed_forward_length", 0);
+  hp_.n_shared = static_cast<int>(f.GetIntOr(a + "expert_shared_count", 0));
+
+  RouterConfig& r = hp_.router;
+  r.n_expert = static_cast<int>(f.GetIntOr(a + "expert_count", 0));
+  r.n_used = static_cast<int>(f.GetIntOr(a + "expert_used_count", 0));
+  // expert_gating_func: 1 softmax, 2 sigmoid; absent in old V2 files = softmax (as llama.cpp).
+  r.gating = f.GetIntOr(a + "expert_gating_func", 1) == 2 ? Gating::kSigmoid : Gating::kSoftmax;
+  r.norm_weights = f.GetBoolOr(a + "expert_weights_norm", false);
+  r.scale = static_cast<float>(f.GetFloatOr(a + "expert_weights_scale", 1.0));
+  if (r.scale == 0) r.scale = 1.0f;
+  if (hp_.n_layer > hp_.n_dense_lead && (r.n_expert <= 0 || r.n_used <= 0 || r.n_used > r.n_expert))
+    return Status::InvalidArgument(f.path() + ": expert_count " + std::to_string(r.n_expert) +
+                                   " / expert_used_count " + std::to_string(r.n_used) + " are invalid");
+
+  // Group-limited routing. Many V3/R1 GGUFs predate expert_group_count /
+  // expert_group_used_count; DeepSeek-V3/R1 use 8 and 4 (config.json n_group,
+  // topk_group), so a file that looks like V3/R1 (sigmoid gating, 256
+  // experts) without the keys gets those, and says so.
+  const bool have_keys = f.Find(a + "expert_group_count") != nullptr;
+  r.n_group = static_cast<int>(f.GetIntOr(a + "expert_group_count", 1));
+  r.topk_group = static_cast<int>(f.GetIntOr(a + "expert_group_used_count", r.n_group));
+  std::string why = "from the file";
+  if (opts.n_group) {
+    r.n_group = *opts.n_group;
+    r.topk_group = opts.topk_group.value_or(r.n_group);
+    why = "from the override";
+  } else if (!have_keys && r.gating == Gating::kSigmoid && r.n_expert == 256) {
+    r.n_group = 8;
+    r.topk_group = 4;
+    why = "expert_group_count/expert_group_used_count absent; the file looks like DeepSeek-V3/R1 (sigmoid gating, "
+          "256 experts), so using V3/R1's n_group 8, topk_group 4 (override with R1_DEEPSEEK2_GROUPS=G,K)";
+  } else if (!have_keys) {
+    why = "expert_group_count absent";
+  }
+  if (r.group_limited() && (r.n_expert % r.n_group != 0 || r.n_expert / r.n_group * r.topk_group < r.n_used))
+    return Status::InvalidArgument(f.path() + ": expert groups " + std::to_string(r.n_group) + "/" +
+                                   std::to_string(r.topk_group) + " do not fit " + std::to_string(r.n_expert) +
+                                   " experts with " + std::to_string(r.n_used) + " used");
+  if (hp_.n_layer > hp_.n_dense_lead)
+    Log(opts.verbose, r.group_limited() ? "group-limited routing n_group=" + std::to_string(r.n_group) +
+                                              " topk_group=" + std::to_string(r.topk_group) + " (" + why + ")"
+                                        : "no group limit on routing (" + why + ")");
+  return Status::Ok();
+}
+
+Status Deepseek2Model::LoadMla(Weights& w, const std::string& p, bool derive, MlaWeights* a) {
+  const int64_t E = hp_.n_embd, H = hp_.n_head, qk = hp_.qk_head(), kvl = hp_.kv_lora_rank;
+  const int64_t nope = hp_.qk_nope, vh = hp_.v_head;
+  auto mat = [&](const std::string& name, int64_t k, int64_t rows, Matrix* out) -> Status {
+    auto r = w.Matrix(p + name, k, rows);
+    if (!r.ok()) return r.status();
+    *out = *r;
+    return Status::Ok();
+  };
+  auto vec = [&](const std::string& name, int64_t n, std::vector<float>* out) -> Status {
+    auto r = w.Vector(p + name, n);
+    if (!r.ok()) return r.status();
+    *out = std::move(*r);
+    return Status::Ok();
+  };
+  if (hp_.q_lora_rank) {
+    R1_RETURN_IF_ERROR(mat("attn_q_a.weight", E, *hp_.q_lora_rank, &a->wq_a));
+    R1_RETURN_IF_ERROR(vec("attn_q_a_norm.weight", *hp_.q_lora_rank, &a->q_a_norm));
+    R1_RETURN_IF_ERROR(mat("attn_q_b.weight", *hp_.q_lora_rank, H * qk, &a->wq_b));
+  } else {
+    R1_RETURN_IF_ERROR(mat("attn_q.weight", E, H * qk, &a->wq));
+  }
+  R1_RETURN_IF_ERROR(mat("attn_kv_a_mqa.weight", E, hp_.latent(), &a->wkv_a));
+  R1_RETURN_IF_ERROR(vec("attn_kv_a_norm.weight", kvl, &a->kv_a_norm));
+  R1_RETURN_IF_ERROR(mat("attn_output.weight", H * vh, E, &a->wo));
+
+  a->k_b.assign(static_cast<size_t>(H), Matrix{});
+  a->v_b.assign(static_cast<size_t>(H), Matrix{});
+  const bool want_expanded = derive && opts_.mla != MlaMode::kAbsorbed;
+  const bool want_absorbed = derive && opts_.mla != MlaMode::kExpanded;
+  if (w.Has(p + "attn_kv_b.weight")) {
+    // Older layout: HF kv_b_proj, head h = rows [h·(nope+v), +nope) k_nope, then v rows.
+    R1_RETURN_IF_ERROR(mat("attn_kv_b.weight", kvl, H * (nope + vh), &a->kv_b));
+    for (int64_t h = 0; h < H; ++h) a->v_b[h] = a->kv_b.Slice(h * (nope + vh) + nope, vh);
+    if (want_absorbed) {  // W_kb,h transposed to (kv_lora, nope)
+      std::vector<float> kvb = ToFloat(a->kv_b), t(static_cast<size_t>(kvl * nope));
+      for (int64_t h = 0; h < H; ++h) {
+        for (int64_t d = 0; d < nope; ++d)
+          for (int64_t c = 0; c < kvl; ++c) t[c * nope + d] = kvb[(h * (nope + vh) + d) * kvl + c];
+        a->k_b[h] = Derived(t, nope, kvl, a->kv_b.type, derived_);
+      }
+    }
+  } else {
+    // Split layout (llama.cpp since mid-2025): attn_k_b ne = {nope, kv_lora, H},
+    // already transposed for absorption; attn_v_b ne = {kv_lora, v, H}.
+    auto kb = w.Experts(p + "attn_k_b.weight", nope, kvl, H);
+    if (!kb.ok()) return kb.status();
+    auto vb = w.Experts(p + "attn_v_b.weight", kvl, vh, H);
+    if (!vb.ok()) return vb.status();
+    for (int64_t h = 0; h < H; ++h) {
+      a->k_b[h] = kb->Slice(h * kvl, kvl);
+      a->v_b[h] = vb->Slice(h * vh, vh);
+    }
+    if (want_expanded) {  // rebuild kv_b: head h = [W_kb,h (nope, kv_lora) | W_vb,h (v, kv_lora)]
+      std::vector<float> kf = ToFloat(*kb), vf = ToFloat(*vb), kv(static_cast<size_t>(H * (nope + vh) * kvl));
+      for (int64_t h = 0; h < H; ++h) {
+        for (int64_t d = 0; d < nope; ++d)
+          for (int64_t c = 0; c < kvl; ++c) kv[(h * (nope + vh) + d) * kvl + c] = kf[(h * kvl + c) * nope + d];
+        std::copy_n(vf.data() + h * vh * kvl, vh * kvl, kv.data() + (h * (nope + vh) + nope) * kvl);
+      }
+      a->kv_b = Derived(kv, kvl, H * (nope + vh), kb->type, derived_);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Deepseek2Model::LoadLayer(Weights& w, int il, bool derive, Layer* L) {
+  const std::string p = "blk." + std::to_string(il) + ".";
+  const int64_t E = hp_.n_embd;
+  auto vec = [&](const std::string& name, int64_t n, std::vector<float>* out) -> Status {
+    auto r = w.Vector(p + name, n);
+    if (!r.ok()) return r.status();
+    *out = std::move(*r);
+    return Status::Ok();
+  };
+  auto mat = [&](const std::string& name, int64_t k, int64_t rows, Matrix* out) -> Status {
+    auto r = w.Matrix(p + name, k, rows);
+    if (!r.ok()) return r.status();
+    *out = *r;
+    return Status::Ok();
+  };
+  auto experts = [&](const std::string& name, int64_t k, int64_t rows, Matrix* out) -> Status {
+    auto r = w.Experts(p + name, k, rows, hp_.router.n_expert);
+    if (!r.ok()) return r.status();
+    *out = *r;
+    return Status::Ok();
+  };
+  R1_RETURN_IF_ERROR(vec("attn_norm.weight", E, &L->attn_norm));
+  R1_RETURN_IF_ERROR(LoadMla(w, p, derive, &L->mla));
+  R1_RETURN_IF_ERROR(vec("ffn_norm.weight", E, &L->ffn_norm));
+  L->moe = il >= hp_.n_dense_lead;
+  if (!L->moe) {
+    R1_RETURN_IF_ERROR(mat("ffn_gate.weight", E, hp_.n_ff, &L->ffn_gate));
+    R1_RETURN_IF_ERROR(mat("ffn_up.weight", E, hp_.n_ff, &L->ffn_up));
+    return mat("ffn_down.weight", hp_.n_ff, E, &L->ffn_down);
+  }
+  MoeWeights& m = L->experts;
+  const int64_t F = hp_.n_ff_exp;
+  R1_RETURN_IF_ERROR(mat("ffn_gate_inp.weight", E, hp_.router.n_expert, &m.router));
+  if (w.Has(p + "exp_probs_b.bias")) R1_RETURN_IF_ERROR(vec("exp_probs_b.bias", hp_.router.n_expert, &m.bias));
+  R1_RETURN_IF_ERROR(experts("ffn_gate_exps.weight", E, F, &m.gate_exps));
+  R1_RETURN_IF_ERROR(experts("ffn_up_exps.weight", E, F, &m.up_exps));
+  R1_RETURN_IF_ERROR(experts("ffn_down_exps.weight", F, E, &m.down_exps));
+  if (hp_.n_shared > 0) {
+    const int64_t Fs = F * hp_.n_shared;
+    R1_RETURN_IF_ERROR(mat("ffn_gate_shexp.weight", E, Fs, &m.gate_shexp));
+    R1_RETURN_IF_ERROR(mat("ffn_up_shexp.weight", E, Fs, &m.up_shexp));
+    R1_RETURN_IF_ERROR(mat("ffn_down_shexp.weight", Fs, E, &m.down_shexp));
+  }
+  return Status::Ok();
+}
+
+Status Deepseek2Model::Load(const gguf::File& f, const Deepseek2Options& opts) {
+  opts_ = opts;
+  R1_RETURN_IF_ERROR(ReadHparams(f, opts));
+  const std::string a = "deepseek2.";
+  Weights w(f);
+  const gguf::TensorInfo* embd = f.FindTensor("token_embd.weight");
+  if (!embd) return Status::NotFound(f.path() + ": tensor 'token_embd.weight' not found");
+  hp_.n_vocab = embd->dim(1);
+  auto te = w.Matrix("token_embd.weight", hp_.n_embd, hp_.n_vocab);
+  if (!te.ok()) return te.status();
+  tok_embd_ = *te;
+  const uint64_t embd_bytes = w.bytes();
+  if (!hp_.q_lora_rank && w.Has("blk.0.attn_q_a.weight"))
+    return Status::InvalidArgument(f.path() + ": has attn_q_a but no key 'deepseek2.attention.q_lora_rank'");
+
+  layers_.resize(static_cast<size_t>(hp_.n_layer));
+  uint64_t expert_bytes = 0;
+  for (int il = 0; il < hp_.n_layer; ++il) {
+    Layer& L = layers_[static_cast<size_t>(il)];
+    R1_RETURN_IF_ERROR(LoadLayer(w, il, /*derive=*/true, &L));
+    if (L.moe)
+      for (const Matrix* m : {&L.experts.gate_exps, &L.experts.up_exps, &L.experts.down_exps})
+        expert_bytes += m->row_bytes * static_cast<uint64_t>(m->rows);
+  }
+  auto ov = w.Vector("output_norm.weight", hp_.n_embd);
+  if (!ov.ok()) return ov.status();
+  output_norm_ = std::move(*ov);
+  if (w.Has("output.weight")) {
+    auto o = w.Matrix("output.weight", hp_.n_embd, hp_.n_vocab);
+    if (!o.ok()) return o.status();
+    output_ = *o;
+  } else {
+    output_ = tok_embd_;
+  }
+
+  // MTP blocks: located (shapes checked) for speculative decoding, not run here.
+  Weights mw(f);
+  for (int i = 0; i < hp_.n_nextn; ++i) {
+    const int il = hp_.n_layer + i;
+    const std::string p = "blk." + std::to_string(il) + ".nextn.";
+    Mtp m;
+    auto eh = mw.Matrix(p + "eh_proj.weight", 2 * hp_.n_embd, hp_.n_embd);
+    if (!eh.ok()) return eh.status();
+    m.eh_proj = *eh;
+    auto en = mw.Vector(p + "enorm.weight", hp_.n_embd), hn = mw.Vector(p + "hnorm.weight", hp_.n_embd);
+    if (!en.ok()) return en.status();
+    if (!hn.ok()) return hn.status();
+    m.enorm = std::move(*en);
+    m.hnorm = std::move(*hn);
+    if (mw.Has(p + "shared_head_norm.weight")) {
+      auto sn = mw.Vector(p + "shared_head_norm.weight", hp_.n_embd);
+      if (!sn.ok()) return sn.status();
+      m.shared_head_norm = std::move(*sn);
+    }
+    R1_RETURN_IF_ERROR(LoadLayer(mw, il, /*derive=*/false, &m.block));
+    mtp_.push_back(std::move(m));
+  }
+  if (hp_.n_nextn > 0) Log(opts.verbose, "MTP block(s) located (" + std::to_string(hp_.n_nextn) +
+                                             "), not used by the forward pass");
+
+  // Rope on the rope sub-vector, interleaved pairs; YaRN as DeepSeek-V3.
+  const double base = f.GetFloatOr(a + "rope.freq_base", 10000.0);
+  hp_.softmax_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hp_.qk_head())));
+  const std::string scaling = f.GetStringOr(a + "rope.scaling.type", "none");
+  const double factor = f.GetFloatOr(a + "rope.scaling.factor", 1.0);
+  if (scaling == "yarn" && factor > 1.0) {
+    auto orig = f.GetInt(a + "rope.scaling.original_context_length");
+    if (!orig.ok()) return orig.status();
+    inv_freq_ = kernels::RopeInvFreqYarn(static_cast<int>(hp_.n_rot), base, factor, *orig,
+                                         f.GetFloatOr(a + "rope.scaling.yarn_beta_fast", 32.0),
+                                         f.GetFloatOr(a + "rope.scaling.yarn_beta_slow", 1.0));
+    // yarn_log_multiplier = 0.1·mscale_all_dim; the softmax scale takes
+    // mscale² and cos/sin stay unscaled (mscale = mscale_all_dim in V2/V3).
+    const double mscale = 1.0 + f.GetFloatOr(a + "rope.scaling.yarn_log_multiplier", 0.0) * std::log(factor);
+    hp_.softmax_scale = static_cast<float>(mscale * mscale / std::sqrt(static_cast<double>(hp_.qk_head())));
+    Log(opts.verbose, "YaRN factor " + std::to_string(factor) + ", original context " + std::to_string(*orig) +
+                          ", softmax scale " + std::to_string(hp_.softmax_scale));
+  } else if (scaling != "none" && scaling != "yarn") {
+    return Status::Unimplemented(f.path() + ": key '" + a + "rope.scaling.type' = '" + scaling +
+                                 "' is not supported for deepseek2 (none, yarn)");
+  } else {
+    inv_freq_ = kernels::RopeInvFreq(static_cast<int>(hp_.n_rot), base);
+  }
+  kernels::RopeParams rope;
+  rope.style = kernels::RopeStyle::kNormal;
+  rope.n_rot = static_cast<int>(hp_.n_rot);
+  rope.inv_freq = inv_freq_.data();
+  attn_.Init(hp_, rope, opts.mla, opts.expanded_min_tokens);
+
+  info_.arch = "deepseek2";
+  info_.name = f.GetStringOr("general.name", "");
+  info_.n_vocab = hp_.n_vocab;
+  info_.n_embd = hp_.n_embd;
+  info_.n_layer = hp_.n_layer;
+  info_.n_ctx_train = f.GetIntOr(a + "context_length", 4096);
+  info_.kv.n_layer = hp_.n_layer;
+  info_.kv.k_row = hp_.latent();
+  info_.kv.v_row = 0;  // V is the c_kv prefix of the latent row
+  info_.weight_bytes = w.bytes();
+  // Per decoded token: everything but the embedding table (one row) and the
+  // routed experts, of which expert_used_count of expert_count are read.
+  const uint64_t active_experts =
+      hp_.router.n_expert > 0 ? expert_bytes / static_cast<uint64_t>(hp_.router.n_expert) *
+                                    static_cast<uint64_t>(hp_.router.n_used)
+                              : 0;
+  info_.active_weight_bytes =
+      w.bytes() - expert_bytes + active_experts - (w.Has("output.weight") ? embd_bytes : 0);
+  return Status::Ok();
+}
+
+Status Deepseek2Model::Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) {
+  const int64_t n = batch.size(), E = hp_.n_embd;
+  if (n == 0) return Status::Ok();
+  for (int64_t t = 0; t < n; ++t) {
+    if (batch.tokens[t] < 0 || batch.tokens[t] >= hp_.n_vocab)
+      return Status::InvalidArgument("token id " + std::to_string(batch.tokens[t]) + " is outside the vocabulary (" +
+                                     std::to_string(hp_.n_vocab) + ")");
+    if (batch.pos[t] < 0 || batch.pos[t] >= cache.Capacity(batch.seq[t]))
+      return Status::OutOfRange("position " + std::to_string(batch.pos[t]) + " of sequence " +
+                                std::to_string(batch.seq[t]) + " has no KV cache room");
+  }
+  auto fit = [](std::vector<float>& v, int64_t size) {
+    if (static_cast<int64_t>(v.size()) < size) v.resize(static_cast<size_t>(size));
+  };
+  fit(x_, n * E);
+  fit(h_, n * E);
+  fit(y_, n * E);
+  fit(ff_gate_, n * hp_.n_ff);
+  fit(ff_up_, n * hp_.n_ff);
+
+  kernels::GetRows(tok_embd_, batch.tokens.data(), n, x_.data());
+  for (int il = 0; il < hp_.n_layer; ++il) {
+    const Layer& L = layers_[static_cast<size_t>(il)];
+    kernels::RmsNorm(x_.data(), L.attn_norm.data(), n, E, hp_.eps, h_.data());
+    attn_.Forward(L.mla, il, batch, h_.data(), cache, y_.data(), pool);
+    kernels::Add(x_.data(), y_.data(), n * E);
+
+    kernels::RmsNorm(x_.data(), L.ffn_norm.data(), n, E, hp_.eps, h_.data());
+    if (L.moe) {
+      moe_.Forward(hp_.router, L.experts, h_.data(), n, y_.data(), pool);
+    } else {
+      acts_.Reset();
+      acts_.Project(L.ffn_gate, h_.data(), n, ff_gate_.data(), pool);
+      acts_.Project(L.ffn_up, h_.data(), n, ff_up_.data(), pool);
+      kernels::SiluMul(ff_gate_.data(), ff_up_.data(), n * hp_.n_ff, ff_gate_.data());
+      kernels::MatMul(L.ffn_down, ff_gate_.data(), n, y_.data(), pool);
+    }
+    kernels::Add(x_.data(), y_.data(), n * E);
+  }
+
+  // The head runs only on the rows that want logits.
+  int64_t n_out = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    if (!batch.logits[t]) continue;
+    if (n_out != t) std::copy_n(x_.data() + t * E, E, x_.data() + n_out * E);
+    ++n_out;
+  }
+  if (n_out == 0) return Status::Ok();
+  kernels::RmsNorm(x_.data(), output_norm_.data(), n_out, E, hp_.eps, h_.data());
+  kernels::MatMul(output_, h_.data(), n_out, logits, pool);
+  return Status::Ok();
+}
+
+}  // namespace
+}  // namespace deepseek2
+
+StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const Deepseek2Options& opts) {
+  auto m = std::make_unique<deepseek2::Deepseek2Model>();
+  R1_RETURN_IF_ERROR(m->Load(f, opts));
+  return std::unique_ptr<Model>(std::move(m));
+}
+
+StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f) {
+  Deepseek2Options opts;
+  if (const char* g = std::getenv("R1_DEEPSEEK2_GROUPS")) {
+    int n_group = 0, topk = 0;
+    if (std::string(g) == "none") {
+      opts.n_group = opts.topk_group = 1;
+    } else if (std::sscanf(g, "%d,%d", &n_group, &topk) == 2 && n_group > 0 && topk > 0) {
+      opts.n_group = n_group;
+      opts.topk_group = topk;
+    } else {
+      return Status::InvalidArgument(std::string("R1_DEEPSEEK2_GROUPS='") + g + "' (expected G,K or none)");
+    }
+  }
+  if (const char* m = std::getenv("R1_MLA")) {
+    const std::string s = m;
+    if (s == "absorbed") opts.mla = MlaMode::kAbsorbed;
+    else if (s == "expanded") opts.mla = MlaMode::kExpanded;
+    else if (s != "auto") return Status::InvalidArgument("R1_MLA='" + s + "' (expected absorbed, expanded or auto)");
+  }
+  return LoadDeepseek2(f, opts);
+}
+
+}  // namespace r1
