@@ -1,0 +1,228 @@
+#include "server/api_request.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+
+namespace r1::server {
+
+namespace {
+
+using nlohmann::json;
+
+// Reads optional fields of one body, remembering the first error.
+class Reader {
+ public:
+  Reader(const json& body, ParseError* err) : body_(body), err_(err) {}
+  bool ok() const { return ok_; }
+
+  bool Fail(const std::string& field, const std::string& message) {
+    if (ok_) {
+      ok_ = false;
+      err_->status = Status::InvalidArgument("'" + field + "' " + message);
+      err_->param = field;
+    }
+    return false;
+  }
+  // Null counts as absent, as in OpenAI's API.
+  const json* Get(const char* field) const {
+    auto it = body_.find(field);
+    return it == body_.end() || it->is_null() ? nullptr : &*it;
+  }
+  bool Number(const char* field, double lo, double hi, float* out) {
+    const json* v = Get(field);
+    if (!v) return true;
+    if (!v->is_number()) return Fail(field, "must be a number");
+    const double d = v->get<double>();
+    if (!std::isfinite(d) || d < lo || d > hi)
+      return Fail(field, "must be between " + Fmt(lo) + " and " + Fmt(hi) + ", got " + Fmt(d));
+    *out = static_cast<float>(d);
+    return true;
+  }
+  bool Integer(const char* field, int64_t lo, int64_t hi, int64_t* out) {
+    const json* v = Get(field);
+    if (!v) return true;
+    if (!v->is_number_integer() && !(v->is_number_float() && std::floor(v->get<double>()) == v->get<double>()))
+      return Fail(field, "must be an integer");
+    const double d = v->get<double>();
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi))
+      return Fail(field, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    *out = v->is_number_integer() ? v->get<int64_t>() : static_cast<int64_t>(d);
+    return true;
+  }
+  bool Bool(const char* field, bool* out) {
+    const json* v = Get(field);
+    if (!v) return true;
+    if (!v->is_boolean()) return Fail(field, "must be a boolean");
+    *out = v->get<bool>();
+    return true;
+  }
+  bool String(const char* field, std::string* out) {
+    const json* v = Get(field);
+    if (!v) return true;
+    if (!v->is_string()) return Fail(field, "must be a string");
+    *out = v->get<std::string>();
+    return true;
+  }
+
+ private:
+  static std::string Fmt(double d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", d);
+    return buf;
+  }
+  const json& body_;
+  ParseError* err_;
+  bool ok_ = true;
+};
+
+// A message's content: a string, or an array of {"type":"text","text":...}
+// parts (other part types are not supported by a text-only model).
+bool ContentText(const json& content, const std::string& field, Reader& r, std::string* out) {
+  if (content.is_string()) {
+    *out = content.get<std::string>();
+    return true;
+  }
+  if (!content.is_array()) return r.Fail(field, "must be a string or an array of text parts");
+  out->clear();
+  for (size_t i = 0; i < content.size(); ++i) {
+    const json& part = content[i];
+    const std::string pf = field + "[" + std::to_string(i) + "]";
+    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+      return r.Fail(pf, "must be a text part {\"type\": \"text\", \"text\": ...}");
+    *out += part["text"].get<std::string>();
+  }
+  return true;
+}
+
+bool ParseMessages(const json& body, Reader& r, nlohmann::ordered_json* out) {
+  const json* msgs = r.Get("messages");
+  if (!msgs) return r.Fail("messages", "is required");
+  if (!msgs->is_array() || msgs->empty()) return r.Fail("messages", "must be a non-empty array");
+  *out = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < msgs->size(); ++i) {
+    const json& m = (*msgs)[i];
+    const std::string f = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object()) return r.Fail(f, "must be an object");
+    if (!m.contains("role") || !m["role"].is_string()) return r.Fail(f + ".role", "must be a string");
+    const std::string role = m["role"].get<std::string>();
+    if (role != "system" && role != "developer" && role != "user" && role != "assistant" && role != "tool")
+      return r.Fail(f + ".role", "must be one of system, developer, user, assistant, tool; got '" + role + "'");
+    std::string text;
+    auto c = m.find("content");
+    if (c != m.end() && !c->is_null()) {
+      if (!ContentText(*c, f + ".content", r, &text)) return false;
+    } else if (role != "assistant") {
+      return r.Fail(f + ".content", "is required");
+    }
+    nlohmann::ordered_json msg;
+    msg["role"] = role == "developer" ? "system" : role;
+    msg["content"] = text;
+    if (m.contains("tool_calls")) msg["tool_calls"] = m["tool_calls"];
+    if (m.contains("tool_call_id")) msg["tool_call_id"] = m["tool_call_id"];
+    out->push_back(std::move(msg));
+  }
+  (void)body;
+  return true;
+}
+
+bool ParseStop(Reader& r, std::vector<std::string>* out) {
+  const json* v = r.Get("stop");
+  if (!v) return true;
+  if (v->is_string()) {
+    if (!v->get<std::string>().empty()) out->push_back(v->get<std::string>());
+    return true;
+  }
+  if (!v->is_array() || v->size() > 4) return r.Fail("stop", "must be a string or an array of up to 4 strings");
+  for (const auto& s : *v) {
+    if (!s.is_string()) return r.Fail("stop", "must be a string or an array of up to 4 strings");
+    if (!s.get<std::string>().empty()) out->push_back(s.get<std::string>());
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<int64_t> ThinkingBudgetForEffort(const std::string& effort) {
+  if (effort == "none" || effort == "minimal") return int64_t{0};
+  if (effort == "low") return int64_t{512};
+  if (effort == "medium") return int64_t{2048};
+  if (effort == "high") return int64_t{-1};
+  return Status::InvalidArgument("'reasoning_effort' must be one of none, minimal, low, medium, high; got '" +
+                                 effort + "'");
+}
+
+bool ParseApiRequest(const json& body, bool chat, ApiRequest* out, ParseError* err) {
+  if (!body.is_object()) {
+    err->status = Status::InvalidArgument("the request body must be a JSON object");
+    return false;
+  }
+  Reader r(body, err);
+  out->chat = chat;
+  r.String("model", &out->model);
+  if (chat) {
+    if (!ParseMessages(body, r, &out->messages)) return false;
+  } else {
+    const json* p = r.Get("prompt");
+    if (!p) return r.Fail("prompt", "is required");
+    if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) p = &(*p)[0];
+    if (!p->is_string()) return r.Fail("prompt", "must be a string (batched prompts are not supported)");
+    out->prompt = p->get<std::string>();
+    r.Bool("echo", &out->echo);
+  }
+  r.Bool("stream", &out->stream);
+  if (const json* so = r.Get("stream_options")) {
+    if (!so->is_object()) return r.Fail("stream_options", "must be an object");
+    auto iu = so->find("include_usage");
+    if (iu != so->end() && !iu->is_null()) {
+      if (!iu->is_boolean()) return r.Fail("stream_options.include_usage", "must be a boolean");
+      out->include_usage = iu->get<bool>();
+    }
+  }
+  const int64_t kMaxTokens = int64_t{1} << 31;
+  r.Integer("max_tokens", 1, kMaxTokens, &out->max_tokens);
+  r.Integer("max_completion_tokens", 1, kMaxTokens, &out->max_tokens);
+  SamplerParams& sp = out->sampling;
+  r.Number("temperature", 0, 2, &sp.temperature);
+  r.Number("top_p", 0, 1, &sp.top_p);
+  int64_t top_k = sp.top_k;
+  r.Integer("top_k", 0, 1 << 30, &top_k);
+  sp.top_k = static_cast<int>(top_k);
+  r.Number("min_p", 0, 1, &sp.min_p);
+  r.Number("presence_penalty", -2, 2, &sp.presence_penalty);
+  r.Number("frequency_penalty", -2, 2, &sp.frequency_penalty);
+  r.Number("repetition_penalty", 0.01, 10, &sp.repetition_penalty);
+  int64_t seed = 0;
+  if (r.Get("seed")) {
+    if (!r.Integer("seed", INT64_MIN, INT64_MAX, &seed)) return false;
+    sp.seed = static_cast<uint64_t>(seed);
+    out->seed_given = true;
+  }
+  int64_t n = 1;
+  r.Integer("n", 1, 1, &n);
+  ParseStop(r, &out->stop);
+  if (const json* lp = r.Get("logprobs")) {
+    if (chat) {
+      r.Bool("logprobs", &out->logprobs);
+    } else {  // completions: an integer count of alternatives
+      int64_t k = 0;
+      if (r.Integer("logprobs", 0, 20, &k)) out->logprobs = true, out->top_logprobs = static_cast<int>(k);
+    }
+    (void)lp;
+  }
+  if (chat) {
+    int64_t k = 0;
+    if (r.Integer("top_logprobs", 0, 20, &k)) out->top_logprobs = static_cast<int>(k);
+    if (k > 0 && !out->logprobs && r.ok()) return r.Fail("top_logprobs", "requires 'logprobs': true");
+  }
+  std::string effort;
+  if (r.String("reasoning_effort", &effort) && !effort.empty()) {
+    auto b = ThinkingBudgetForEffort(effort);
+    if (!b.ok()) return r.Fail("reasoning_effort", "must be one of none, minimal, low, medium, high");
+    out->max_thinking_tokens = *b;
+  }
+  r.Integer("max_thinking_tokens", -1, kMaxTokens, &out->max_thinking_tokens);
+  return r.ok();
+}
+
+}  // namespace r1::server

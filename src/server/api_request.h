@@ -1,0 +1,50 @@
+// OpenAI request bodies → typed requests.
+//
+// Parses POST /v1/chat/completions and /v1/completions bodies. Unknown
+// fields are ignored, as OpenAI does; a malformed known field is an
+// InvalidArgument error whose message and `param` name the field, e.g.
+// "'temperature' must be a number in [0, 2]".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "r1/status.h"
+#include "runtime/sampler.h"
+
+namespace r1::server {
+
+struct ApiRequest {
+  bool chat = true;                  // chat.completions or completions
+  std::string model;
+  nlohmann::ordered_json messages;   // chat: validated messages array
+  std::string prompt;                // completions
+  bool stream = false;
+  bool include_usage = false;        // stream_options.include_usage
+  int64_t max_tokens = -1;           // max_tokens / max_completion_tokens; -1: unset
+  SamplerParams sampling;
+  bool seed_given = false;
+  std::vector<std::string> stop;
+  bool logprobs = false;
+  int top_logprobs = 0;
+  int64_t max_thinking_tokens = -1;  // explicit or from reasoning_effort; -1: unlimited
+  bool echo = false;                 // completions: prepend the prompt to the text
+};
+
+// The field a parse error is about ("temperature", "messages[1].content").
+struct ParseError {
+  Status status;
+  std::string param;
+};
+
+// Thinking budget (tokens) for a reasoning_effort value; -1 is unlimited.
+// "none"/"minimal" 0, "low" 512, "medium" 2048, "high" unlimited.
+StatusOr<int64_t> ThinkingBudgetForEffort(const std::string& effort);
+
+// Returns false and fills *err on a malformed field.
+bool ParseApiRequest(const nlohmann::json& body, bool chat, ApiRequest* out, ParseError* err);
+
+}  // namespace r1::server

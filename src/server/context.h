@@ -1,0 +1,68 @@
+// What the HTTP routes share: the loaded model, its tokenizer and chat
+// template, the scheduler and the metrics. Routes live in routes_*.cc and
+// know the scheduler only through its public API.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "chat/chat_template.h"
+#include "runtime/engine.h"
+#include "runtime/scheduler.h"
+#include "server/api_request.h"
+#include "server/httplib.h"
+#include "server/metrics.h"
+#include "tokenizer/tokenizer.h"
+
+namespace r1::server {
+
+struct ServerOptions {
+  std::string model_path;
+  std::string model_alias;       // the id /v1/models reports; default: the file name
+  std::string host = "127.0.0.1";
+  int port = 8080;               // 0 picks a free port
+  std::string api_key;           // empty: no authentication
+  int parallel = 4;              // concurrent sequences
+  int64_t ctx_size = 0;          // tokens per sequence; 0: min(n_ctx_train, 4096)
+  int64_t kv_tokens = 0;         // KV pool, all sequences; 0: ctx_size × parallel
+  int64_t batch_size = 256;      // tokens per forward pass
+  int threads = 0;               // 0: physical cores
+  int64_t max_queue = 64;        // waiting requests before 429
+  size_t max_body_bytes = 8u << 20;
+  int read_timeout_s = 10;       // a client that sends nothing this long is dropped
+  double shutdown_grace_s = 10;  // SIGTERM: in-flight requests get this long to finish
+  bool prefix_cache = true;
+  bool log_requests = true;
+};
+
+struct ServerContext {
+  ServerOptions opts;
+  std::string model_id;
+  std::atomic<bool> ready{false};     // the model is loaded
+  std::atomic<bool> stopping{false};  // shutting down: no new requests
+  std::atomic<int64_t> in_flight{0};  // generation handlers running
+  std::atomic<int64_t> next_id{1};
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::optional<chat::ChatTemplate> chat_template;
+  std::unique_ptr<Scheduler> scheduler;
+  Metrics metrics;
+  int32_t think_start = -1, think_end = -1;
+  std::vector<int32_t> stop_tokens;   // EOS, EOT
+};
+
+// An OpenAI-style error: {"error": {"message", "type", "param", "code"}}.
+void SendError(httplib::Response& res, int http_status, const std::string& message, const std::string& param = "",
+               const std::string& code = "");
+void SendStatus(httplib::Response& res, const Status& st, const std::string& param = "");
+// JSON text; invalid UTF-8 (a partial character in a token) becomes U+FFFD.
+std::string Dump(const nlohmann::json& j);
+
+void RegisterInfoRoutes(httplib::Server& http, ServerContext& ctx);
+void RegisterGenerateRoutes(httplib::Server& http, ServerContext& ctx);
+
+}  // namespace r1::server

@@ -1,0 +1,198 @@
+#include "server/generation.h"
+
+#include <ctime>
+#include <random>
+
+namespace r1::server {
+
+using nlohmann::json;
+
+Generation::Generation(ServerContext& ctx, ApiRequest req, std::string id)
+    : ctx_(ctx), req_(std::move(req)), id_(std::move(id)) {
+  created_ = static_cast<int64_t>(std::time(nullptr));
+  start_ = last_token_ = std::chrono::steady_clock::now();
+}
+
+Generation::~Generation() {
+  if (handle_ && !done()) handle_->Cancel();
+  if (handle_ && !counted_)
+    ctx_.metrics.Tokens(update_.prompt_tokens, update_.completion_tokens, update_.reasoning_tokens);
+}
+
+StatusOr<std::unique_ptr<Generation>> Generation::Start(ServerContext& ctx, ApiRequest req, std::string id) {
+  auto g = std::unique_ptr<Generation>(new Generation(ctx, std::move(req), std::move(id)));
+  const ApiRequest& r = g->req_;
+  const Tokenizer& tok = *ctx.tokenizer;
+  std::string text;
+  if (r.chat) {
+    auto rendered = ctx.chat_template->Render(r.messages, nlohmann::ordered_json(), true, tok.bos_token(),
+                                              tok.eos_token());
+    if (!rendered.ok()) return Status::InvalidArgument(rendered.status().message()).WithContext("messages");
+    text = std::move(*rendered);
+  } else {
+    text = r.prompt;
+    g->prompt_text_ = r.prompt;
+  }
+  std::vector<int32_t> prompt;
+  const bool has_bos = !tok.bos_token().empty() && text.starts_with(tok.bos_token());
+  if (tok.add_bos() && tok.bos_id() >= 0 && !has_bos) prompt.push_back(tok.bos_id());
+  std::vector<int32_t> body = tok.Encode(text, /*parse_special=*/true);
+  prompt.insert(prompt.end(), body.begin(), body.end());
+
+  GenerationParams p;
+  p.sampling = r.sampling;
+  if (!r.seed_given) p.sampling.seed = std::random_device{}() * 0x100000001ull + std::random_device{}();
+  p.max_tokens = r.max_tokens;
+  p.stop_tokens = ctx.stop_tokens;
+  p.logprobs = r.logprobs;
+  p.top_logprobs = r.top_logprobs;
+  const bool split = r.chat && ctx.think_end >= 0;
+  if (split) {
+    p.think_start = ctx.think_start;
+    p.think_end = ctx.think_end;
+    // The R1 template opens the thinking block itself ("<｜Assistant｜><think>\n").
+    for (size_t i = prompt.size(); i > 0 && i + 3 > prompt.size(); --i)
+      if (prompt[i - 1] == ctx.think_start) p.starts_thinking = true;
+    p.max_thinking_tokens = r.max_thinking_tokens;
+  }
+  auto h = ctx.scheduler->Submit(std::move(prompt), p);
+  if (!h.ok()) return h.status();
+  g->handle_ = *h;
+  g->text_ = std::make_unique<TextOutput>(tok, split, r.stop, ctx.think_start, ctx.think_end);
+  return g;
+}
+
+bool Generation::Next(TextDelta* delta, std::chrono::milliseconds timeout) {
+  RequestUpdate u;
+  if (done() || !handle_->Wait(&u, timeout)) return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (!u.tokens.empty()) {
+    const double dt = std::chrono::duration<double>(now - last_token_).count();
+    if (!seen_token_) {
+      ctx_.metrics.TimeToFirstToken(dt);
+      for (size_t i = 1; i < u.tokens.size(); ++i) ctx_.metrics.InterTokenLatency(0);
+    } else {
+      for (size_t i = 0; i < u.tokens.size(); ++i) ctx_.metrics.InterTokenLatency(dt / static_cast<double>(u.tokens.size()));
+    }
+    seen_token_ = true;
+    last_token_ = now;
+  }
+  text_->Push(u.tokens, req_.logprobs, delta);
+  update_.prompt_tokens = u.prompt_tokens;
+  update_.cached_tokens = u.cached_tokens;
+  update_.completion_tokens = std::max(update_.completion_tokens, u.completion_tokens);
+  update_.reasoning_tokens = std::max(update_.reasoning_tokens, u.reasoning_tokens);
+  if (text_->stopped()) {
+    stopped_by_string_ = true;
+    finish_ = FinishReason::kStop;
+    handle_->Cancel();
+  } else if (u.finish != FinishReason::kNone) {
+    finish_ = u.finish;
+    update_.status = u.status;
+    text_->Finish(delta);
+    if (text_->stopped()) stopped_by_string_ = true, finish_ = FinishReason::kStop;
+  }
+  if (done() && !counted_) {
+    counted_ = true;
+    ctx_.metrics.Tokens(update_.prompt_tokens, update_.completion_tokens, update_.reasoning_tokens);
+  }
+  return true;
+}
+
+void Generation::Cancel() {
+  if (handle_ && !done()) {
+    handle_->Cancel();
+    ctx_.metrics.Cancelled();
+  }
+}
+
+std::string Generation::finish_reason() const {
+  // A request cut short by shutdown reports "length": it ended early, not on a stop.
+  if (finish_ == FinishReason::kCancelled) return "length";
+  return FinishReasonName(finish_);
+}
+
+json Generation::Usage() const {
+  return {{"prompt_tokens", update_.prompt_tokens},
+          {"completion_tokens", update_.completion_tokens},
+          {"total_tokens", update_.prompt_tokens + update_.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", update_.cached_tokens}}},
+          {"completion_tokens_details", {{"reasoning_tokens", update_.reasoning_tokens}}}};
+}
+
+json Generation::Logprobs(const TextDelta& d) const {
+  if (!req_.logprobs) return nullptr;
+  if (req_.chat) {
+    json content = json::array();
+    for (const auto& t : d.logprobs) {
+      json top = json::array();
+      for (const auto& [s, l] : t.top)
+        top.push_back({{"token", s}, {"logprob", l}, {"bytes", std::vector<uint8_t>(s.begin(), s.end())}});
+      content.push_back({{"token", t.text},
+                         {"logprob", t.logprob},
+                         {"bytes", std::vector<uint8_t>(t.text.begin(), t.text.end())},
+                         {"top_logprobs", top}});
+    }
+    return {{"content", content}};
+  }
+  json tokens = json::array(), lps = json::array(), tops = json::array();
+  for (const auto& t : d.logprobs) {
+    tokens.push_back(t.text);
+    lps.push_back(t.logprob);
+    json top = json::object();
+    for (const auto& [s, l] : t.top) top[s] = l;
+    tops.push_back(top);
+  }
+  return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}};
+}
+
+json Generation::Chunk(const TextDelta& d, bool first) const {
+  json choice = {{"index", 0}, {"logprobs", Logprobs(d)}, {"finish_reason", nullptr}};
+  if (req_.chat) {
+    json delta = json::object();
+    if (first) delta["role"] = "assistant";
+    if (!d.reasoning.empty()) delta["reasoning_content"] = d.reasoning;
+    if (!d.content.empty() || first) delta["content"] = d.content;
+    choice["delta"] = delta;
+  } else {
+    choice["text"] = (first && req_.echo ? prompt_text_ : "") + d.content;
+  }
+  return {{"id", id_},
+          {"object", req_.chat ? "chat.completion.chunk" : "text_completion"},
+          {"created", created_},
+          {"model", ctx_.model_id},
+          {"choices", {choice}}};
+}
+
+json Generation::FinalChunk() const {
+  json c = Chunk(TextDelta{}, false);
+  c["choices"][0]["finish_reason"] = finish_reason();
+  if (req_.chat) c["choices"][0]["delta"] = json::object();
+  return c;
+}
+
+json Generation::UsageChunk() const {
+  json c = Chunk(TextDelta{}, false);
+  c["choices"] = json::array();
+  c["usage"] = Usage();
+  return c;
+}
+
+json Generation::Response(const TextDelta& all) const {
+  json choice = {{"index", 0}, {"logprobs", Logprobs(all)}, {"finish_reason", finish_reason()}};
+  if (req_.chat) {
+    json msg = {{"role", "assistant"}, {"content", all.content}};
+    if (!all.reasoning.empty() || ctx_.think_end >= 0) msg["reasoning_content"] = all.reasoning;
+    choice["message"] = msg;
+  } else {
+    choice["text"] = (req_.echo ? prompt_text_ : "") + all.content;
+  }
+  return {{"id", id_},
+          {"object", req_.chat ? "chat.completion" : "text_completion"},
+          {"created", created_},
+          {"model", ctx_.model_id},
+          {"choices", {choice}},
+          {"usage", Usage()}};
+}
+
+}  // namespace r1::server

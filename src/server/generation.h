@@ -1,0 +1,62 @@
+// One generation request as the HTTP layer sees it: the prompt built and
+// submitted, the scheduler's token updates turned into text deltas, and the
+// OpenAI JSON objects (chunks, final response, usage) built from them.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "server/context.h"
+#include "server/text_output.h"
+
+namespace r1::server {
+
+class Generation {
+ public:
+  // Builds the prompt (chat template or raw text), tokenizes and submits it.
+  // Errors carry the HTTP mapping of their code (400 for a prompt longer
+  // than the context, 429 for a full queue).
+  static StatusOr<std::unique_ptr<Generation>> Start(ServerContext& ctx, ApiRequest req, std::string id);
+  ~Generation();
+
+  // Waits up to `timeout` for output; false when nothing came. Stop strings
+  // end the request here (the scheduler is told to drop it).
+  bool Next(TextDelta* delta, std::chrono::milliseconds timeout);
+  bool done() const { return finish_ != FinishReason::kNone; }
+  // The client went away: cancel at the scheduler's next step.
+  void Cancel();
+
+  const ApiRequest& request() const { return req_; }
+  const Status& error() const { return update_.status; }
+  std::string finish_reason() const;
+
+  // OpenAI objects.
+  nlohmann::json Chunk(const TextDelta& d, bool first) const;  // a streaming chunk with this delta
+  nlohmann::json FinalChunk() const;                           // finish_reason, empty delta
+  nlohmann::json UsageChunk() const;                           // choices [] and usage
+  nlohmann::json Response(const TextDelta& all) const;         // the non-streaming body
+  nlohmann::json Usage() const;
+
+ private:
+  Generation(ServerContext& ctx, ApiRequest req, std::string id);
+  nlohmann::json Logprobs(const TextDelta& d) const;
+
+  ServerContext& ctx_;
+  ApiRequest req_;
+  std::string id_;
+  int64_t created_ = 0;
+  std::chrono::steady_clock::time_point start_, last_token_;
+  std::shared_ptr<RequestHandle> handle_;
+  std::unique_ptr<TextOutput> text_;
+  RequestUpdate update_;  // totals and finish from the scheduler
+  FinishReason finish_ = FinishReason::kNone;
+  bool stopped_by_string_ = false;
+  bool seen_token_ = false;
+  bool counted_ = false;
+  std::string prompt_text_;  // completions with echo
+};
+
+}  // namespace r1::server

@@ -1,0 +1,144 @@
+// End to end: starts `r1 serve` on a small generated model and runs the
+// JavaScript tests in tests/server_js with the official openai npm client,
+// then checks graceful shutdown on SIGTERM. Skips (with a message) when
+// R1_BIN, node or npm are unavailable, or `npm ci` cannot install.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/httplib.h"
+
+namespace {
+
+const char kKey[] = "test-key";
+
+std::string Bin() {
+  const char* b = std::getenv("R1_BIN");
+  return b ? b : "";
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+int Sh(const std::string& cmd) {
+  const int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+class ServeProcess {
+ public:
+  ServeProcess(const std::vector<std::string>& args, const std::string& log) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      FILE* f = std::freopen(log.c_str(), "w", stderr);
+      (void)f;
+      std::vector<char*> argv;
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      std::_Exit(127);
+    }
+  }
+  ~ServeProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  // SIGTERM, then the exit code (-1 if it did not exit within `seconds`).
+  int Terminate(int seconds) {
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < seconds * 10; ++i) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+bool WaitHealthy(int port, int seconds) {
+  httplib::Client cli("127.0.0.1", port);
+  for (int i = 0; i < seconds * 10; ++i) {
+    auto r = cli.Get("/health");
+    if (r && r->status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
+  ::signal(SIGPIPE, SIG_IGN);  // the client below may write to a server that has gone
+  const std::string bin = Bin();
+  if (bin.empty()) GTEST_SKIP() << "R1_BIN is not set";
+  if (Sh("node --version >/dev/null 2>&1") != 0 || Sh("npm --version >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "node/npm not available: skipping the openai-client tests";
+  const std::string js = std::string(R1_SOURCE_DIR) + "/tests/server_js";
+  if (Sh("cd " + js + " && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "`npm ci` failed in " << js << " (no registry access?): skipping";
+  const std::string dir = std::string(R1_BINARY_DIR);
+  const std::string model = dir + "/server_e2e_small.gguf";
+  ASSERT_EQ(Sh(bin + " gen --size small -o " + model + " 2>/dev/null"), 0);
+
+  const int port = FreePort();
+  const std::string log = dir + "/server_e2e.log";
+  ServeProcess serve({bin, "serve", "-m", model, "--port", std::to_string(port), "--api-key", kKey, "--alias",
+                      "model", "--parallel", "32", "--ctx-size", "2048", "--threads", "2", "--max-queue", "128",
+                      "--read-timeout", "3"},
+                     log);
+  ASSERT_TRUE(WaitHealthy(port, 120)) << "r1 serve did not become healthy; see " << log;
+
+  const std::string env = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(port) + " R1_API_KEY=" + kKey +
+                          " R1_MODEL=model";
+  const int rc = Sh("cd " + js + " && " + env +
+                    " node --test --test-concurrency=1 --test-reporter=spec chat.test.mjs load.test.mjs "
+                    "prefix.test.mjs 2>&1");
+  EXPECT_EQ(rc, 0) << "node tests failed; server log: " << log;
+
+  // Graceful shutdown with a stream in flight: it finishes, the process exits 0.
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_bearer_token_auth(kKey);
+  cli.set_read_timeout(60, 0);
+  std::string streamed;
+  std::thread client([&] {
+    httplib::Headers h;
+    cli.Post(
+        "/v1/chat/completions", h,
+        R"({"messages":[{"role":"user","content":"hello"}],"max_tokens":200,"stream":true,"seed":1})",
+        "application/json");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(serve.Terminate(60), 0);
+  client.join();
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("r1 serve: stopped"), std::string::npos) << text.substr(text.size() > 4000 ? text.size() - 4000 : 0);
+}
+
+}  // namespace

@@ -1,0 +1,67 @@
+// r1 serve: the OpenAI-compatible HTTP server (see src/server/server.h).
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "command.h"
+#include "common.h"
+#include "server/server.h"
+
+namespace {
+
+int Run(const r1::server::ServerOptions& o) {
+  // SIGTERM/SIGINT go to one watcher thread (blocked everywhere else, so the
+  // server's threads inherit the mask); SIGPIPE is ignored.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  r1::server::Server server(o);
+  r1::Status st = server.Bind();
+  if (!st.ok()) return r1::cli::Fail(st);
+  std::thread watcher([&] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::fprintf(stderr, "r1 serve: got %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    server.Shutdown();
+  });
+  watcher.detach();  // it may still be waiting for a signal when we return
+  st = server.Run();
+  if (!st.ok()) return r1::cli::Fail(st);
+  return 0;
+}
+
+const bool kRegistered = r1::cli::RegisterCommand(
+    "serve", "OpenAI-compatible HTTP server with continuous batching and prefix caching",
+    [](CLI::App& app) -> r1::cli::RunFn {
+      auto o = std::make_shared<r1::server::ServerOptions>();
+      app.add_option("-m,--model,model", o->model_path, "GGUF model")->required();
+      app.add_option("--host", o->host, "Address to listen on (loopback by default)")->capture_default_str();
+      app.add_option("--port", o->port, "Port (0: any free port)")->capture_default_str();
+      app.add_option("--api-key", o->api_key, "Require 'Authorization: Bearer <key>'");
+      app.add_option("--alias", o->model_alias, "Model id reported by /v1/models (default: file name)");
+      app.add_option("--parallel,--np", o->parallel, "Concurrent sequences")->capture_default_str()->check(CLI::Range(1, 1024));
+      app.add_option("-c,--ctx-size", o->ctx_size, "Tokens per sequence (0: min(trained, 4096))")->capture_default_str();
+      app.add_option("--kv-tokens", o->kv_tokens, "KV cache tokens over all sequences (0: ctx-size × parallel)")
+          ->capture_default_str();
+      app.add_option("-b,--batch-size", o->batch_size, "Tokens per forward pass (prefill chunk)")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 65536));
+      app.add_option("-t,--threads", o->threads, "Threads (0: physical cores)")->capture_default_str();
+      app.add_option("--max-queue", o->max_queue, "Waiting requests before 429")->capture_default_str();
+      app.add_option("--max-body", o->max_body_bytes, "Largest request body in bytes")->capture_default_str();
+      app.add_option("--read-timeout", o->read_timeout_s, "Seconds a client may stay silent")->capture_default_str();
+      app.add_option("--shutdown-grace", o->shutdown_grace_s, "Seconds in-flight requests get on SIGTERM")
+          ->capture_default_str();
+      app.add_flag("!--no-prefix-cache", o->prefix_cache, "Disable prefix caching");
+      app.add_flag("!--no-log", o->log_requests, "Do not log requests");
+      return [o] { return Run(*o); };
+    });
+
+}  // namespace
