@@ -29,14 +29,14 @@ int ThreadPool::PhysicalCores() {
 }
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads > 0 ? n_threads : PhysicalCores()) {
-  for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { Worker(i); });
+  for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this] { Worker(); });
 }
 
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_.store(true);
-    generation_.fetch_add(1);
+    generation_.store(++last_gen_);
   }
   start_cv_.notify_all();
   for (auto& t : threads_) t.join();
@@ -68,11 +68,37 @@ std::pair<int64_t, int64_t> Chunk(int64_t n, int64_t grain, int index, int count
 
 }  // namespace
 
-void ThreadPool::Worker(int index) {
-  uint64_t seen = 0;
+void ThreadPool::RunChunks(uint32_t gen) {
+  const ThreadPool* outer = tls_running;
   tls_running = this;
   for (;;) {
-    uint64_t gen = generation_.load(std::memory_order_acquire);
+    uint64_t v = claim_.load(std::memory_order_acquire);
+    uint32_t idx;
+    for (;;) {
+      if (static_cast<uint32_t>(v >> 32) != gen) {
+        tls_running = outer;
+        return;
+      }
+      idx = static_cast<uint32_t>(v);
+      if (idx >= static_cast<uint32_t>(n_threads_)) {
+        tls_running = outer;
+        return;
+      }
+      if (claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+        break;
+    }
+    // The job cannot change while this claimed chunk is unfinished.
+    auto [b, e] = Chunk(job_n_, job_grain_, static_cast<int>(idx), n_threads_);
+    if (b < e) (*job_)(b, e, static_cast<int>(idx));
+    done_.fetch_add(1, std::memory_order_release);
+  }
+}
+
+void ThreadPool::Worker() {
+  uint32_t seen = 0;
+  for (;;) {
+    uint32_t gen = generation_.load(std::memory_order_acquire);
     if (gen == seen) {
       auto deadline = std::chrono::steady_clock::now() + kSpinFor;
       for (int spins = 1;; ++spins) {
@@ -91,9 +117,7 @@ void ThreadPool::Worker(int index) {
     }
     if (stop_.load()) return;
     seen = gen;
-    auto [b, e] = Chunk(job_n_, job_grain_, index, n_threads_);
-    if (b < e) (*job_)(b, e, index);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    RunChunks(gen);
   }
 }
 
@@ -106,20 +130,19 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mu_);
+  const uint32_t gen = ++last_gen_;
   job_ = &fn;
   job_n_ = n;
   job_grain_ = grain;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1);  // seq_cst: publishes the job
+  done_.store(0, std::memory_order_relaxed);
+  claim_.store(static_cast<uint64_t>(gen) << 32, std::memory_order_release);
+  generation_.store(gen);  // seq_cst: wakes workers
   if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mu_);
     start_cv_.notify_all();
   }
-  auto [b, e] = Chunk(n, grain, 0, n_threads_);
-  tls_running = this;
-  if (b < e) fn(b, e, 0);
-  tls_running = nullptr;
-  for (int spins = 1; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+  RunChunks(gen);
+  for (int spins = 1; done_.load(std::memory_order_acquire) != n_threads_; ++spins) {
     if (spins < 4096) {
       CpuRelax();
     } else {

@@ -5,9 +5,12 @@
 // decides *who* computes an output element, never *how*, so results are
 // independent of the thread count.
 //
-// Workers spin briefly after each job before sleeping, so the back-to-back
-// ParallelFor calls of a decode step do not pay a futex wake-up each. A
-// ParallelFor issued from inside a job runs inline on the calling thread.
+// [0, n) is cut into size() fixed chunks. Threads claim chunks from a shared
+// counter, so a chunk whose worker is late (descheduled, still waking up) is
+// run by whoever is free, the caller included; the partition itself never
+// changes. Workers spin briefly after each job before sleeping, so the
+// back-to-back ParallelFor calls of a decode step do not pay a futex wake-up
+// each. A ParallelFor issued from inside a job runs inline.
 #pragma once
 
 #include <atomic>
@@ -30,27 +33,34 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // fn(begin, end, thread_index) over a partition of [0, n). Chunks are
-  // multiples of `grain` (except the last).
+  // fn(begin, end, chunk_index) over a partition of [0, n) into size()
+  // chunks, multiples of `grain` (except the last). chunk_index is in
+  // [0, size()) and no two running calls share one, so it may select
+  // per-thread scratch.
   void ParallelFor(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
                    int64_t grain = 1);
 
   static int PhysicalCores();
 
  private:
-  void Worker(int index);
+  void Worker();
+  // Claims and runs chunks of job `gen` until none is left.
+  void RunChunks(uint32_t gen);
 
   int n_threads_;
   std::vector<std::thread> threads_;
   std::mutex mu_;                     // sleeping workers wait on start_cv_ under it
   std::condition_variable start_cv_;
   std::mutex call_mu_;                // one ParallelFor at a time from outside threads
-  // Published by a release increment of generation_.
+  uint32_t last_gen_ = 0;             // guarded by call_mu_
+  // Published by the release store of claim_; stable while any chunk of the
+  // job is claimed and unfinished.
   const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_grain_ = 1;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};       // workers still running the current job
+  std::atomic<uint64_t> claim_{0};    // (job generation << 32) | next chunk
+  std::atomic<int> done_{0};          // chunks of the current job finished
+  std::atomic<uint32_t> generation_{0};  // wakes workers
   std::atomic<int> sleepers_{0};      // workers blocked (or about to) on start_cv_
   std::atomic<bool> stop_{false};
 };

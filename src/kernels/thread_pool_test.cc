@@ -40,6 +40,23 @@ TEST(ThreadPoolTest, ManyBackToBackCalls) {
   EXPECT_EQ(80000, total.load());
 }
 
+TEST(ThreadPoolTest, EachChunkRunsOnceWithItsIndex) {
+  // More threads than cores: chunks of late workers get run by others.
+  ThreadPool pool(4);
+  for (int it = 0; it < 5000; ++it) {
+    std::atomic<int> seen[4] = {};
+    std::atomic<int64_t> covered{0};
+    pool.ParallelFor(103, [&](int64_t b, int64_t e, int idx) {
+      ASSERT_GE(idx, 0);
+      ASSERT_LT(idx, 4);
+      seen[idx]++;
+      covered += e - b;
+    });
+    ASSERT_EQ(103, covered.load());
+    for (auto& s : seen) ASSERT_EQ(1, s.load());
+  }
+}
+
 TEST(ThreadPoolTest, WakesSleepingWorkers) {
   ThreadPool pool(2);
   for (int it = 0; it < 3; ++it) {
