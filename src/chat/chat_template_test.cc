@@ -9,11 +9,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "chat/oracle_testutil.h"
+#include "gguf/gguf.h"
 
 namespace r1::chat {
 namespace {
@@ -204,6 +206,75 @@ TEST(ChatTemplateTest, ErrorsNameTheLine) {
   auto r = t->Render(nlohmann::json::parse(R"([{"role": "bad"}])"), nullptr, false, "", "");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "chat template: line 3: role bad");
+}
+
+// ---- r1 template (the CLI) ---------------------------------------------------
+
+std::string RunCli(const std::string& args, int* rc) {
+  const char* bin = std::getenv("R1_BIN");
+  std::string out_path = testing::ScratchDir() + "/cli_out.txt";
+  std::string cmd = std::string(bin) + " template " + args + " > " + out_path + " 2>/dev/null";
+  *rc = std::system(cmd.c_str());
+  return ReadFile(out_path);
+}
+
+const char* kCliMessages = R"({"messages": [{"role": "system", "content": "Sys"},
+  {"role": "user", "content": "Hi ü"},
+  {"role": "assistant", "content": "<think>\nx\n</think>\n\nYo"},
+  {"role": "user", "content": "again"}]})";
+
+TEST(TemplateCliTest, TokenizerDirAndGgufAndOverride) {
+  if (!std::getenv("R1_BIN")) GTEST_SKIP() << "R1_BIN is not set";
+  fs::path dir = fs::path(testing::ScratchDir()) / "cli_tok";
+  fs::create_directories(dir);
+  const std::string tmpl =
+      "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}"
+      "{% if add_generation_prompt %}[assistant]{% endif %}{{ eos_token }}";
+  {
+    json cfg = {{"bos_token", {{"content", "<s>"}, {"lstrip", false}}}, {"eos_token", "</s>"}, {"chat_template", tmpl}};
+    std::ofstream(dir / "tokenizer_config.json") << cfg.dump();
+    std::ofstream(dir / "msgs.json") << kCliMessages;
+    std::ofstream(dir / "plain.json") << json::parse(kCliMessages)["messages"].dump();
+    std::ofstream(dir / "other.jinja") << "{{ messages | length }}|{{ add_generation_prompt }}\n";
+  }
+  int rc;
+  std::string out = RunCli("--tokenizer " + dir.string() + " --messages " + (dir / "msgs.json").string() +
+                           " --add-generation-prompt", &rc);
+  EXPECT_EQ(rc, 0);
+  auto ct = ChatTemplate::Parse(tmpl);
+  ASSERT_TRUE(ct.ok());
+  auto want = ct->Render(json::parse(kCliMessages)["messages"], nullptr, true, "<s>", "</s>");
+  ASSERT_TRUE(want.ok());
+  EXPECT_EQ(out, *want);
+  EXPECT_EQ(out.rfind("<s>[system]Sys[user]Hi ü", 0), 0u) << out;
+
+  out = RunCli("--tokenizer " + dir.string() + " --messages " + (dir / "plain.json").string() + " --template " +
+               (dir / "other.jinja").string(), &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(out, "4|False");  // jinja2 drops the file's trailing newline
+
+  // A GGUF with a vocabulary and no template: the built-in R1 template.
+  gguf::Writer w;
+  w.Set("general.architecture", gguf::Value::String("llama"));
+  w.Set("tokenizer.ggml.tokens", gguf::Value::StringArray({"<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "a"}));
+  w.Set("tokenizer.ggml.bos_token_id", gguf::Value::U32(0));
+  w.Set("tokenizer.ggml.eos_token_id", gguf::Value::U32(1));
+  std::string gguf_path = (dir / "vocab.gguf").string();
+  ASSERT_TRUE(w.Write(gguf_path).ok());
+  out = RunCli("-m " + gguf_path + " --messages " + (dir / "msgs.json").string() + " --add-generation-prompt", &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(out,
+            "<｜begin▁of▁sentence｜>Sys<｜User｜>Hi ü<｜Assistant｜>\n\nYo<｜end▁of▁sentence｜><｜User｜>again"
+            "<｜Assistant｜><think>\n");
+
+  w.Set("tokenizer.chat_template", gguf::Value::String(tmpl));
+  ASSERT_TRUE(w.Write(gguf_path).ok());
+  out = RunCli("-m " + gguf_path + " --messages " + (dir / "msgs.json").string(), &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(out, "<｜begin▁of▁sentence｜>[system]Sys[user]Hi ü[assistant]<think>\nx\n</think>\n\nYo[user]again<｜end▁of▁sentence｜>");
+
+  RunCli("-m " + gguf_path + " --messages " + (dir / "missing.json").string(), &rc);
+  EXPECT_NE(rc, 0);
 }
 
 }  // namespace
