@@ -6,6 +6,47 @@
 #include "chat/jinja_string.h"
 
 namespace r1::jinja {
+
+Status TypeError(const std::string& msg) { return Status::InvalidArgument(msg); }
+
+Status BindArgs(const CallArgs& args, const std::string& fname, std::initializer_list<const char*> names,
+                std::vector<Value>* out) {
+  out->assign(names.size(), Value());
+  if (args.positional.size() > names.size())
+    return TypeError(fname + "() takes at most " + std::to_string(names.size()) + " argument(s) (" +
+                     std::to_string(args.positional.size()) + " given)");
+  for (size_t i = 0; i < args.positional.size(); ++i) (*out)[i] = args.positional[i];
+  for (const auto& [k, v] : args.keyword) {
+    size_t i = 0;
+    for (const char* n : names) {
+      if (k == n) break;
+      ++i;
+    }
+    if (i == names.size()) return TypeError(fname + "() got an unexpected keyword argument '" + k + "'");
+    (*out)[i] = v;
+  }
+  return Status::Ok();
+}
+
+StatusOr<ValueList> Iterate(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kUndefined: return ValueList{};
+    case Value::Kind::kList: return v.as_list();
+    case Value::Kind::kDict: {
+      ValueList keys;
+      for (const auto& kv : v.as_dict().items) keys.push_back(kv.first);
+      return keys;
+    }
+    case Value::Kind::kString: {
+      ValueList chars;
+      for (char32_t c : DecodeUtf8(v.as_string())) chars.push_back(Value::String(EncodeUtf8(std::u32string(1, c))));
+      return chars;
+    }
+    default:
+      return TypeError(std::string("'") + v.TypeName() + "' object is not iterable");
+  }
+}
+
 namespace {
 
 // ---- tests ------------------------------------------------------------------
