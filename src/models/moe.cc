@@ -1,6 +1,8 @@
 #include "models/moe.h"
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -68,7 +70,7 @@ void Route(const RouterConfig& c, const float* logits, const float* bias, int32_
 
 namespace {
 
-// Rows `rows` of `src` (token-major quantized activations) into `dst`.
+// Rows of `src` (token-major quantized activations) for the given slots.
 void GatherRows(const QuantizedActs& src, const std::vector<int32_t>& slots, int n_used, QuantizedActs* dst) {
   dst->type = src.type;
   dst->k = src.k;
@@ -79,38 +81,20 @@ void GatherRows(const QuantizedActs& src, const std::vector<int32_t>& slots, int
     std::memcpy(dst->data.data() + i * src.row_bytes, src.row(slots[i] / n_used), src.row_bytes);
 }
 
-void SwiGlu(const Matrix& gate, const Matrix& up, const Matrix& down, const QuantizedActs& xg,
-            const QuantizedActs& xu, int64_t n, std::vector<float>& g, std::vector<float>& u, float* y,
-            ThreadPool& pool) {
-  g.resize(static_cast<size_t>(n * gate.rows));
-  u.resize(g.size());
-  kernels::MatMul(gate, xg, g.data(), pool);
-  kernels::MatMul(up, xu, u.data(), pool);
-  kernels::SiluMul(g.data(), u.data(), n * gate.rows, g.data());
-  kernels::MatMul(down, g.data(), n, y, pool);
+// Runs fn(i) for i in [0, n) on the pool, handed out dynamically (expert
+// loads differ); kernels called inside run inline on the task's thread.
+void ForTasks(int64_t n, ThreadPool& pool, const std::function<void(int64_t)>& fn) {
+  std::atomic<int64_t> next{0};
+  pool.ParallelFor(std::min<int64_t>(pool.size(), n), [&](int64_t, int64_t, int) {
+    for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(i);
+  });
 }
 
 }  // namespace
 
-void MoeFeedForward::RunExpert(const MoeWeights& w, int e, const std::vector<int32_t>& slots, int n_used,
-                               ThreadPool& pool) {
-  const int64_t n_ff = w.down_exps.k, n_embd = w.gate_exps.k, n_e = static_cast<int64_t>(slots.size());
-  GatherRows(hq_, slots, n_used, &xe_);
-  const QuantizedActs* xu = &xe_;
-  if (hq_up_.type != hq_.type) {
-    GatherRows(hq_up_, slots, n_used, &xe_up_);
-    xu = &xe_up_;
-  }
-  y_.resize(static_cast<size_t>(n_e * n_embd));
-  SwiGlu(w.gate_exps.Slice(e * n_ff, n_ff), w.up_exps.Slice(e * n_ff, n_ff), w.down_exps.Slice(e * n_embd, n_embd),
-         xe_, *xu, n_e, g_, u_, y_.data(), pool);
-  for (int64_t i = 0; i < n_e; ++i)
-    std::copy_n(y_.data() + i * n_embd, n_embd, ys_.data() + static_cast<size_t>(slots[i]) * n_embd);
-}
-
 void MoeFeedForward::Forward(const RouterConfig& c, const MoeWeights& w, const float* h, int64_t n, float* out,
                              ThreadPool& pool, std::vector<int32_t>* ids_out) {
-  const int64_t n_embd = w.gate_exps.k, E = c.n_expert, k = c.n_used;
+  const int64_t n_embd = w.gate_exps.k, E = c.n_expert, k = c.n_used, F = w.down_exps.k;
   logits_.resize(static_cast<size_t>(n * E));
   ids_.resize(static_cast<size_t>(n * k));
   weights_.resize(ids_.size());
@@ -124,32 +108,90 @@ void MoeFeedForward::Forward(const RouterConfig& c, const MoeWeights& w, const f
   slots_.resize(static_cast<size_t>(E));
   for (auto& s : slots_) s.clear();
   for (int64_t i = 0; i < n * k; ++i) slots_[ids_[i]].push_back(static_cast<int32_t>(i));
-
-  // The input is quantized once for every expert's gate and up projections.
-  kernels::QuantizeActs(kernels::VecDotType(w.gate_exps.type), h, n_embd, n, &hq_, pool);
-  hq_up_.type = hq_.type;
-  if (kernels::VecDotType(w.up_exps.type) != hq_.type)
-    kernels::QuantizeActs(kernels::VecDotType(w.up_exps.type), h, n_embd, n, &hq_up_, pool);
-  ys_.resize(static_cast<size_t>(n * k * n_embd));
+  active_.clear();
   for (int e = 0; e < E; ++e)
-    if (!slots_[e].empty()) RunExpert(w, e, slots_[e], static_cast<int>(k), pool);
+    if (!slots_[e].empty()) active_.push_back(e);
 
-  // Shared experts, unweighted; then each token's routed outputs in slot order.
-  if (w.gate_shexp.rows > 0) {
-    QuantizedActs* xg = &hq_;
-    if (kernels::VecDotType(w.gate_shexp.type) != hq_.type) {
-      kernels::QuantizeActs(kernels::VecDotType(w.gate_shexp.type), h, n_embd, n, &xe_, pool);
-      xg = &xe_;
+  // The input, quantized once, then gathered per active expert.
+  auto quantized = [&](GgmlType weight_type, kernels::QuantizedActs* q) -> const QuantizedActs& {
+    const GgmlType t = kernels::VecDotType(weight_type);
+    if (q->type != t || q->n_tokens != n || !q_valid_[q == &hq_ ? 0 : 1]) {
+      kernels::QuantizeActs(t, h, n_embd, n, q, pool);
+      q_valid_[q == &hq_ ? 0 : 1] = true;
     }
-    QuantizedActs* xu = xg;
-    if (kernels::VecDotType(w.up_shexp.type) != xg->type) {
-      kernels::QuantizeActs(kernels::VecDotType(w.up_shexp.type), h, n_embd, n, &xe_up_, pool);
-      xu = &xe_up_;
-    }
-    SwiGlu(w.gate_shexp, w.up_shexp, w.down_shexp, *xg, *xu, n, g_, u_, out, pool);
-  } else {
-    std::fill(out, out + n * n_embd, 0.0f);
+    return *q;
+  };
+  q_valid_[0] = q_valid_[1] = false;
+  const QuantizedActs& xg = quantized(w.gate_exps.type, &hq_);
+  const QuantizedActs& xu = kernels::VecDotType(w.up_exps.type) == xg.type ? xg : quantized(w.up_exps.type, &hq_up_);
+  const size_t A = active_.size();
+  xe_.resize(A);
+  xe_up_.resize(A);
+  for (size_t a = 0; a < A; ++a) {
+    GatherRows(xg, slots_[active_[a]], static_cast<int>(k), &xe_[a]);
+    if (&xu != &xg) GatherRows(xu, slots_[active_[a]], static_cast<int>(k), &xe_up_[a]);
   }
+  const bool shared = w.gate_shexp.rows > 0;
+  const int64_t Fs = shared ? w.gate_shexp.rows : 0, n_sh = (Fs + F - 1) / F;  // shared FFN in F-row chunks
+  const QuantizedActs* xsg = shared ? &quantized(w.gate_shexp.type, &hq_) : nullptr;
+  const QuantizedActs* xsu = nullptr;
+  if (shared) {
+    xsu = kernels::VecDotType(w.up_shexp.type) == xsg->type ? xsg : &quantized(w.up_shexp.type, &hq_up_);
+  }
+
+  // Phase 1: gate and up projections, one task per (expert, projection) and
+  // per F-row chunk of the shared experts'.
+  g_.resize(A);
+  u_.resize(A);
+  sg_.resize(static_cast<size_t>(n * Fs));
+  su_.resize(sg_.size());
+  ForTasks(static_cast<int64_t>(2 * A) + 2 * n_sh, pool, [&](int64_t i) {
+    const bool up = i % 2;
+    const int64_t j = i / 2;
+    if (j < static_cast<int64_t>(A)) {
+      const int e = active_[static_cast<size_t>(j)];
+      const int64_t n_e = xe_[j].n_tokens;
+      std::vector<float>& y = up ? u_[j] : g_[j];
+      y.resize(static_cast<size_t>(n_e * F));
+      kernels::MatMul((up ? w.up_exps : w.gate_exps).Slice(e * F, F), up && &xu != &xg ? xe_up_[j] : xe_[j],
+                      y.data(), pool);
+      return;
+    }
+    const int64_t r0 = (j - static_cast<int64_t>(A)) * F, rows = std::min(F, Fs - r0);
+    std::vector<float> y(static_cast<size_t>(n * rows));
+    kernels::MatMul((up ? w.up_shexp : w.gate_shexp).Slice(r0, rows), up ? *xsu : *xsg, y.data(), pool);
+    std::vector<float>& dst = up ? su_ : sg_;
+    for (int64_t t = 0; t < n; ++t) std::copy_n(y.data() + t * rows, rows, dst.data() + t * Fs + r0);
+  });
+
+  // Phase 2: silu(gate)·up and the down projection; routed outputs go to
+  // their (token, slot) rows, the shared output straight to `out` in chunks
+  // of output rows.
+  ys_.resize(static_cast<size_t>(n * k * n_embd));
+  const int64_t n_down_sh = shared ? n_sh : 0;
+  const int64_t rows_sh = shared ? (n_embd + n_sh - 1) / n_sh : 0;
+  if (shared) kernels::SiluMul(sg_.data(), su_.data(), n * Fs, sg_.data());
+  ForTasks(static_cast<int64_t>(A) + n_down_sh, pool, [&](int64_t j) {
+    if (j < static_cast<int64_t>(A)) {
+      const int e = active_[static_cast<size_t>(j)];
+      const int64_t n_e = xe_[j].n_tokens;
+      kernels::SiluMul(g_[j].data(), u_[j].data(), n_e * F, g_[j].data());
+      std::vector<float> y(static_cast<size_t>(n_e * n_embd));
+      kernels::MatMul(w.down_exps.Slice(e * n_embd, n_embd), g_[j].data(), n_e, y.data(), pool);
+      const auto& slots = slots_[e];
+      for (int64_t i = 0; i < n_e; ++i)
+        std::copy_n(y.data() + i * n_embd, n_embd, ys_.data() + static_cast<size_t>(slots[i]) * n_embd);
+      return;
+    }
+    const int64_t r0 = (j - static_cast<int64_t>(A)) * rows_sh, rows = std::min(rows_sh, n_embd - r0);
+    if (rows <= 0) return;
+    std::vector<float> y(static_cast<size_t>(n * rows));
+    kernels::MatMul(w.down_shexp.Slice(r0, rows), sg_.data(), n, y.data(), pool);
+    for (int64_t t = 0; t < n; ++t) std::copy_n(y.data() + t * rows, rows, out + t * n_embd + r0);
+  });
+  if (!shared) std::fill(out, out + n * n_embd, 0.0f);
+
+  // Each token's routed outputs, weighted, in slot order.
   for (int64_t t = 0; t < n; ++t) {
     float* o = out + t * n_embd;
     for (int64_t s = 0; s < k; ++s) {

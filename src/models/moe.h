@@ -61,13 +61,15 @@ class MoeFeedForward {
                ThreadPool& pool, std::vector<int32_t>* ids_out = nullptr);
 
  private:
-  void RunExpert(const MoeWeights& w, int e, const std::vector<int32_t>& slots, int n_used, ThreadPool& pool);
-
   // Scratch, reused across calls.
-  std::vector<float> logits_, weights_, ys_, g_, u_, y_;
+  std::vector<float> logits_, weights_, ys_, sg_, su_;
+  std::vector<std::vector<float>> g_, u_;    // per active expert [n_e, n_ff_exp]
   std::vector<int32_t> ids_;
+  std::vector<int> active_;                  // experts with at least one token
   std::vector<std::vector<int32_t>> slots_;  // expert → (token · n_used + slot) routed to it
-  kernels::QuantizedActs hq_, hq_up_, xe_, xe_up_;
+  kernels::QuantizedActs hq_, hq_up_;
+  bool q_valid_[2] = {false, false};
+  std::vector<kernels::QuantizedActs> xe_, xe_up_;  // per active expert, gathered rows
 };
 
 }  // namespace r1

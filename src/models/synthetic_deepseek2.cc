@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -109,7 +110,9 @@ class Out {
 };
 
 // Fills one tensor's bytes (rows generated in parallel, each from its own stream).
-void Fill(const Tensor& t, const SyntheticDeepseek2Spec& s, uint8_t* out, ThreadPool& pool) {
+using RowPools = std::map<std::string, std::vector<uint8_t>>;  // (k, type, scale) → pre-quantized rows
+
+void Fill(const Tensor& t, const SyntheticDeepseek2Spec& s, uint8_t* out, RowPools& pools, ThreadPool& pool) {
   const int64_t k = t.ne[0];
   const size_t row_bytes = GgmlRowSize(t.type, k);
   const int64_t rows = static_cast<int64_t>(t.nbytes() / row_bytes);
@@ -129,12 +132,16 @@ void Fill(const Tensor& t, const SyntheticDeepseek2Spec& s, uint8_t* out, Thread
   };
   if (s.row_pool > 0 && rows > s.row_pool) {
     // A pool of distinct rows for this (shape, type, scale), then rows picked from it.
-    const uint64_t pool_seed = Hash(std::to_string(k) + GgmlTypeName(t.type) + std::to_string(t.scale), s.seed);
-    std::vector<uint8_t> rows_pool(row_bytes * static_cast<size_t>(s.row_pool));
-    pool.ParallelFor(s.row_pool, [&](int64_t b, int64_t e, int) {
-      for (int64_t r = b; r < e; ++r) gen(pool_seed + static_cast<uint64_t>(r) * 0x2545F4914F6CDD1Dull,
-                                          rows_pool.data() + static_cast<size_t>(r) * row_bytes);
-    }, 16);
+    const std::string key = std::to_string(k) + GgmlTypeName(t.type) + std::to_string(t.scale);
+    std::vector<uint8_t>& rows_pool = pools[key];
+    if (rows_pool.empty()) {
+      const uint64_t pool_seed = Hash(key, s.seed);
+      rows_pool.resize(row_bytes * static_cast<size_t>(s.row_pool));
+      pool.ParallelFor(s.row_pool, [&](int64_t b, int64_t e, int) {
+        for (int64_t r = b; r < e; ++r) gen(pool_seed + static_cast<uint64_t>(r) * 0x2545F4914F6CDD1Dull,
+                                            rows_pool.data() + static_cast<size_t>(r) * row_bytes);
+      }, 16);
+    }
     Rng pick{base};
     for (int64_t r = 0; r < rows; ++r)
       std::copy_n(rows_pool.data() + (pick.Next() % static_cast<uint64_t>(s.row_pool)) * row_bytes, row_bytes,
@@ -364,10 +371,11 @@ Status WriteSyntheticDeepseek2(const SyntheticDeepseek2Spec& s, const std::strin
   }
   o.Pad();
   ThreadPool pool;
+  RowPools pools;
   std::vector<uint8_t> buf;
   for (size_t i = 0; i < ts.size(); ++i) {
     buf.resize(ts[i].nbytes());
-    Fill(ts[i], s, buf.data(), pool);
+    Fill(ts[i], s, buf.data(), pools, pool);
     o.Bytes(buf.data(), buf.size());
     o.Pad();
     if (progress) progress(static_cast<int64_t>(i + 1), static_cast<int64_t>(ts.size()));
