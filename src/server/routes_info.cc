@@ -1,5 +1,8 @@
 // GET /health, /v1/models, /metrics; the shared error helpers.
+#include <unistd.h>
+
 #include <ctime>
+#include <fstream>
 
 #include "server/context.h"
 
@@ -28,6 +31,18 @@ void SendStatus(httplib::Response& res, const Status& st, const std::string& par
   SendError(res, http, st.message(), param, StatusCodeName(st.code()));
 }
 
+namespace {
+
+// Resident set size from /proc/self/statm (second field, in pages); 0 elsewhere.
+int64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<int64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
 void RegisterInfoRoutes(httplib::Server& http, ServerContext& ctx) {
   http.Get("/health", [&ctx](const httplib::Request&, httplib::Response& res) {
     if (ctx.stopping) return SendError(res, 503, "shutting down", "", "unavailable");
@@ -54,6 +69,9 @@ void RegisterInfoRoutes(httplib::Server& http, ServerContext& ctx) {
     text += ctx.ready ? "1\n" : "0\n";
     text += "# HELP r1_http_in_flight Generation requests being served.\n# TYPE r1_http_in_flight gauge\n";
     text += "r1_http_in_flight " + std::to_string(ctx.in_flight.load()) + "\n";
+    text += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+            "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes ";
+    text += std::to_string(ResidentBytes()) + "\n";
     res.set_content(text, "text/plain; version=0.0.4");
   });
 }

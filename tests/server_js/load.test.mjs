@@ -34,6 +34,10 @@ test('32 concurrent streams each match their solo run', async () => {
   }
   const after = await kvIdle();
   assert.ok(after, 'KV returns to idle (only prefix-cache blocks remain)');
+  const grewMiB = (after.process_resident_memory_bytes - before.process_resident_memory_bytes) / 2 ** 20;
+  console.log(`RSS ${(before.process_resident_memory_bytes / 2 ** 20).toFixed(1)} MiB before the load, ` +
+    `${(after.process_resident_memory_bytes / 2 ** 20).toFixed(1)} MiB after`);
+  assert.ok(grewMiB < 24, `memory returns to baseline (grew ${grewMiB.toFixed(1)} MiB)`);
   const generated = after.r1_completion_tokens_total - before.r1_completion_tokens_total;
   const expected = 2 * Array.from({ length: N }, (_, i) => 16 + (i % 5) * 4).reduce((a, b) => a + b);
   assert.equal(generated, expected, 'no token lost or duplicated');
