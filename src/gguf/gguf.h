@@ -155,9 +155,11 @@ class Writer {
                    const void* bytes, size_t nbytes);
   void set_alignment(uint64_t a) { alignment_ = a; }
   void set_version(uint32_t v) { version_ = v; }
+  // Writes atomically: a temporary file renamed over `path`.
   Status Write(const std::string& path) const;
 
  private:
+  Status WriteTo(const std::string& path) const;
   struct PendingTensor {
     std::string name;
     std::vector<int64_t> ne;

@@ -1,4 +1,7 @@
 // GGUF writer: collects metadata and tensors, then writes one file.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -92,6 +95,18 @@ Status Writer::AddTensor(std::string name, std::vector<int64_t> ne, GgmlType typ
 }
 
 Status Writer::Write(const std::string& path) const {
+  // Written to a temporary name and renamed into place, so a reader that has
+  // the old file mmapped keeps a valid mapping (a rewrite in place would hand
+  // it SIGBUS), and a crash never leaves a half-written model under `path`.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  Status st = WriteTo(tmp);
+  if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0)
+    st = Status::Internal(path + ": cannot rename " + tmp + " into place: " + std::strerror(errno));
+  if (!st.ok()) std::remove(tmp.c_str());
+  return st;
+}
+
+Status Writer::WriteTo(const std::string& path) const {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
   if (!f) return Status::InvalidArgument(path + ": cannot open for writing");
   Out o(f.get());
@@ -124,7 +139,7 @@ Status Writer::Write(const std::string& path) const {
     o.Bytes(t.bytes.data(), t.bytes.size());
     o.PadTo(alignment_);
   }
-  if (!o.ok()) return Status::Internal(path + ": write failed (disk full?)");
+  if (!o.ok() || std::fflush(f.get()) != 0) return Status::Internal(path + ": write failed (disk full?)");
   return Status::Ok();
 }
 

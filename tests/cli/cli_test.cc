@@ -1,0 +1,119 @@
+// End-to-end tests of the r1 command line on generated models: the tool is
+// run as a user would run it (R1_BIN), output checked.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;  // stdout + stderr
+};
+
+// Runs a shell command; stderr is merged into `out` unless quiet_stderr.
+Result Sh(const std::string& cmd, bool quiet_stderr = false) {
+  Result r{0, ""};
+  FILE* p = popen((cmd + (quiet_stderr ? " 2>/dev/null" : " 2>&1")).c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string Bin() {
+  const char* b = std::getenv("R1_BIN");
+  return b ? b : std::string(R1_BINARY_DIR) + "/r1";
+}
+
+std::string Dir() { return std::string(R1_BINARY_DIR) + "/testmodels"; }
+
+const std::string& TinyModel() {
+  static const std::string path = [] {
+    std::string p = Dir() + "/cli_tiny.gguf";
+    Sh("mkdir -p " + Dir());
+    Result r = Sh(Bin() + " gen --arch qwen2 --size tiny --type q8_0 --seed 5 -o " + p);
+    EXPECT_EQ(r.code, 0) << r.out;
+    return p;
+  }();
+  return path;
+}
+
+TEST(Cli, InspectPrintsMetadataTensorsAndMemory) {
+  Result r = Sh(Bin() + " inspect " + TinyModel());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("general.architecture"), std::string::npos);
+  EXPECT_NE(r.out.find("[320 × string]"), std::string::npos) << "token array should be summarised";
+  EXPECT_NE(r.out.find("blk.0.attn_q.weight"), std::string::npos);
+  EXPECT_NE(r.out.find("per token"), std::string::npos);
+  EXPECT_NE(r.out.find("expected resident memory"), std::string::npos);
+}
+
+TEST(Cli, BadFilesGiveClearErrors) {
+  Result r = Sh(Bin() + " inspect /nonexistent.gguf");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("/nonexistent.gguf"), std::string::npos) << r.out;
+  std::string trunc = Dir() + "/cli_truncated.gguf";
+  Sh("head -c 3000 " + TinyModel() + " > " + trunc);
+  r = Sh(Bin() + " run -m " + trunc + " --tokens 1,2");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("cli_truncated.gguf"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("Segmentation"), std::string::npos);
+}
+
+TEST(Cli, LogitsWritesEveryPosition) {
+  std::string out = Dir() + "/cli_logits.bin";
+  Result r = Sh(Bin() + " logits -m " + TinyModel() + " --tokens 1,2,3,4 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream f(out, std::ios::binary | std::ios::ate);
+  EXPECT_EQ(static_cast<long>(f.tellg()), 4L * 320 * 4);
+  EXPECT_NE(r.out.find("pos 3"), std::string::npos);
+  r = Sh(Bin() + " logits -m " + TinyModel() + " --tokens 1,x");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("'x'"), std::string::npos) << r.out;
+}
+
+TEST(Cli, RunIsGreedyDeterministicAndSeeded) {
+  std::string cmd = Bin() + " run -m " + TinyModel() + " --tokens 1,2,3 -n 12 --ids ";
+  Result a = Sh(cmd + "--temp 0", true), b = Sh(cmd + "--temp 0", true);
+  ASSERT_EQ(a.code, 0) << a.out;
+  EXPECT_EQ(std::count(a.out.begin(), a.out.end(), ' '), 12) << a.out;
+  EXPECT_EQ(a.out, b.out);
+  Result s1 = Sh(cmd + "--temp 1 --seed 7", true), s2 = Sh(cmd + "--temp 1 --seed 7", true);
+  EXPECT_EQ(s1.out, s2.out);
+  Result t = Sh(Bin() + " run -m " + TinyModel() + " -p 'Hello there' -n 8 --seed 1");
+  EXPECT_EQ(t.code, 0) << t.out;
+  EXPECT_NE(t.out.find("generated 8 tokens"), std::string::npos) << t.out;
+}
+
+TEST(Cli, ChatWorksWithPipedInput) {
+  Result r = Sh("printf 'Hello\\n/budget 0\\nWhat is 1+1?\\n/save " + Dir() + "/cli_chat.json\\n' | " + Bin() +
+                " chat -m " + TinyModel() + " -n 16 --seed 3");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("> Hello"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("> What is 1+1?"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(thinking budget 0 tokens)"), std::string::npos) << r.out;
+  // With budget 0 the second answer has no reasoning.
+  EXPECT_NE(r.out.find("0 reasoning"), std::string::npos) << r.out;
+  std::ifstream saved(Dir() + "/cli_chat.json");
+  std::string json((std::istreambuf_iterator<char>(saved)), {});
+  EXPECT_NE(json.find("\"assistant\""), std::string::npos) << json;
+  EXPECT_NE(json.find("What is 1+1?"), std::string::npos);
+}
+
+TEST(Cli, BenchJsonHasTheFields) {
+  Result r = Sh(Bin() + " bench -m " + TinyModel() + " -p 16 -n 4 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* k : {"\"prefill_tps\"", "\"decode_tps\"", "\"bandwidth_gbs\"", "\"decode_roofline\""})
+    EXPECT_NE(r.out.find(k), std::string::npos) << k << " missing in " << r.out;
+}
+
+}  // namespace
