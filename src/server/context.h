@@ -10,11 +10,16 @@
 #include <optional>
 #include <string>
 
+// Debian ships cpp-httplib as a compiled library (linked through pkg-config),
+// so its compile-time knobs are fixed there. It sends without MSG_NOSIGNAL:
+// processes that write to clients ignore SIGPIPE (tools/r1/cmd_serve.cc), so
+// a write to a client that went away fails with EPIPE instead.
+#include <httplib.h>
+
 #include "chat/chat_template.h"
 #include "runtime/engine.h"
 #include "runtime/scheduler.h"
 #include "server/api_request.h"
-#include "server/httplib.h"
 #include "server/metrics.h"
 #include "tokenizer/tokenizer.h"
 

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "server/httplib.h"
+#include <httplib.h>
 
 namespace {
 
