@@ -57,6 +57,11 @@ StatusOr<ChatTemplate> ChatTemplate::Parse(std::string source) {
   return ct;
 }
 
+StatusOr<ChatTemplate> ChatTemplate::ForModel(const std::string& source) {
+  if (source.empty()) return DefaultR1();
+  return Parse(source);
+}
+
 const ChatTemplate& ChatTemplate::DefaultR1() {
   static const ChatTemplate* t = [] {
     auto parsed = Parse(kDefaultR1Template);

@@ -54,6 +54,8 @@ class ChatTemplate {
   static StatusOr<ChatTemplate> Parse(std::string source);
   // kDefaultR1Template, parsed.
   static const ChatTemplate& DefaultR1();
+  // A model's own template, or DefaultR1() when `source` is empty.
+  static StatusOr<ChatTemplate> ForModel(const std::string& source);
 
   // `tools` is null when there are none. Errors (a template's
   // raise_exception, an undefined attribute...) name the template line.

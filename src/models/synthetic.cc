@@ -6,6 +6,7 @@
 #include "gguf/gguf.h"
 #include "kernels/quant.h"
 #include "kernels/thread_pool.h"
+#include "models/synthetic_rng.h"
 #include "models/synthetic_vocab.h"
 
 namespace r1 {
@@ -13,29 +14,7 @@ namespace {
 
 using gguf::Value;
 
-// SplitMix64: a fast, seedable generator; every tensor gets its own stream so
-// the weights do not depend on the order tensors are written in.
-struct Rng {
-  uint64_t s;
-  uint64_t Next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // Approximately normal: the sum of four uniforms, scaled to unit variance.
-  float Normal() {
-    float sum = 0;
-    for (int i = 0; i < 4; ++i) sum += static_cast<float>(Next() >> 40) * (1.0f / 16777216.0f);
-    return (sum - 2.0f) * 1.7320508f;
-  }
-};
-
-uint64_t HashName(const std::string& s, uint64_t seed) {
-  uint64_t h = 1469598103934665603ull ^ seed;
-  for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
-  return h;
-}
+using Rng = SyntheticRng;
 
 // llama.cpp's use_more_bits(): the first and last eighth of the layers, and
 // every third layer in between, get more bits in the Q4_K_M recipe.
@@ -63,7 +42,7 @@ class Builder {
     const int64_t total_rows = rows * n_expert;
     const size_t row_bytes = GgmlRowSize(type, k);
     std::vector<uint8_t> bytes(row_bytes * static_cast<size_t>(total_rows));
-    const uint64_t base = HashName(name, spec_.seed);
+    const uint64_t base = SyntheticSeed(name, spec_.seed);
     const float std = scale / std::sqrt(static_cast<float>(k));
     pool_.ParallelFor(total_rows, [&](int64_t b, int64_t e, int) {
       std::vector<float> row(static_cast<size_t>(k));
@@ -80,7 +59,7 @@ class Builder {
 
   // A vector `center + spread·N(0,1)` stored as F32 (norm weights, biases).
   Status Vector(const std::string& name, int64_t n, float center, float spread) {
-    Rng rng{HashName(name, spec_.seed)};
+    Rng rng{SyntheticSeed(name, spec_.seed)};
     std::vector<float> v(static_cast<size_t>(n));
     for (auto& x : v) x = center + spread * rng.Normal();
     return w_.AddTensor(name, {n}, GgmlType::F32, v.data(), v.size() * sizeof(float));

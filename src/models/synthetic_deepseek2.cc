@@ -12,6 +12,7 @@
 #include "gguf/gguf.h"
 #include "kernels/quant.h"
 #include "kernels/thread_pool.h"
+#include "models/synthetic_rng.h"
 #include "models/synthetic_vocab.h"
 
 namespace r1 {
@@ -20,27 +21,7 @@ namespace {
 using gguf::Value;
 using gguf::ValueType;
 
-// SplitMix64 with an approximately normal draw (sum of four uniforms).
-struct Rng {
-  uint64_t s;
-  uint64_t Next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  float Normal() {
-    float sum = 0;
-    for (int i = 0; i < 4; ++i) sum += static_cast<float>(Next() >> 40) * (1.0f / 16777216.0f);
-    return (sum - 2.0f) * 1.7320508f;
-  }
-};
-
-uint64_t Hash(const std::string& s, uint64_t seed) {
-  uint64_t h = 1469598103934665603ull ^ seed;
-  for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
-  return h;
-}
+using Rng = SyntheticRng;
 
 // A type the row length allows: K-quants fall back as llama.cpp does, other
 // block types to F16, then F32.
@@ -116,7 +97,7 @@ void Fill(const Tensor& t, const SyntheticDeepseek2Spec& s, uint8_t* out, RowPoo
   const int64_t k = t.ne[0];
   const size_t row_bytes = GgmlRowSize(t.type, k);
   const int64_t rows = static_cast<int64_t>(t.nbytes() / row_bytes);
-  const uint64_t base = Hash(t.name, s.seed);
+  const uint64_t base = SyntheticSeed(t.name, s.seed);
   if (t.vector) {
     Rng rng{base};
     auto* v = reinterpret_cast<float*>(out);
@@ -135,7 +116,7 @@ void Fill(const Tensor& t, const SyntheticDeepseek2Spec& s, uint8_t* out, RowPoo
     const std::string key = std::to_string(k) + GgmlTypeName(t.type) + std::to_string(t.scale);
     std::vector<uint8_t>& rows_pool = pools[key];
     if (rows_pool.empty()) {
-      const uint64_t pool_seed = Hash(key, s.seed);
+      const uint64_t pool_seed = SyntheticSeed(key, s.seed);
       rows_pool.resize(row_bytes * static_cast<size_t>(s.row_pool));
       pool.ParallelFor(s.row_pool, [&](int64_t b, int64_t e, int) {
         for (int64_t r = b; r < e; ++r) gen(pool_seed + static_cast<uint64_t>(r) * 0x2545F4914F6CDD1Dull,

@@ -215,8 +215,7 @@ int Run(const Options& o) {
   if (!loaded.ok()) return r1::cli::Fail(loaded.status());
   auto tok = r1::Tokenizer::FromGguf((*loaded)->file());
   if (!tok.ok()) return r1::cli::Fail(tok.status());
-  auto tmpl = (*tok)->chat_template().empty() ? r1::StatusOr<r1::chat::ChatTemplate>(r1::chat::ChatTemplate::DefaultR1())
-                                               : r1::chat::ChatTemplate::Parse((*tok)->chat_template());
+  auto tmpl = r1::chat::ChatTemplate::ForModel((*tok)->chat_template());
   if (!tmpl.ok()) return r1::cli::Fail(tmpl.status());
   Chat chat(o, **loaded, **tok, std::move(*tmpl));
   if (!o.system.empty()) (void)chat.Command("/system " + o.system);

@@ -50,8 +50,7 @@ int Run(Options o) {
     nlohmann::json messages = nlohmann::json::array();
     if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
     messages.push_back({{"role", "user"}, {"content", o.prompt}});
-    auto tmpl = tokenizer.chat_template().empty() ? r1::StatusOr<r1::chat::ChatTemplate>(r1::chat::ChatTemplate::DefaultR1())
-                                                  : r1::chat::ChatTemplate::Parse(tokenizer.chat_template());
+    auto tmpl = r1::chat::ChatTemplate::ForModel(tokenizer.chat_template());
     if (!tmpl.ok()) return r1::cli::Fail(tmpl.status());
     auto text = tmpl->Render(messages, nullptr, true, tokenizer.bos_token(), tokenizer.eos_token());
     if (!text.ok()) return r1::cli::Fail(text.status());
