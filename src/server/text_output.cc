@@ -4,33 +4,11 @@
 
 namespace r1::server {
 
-std::string StopMatcher::Push(const std::string& text, bool* stopped) {
-  held_ += text;
-  if (stops_.empty()) return std::move(held_);
-  size_t first = std::string::npos;
-  for (const auto& s : stops_) first = std::min(first, held_.find(s));
-  if (first != std::string::npos) {
-    *stopped = true;
-    std::string out = held_.substr(0, first);
-    held_.clear();
-    return out;
-  }
-  // Hold back the longest tail that is a proper prefix of a stop string.
-  size_t keep = 0;
-  for (const auto& s : stops_) {
-    const size_t max = std::min(s.size() - 1, held_.size());
-    for (size_t n = max; n > keep; --n)
-      if (held_.compare(held_.size() - n, n, s, 0, n) == 0) {
-        keep = n;
-        break;
-      }
-  }
-  std::string out = held_.substr(0, held_.size() - keep);
-  held_.erase(0, held_.size() - keep);
-  return out;
+std::string TextOutput::FeedStop(const std::string& text) {
+  chat::StopStringMatcher::Result r = stop_.Feed(text);
+  stopped_ = stopped_ || r.stopped;
+  return std::move(r.text);
 }
-
-std::string StopMatcher::Flush() { return std::exchange(held_, std::string()); }
 
 TextOutput::TextOutput(const Tokenizer& tok, bool split_reasoning, std::vector<std::string> stops, int32_t think_start,
                        int32_t think_end)
@@ -50,7 +28,7 @@ void TextOutput::Push(const std::vector<TokenOutput>& tokens, bool want_logprobs
       if (in_reasoning_) {
         delta->reasoning += tail;
       } else {
-        delta->content += stop_.Push(tail, &stopped_);
+        delta->content += FeedStop(tail);
       }
       in_reasoning_ = reasoning;
     }
@@ -61,7 +39,7 @@ void TextOutput::Push(const std::vector<TokenOutput>& tokens, bool want_logprobs
       delta->reasoning += piece;
       continue;
     }
-    delta->content += stop_.Push(piece, &stopped_);
+    delta->content += FeedStop(piece);
     if (want_logprobs && !stopped_) {
       TextDelta::TokenLogprob lp;
       lp.text = tok_.TokenBytes(t.token);
@@ -80,8 +58,8 @@ void TextOutput::Finish(TextDelta* delta) {
     delta->reasoning += tail;
     tail.clear();
   }
-  delta->content += stop_.Push(tail, &stopped_);
-  if (!stopped_) delta->content += stop_.Flush();
+  delta->content += FeedStop(tail);
+  if (!stopped_) delta->content += stop_.Finish().text;
   delta->stopped = stopped_;
 }
 

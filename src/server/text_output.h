@@ -14,25 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "chat/stop_strings.h"
 #include "runtime/scheduler.h"
 #include "tokenizer/tokenizer.h"
 
 namespace r1::server {
-
-// Finds stop strings in a stream of text pieces.
-class StopMatcher {
- public:
-  explicit StopMatcher(std::vector<std::string> stops) : stops_(std::move(stops)) {}
-  // Adds text; returns what can be emitted now. Sets *stopped when a stop
-  // string completed (the returned text ends right before it).
-  std::string Push(const std::string& text, bool* stopped);
-  // The held-back tail, at the end of generation.
-  std::string Flush();
-
- private:
-  std::vector<std::string> stops_;
-  std::string held_;
-};
 
 struct TextDelta {
   std::string reasoning;
@@ -63,7 +49,9 @@ class TextOutput {
   const int32_t think_start_, think_end_;
   StreamDecoder decoder_;
   bool in_reasoning_ = false;
-  StopMatcher stop_;
+  chat::StopStringMatcher stop_;
+
+  std::string FeedStop(const std::string& text);
   bool stopped_ = false;
 };
 
