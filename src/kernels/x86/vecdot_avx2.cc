@@ -104,6 +104,19 @@ struct DecodeQ5_0 {
   }
 };
 
+// Software prefetch of the weight stream (a hint: never changes a result).
+// dot4 walks four interleaved rows, which the hardware prefetcher follows
+// poorly; each step prefetches the matching slice of the next four rows
+// (w + 4 * ws onwards: the next dot4 call of a GEMV), one group ahead. A
+// single row is one stream, left to the hardware prefetcher (software
+// prefetch there measured slower).
+
+template <size_t kBytes>
+R1_INLINE void PrefetchRange(const uint8_t* p) {
+  #pragma GCC unroll 16
+  for (size_t o = 0; o < kBytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + o), _MM_HINT_T0);
+}
+
 template <typename D>
 struct Kernel32 {
   using Block = typename D::Block;
@@ -140,6 +153,7 @@ struct Kernel32 {
     for (int k = 0; k < NW * NX; ++k) even[k] = odd[k] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 2 <= nb; i += 2) {
+      if constexpr (NW == 4) PrefetchRange<8 * sizeof(Block)>(w + 4 * ws + i * 4 * sizeof(Block));
       Step<NW, NX>(i, w, ws, x, xs, even);
       Step<NW, NX>(i + 1, w, ws, x, xs, odd);
     }

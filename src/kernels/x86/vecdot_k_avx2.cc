@@ -33,9 +33,9 @@ R1_INLINE void Pin(__m256i& v) { __asm__("" : "+x"(v)); }
 // dot4 walks four interleaved rows, which the hardware prefetcher follows
 // poorly when rows are short; each step therefore prefetches the matching
 // slice of the next four rows (w + 4 * ws onwards: the next dot4 call of a
-// GEMV), so that a whole group is in flight one group ahead. The single-row
-// form prefetches its own stream kPrefetchAhead bytes ahead.
-constexpr int kPrefetchAhead = 1024;
+// GEMV), so that a whole group is in flight one group ahead. A single row is
+// one stream, which the hardware prefetcher handles (measured: software
+// prefetch there gains nothing or loses).
 
 template <size_t kBytes>
 R1_INLINE void PrefetchRange(const uint8_t* p) {
@@ -45,11 +45,7 @@ R1_INLINE void PrefetchRange(const uint8_t* p) {
 
 template <int NW, int NX, size_t kBlock>
 R1_INLINE void PrefetchWeights(const uint8_t* w, size_t ws, int64_t i) {
-  if constexpr (NW == 4) {
-    PrefetchRange<4 * kBlock>(w + 4 * ws + i * 4 * kBlock);
-  } else if constexpr (NX == 1) {
-    PrefetchRange<kBlock>(w + i * kBlock + kPrefetchAhead);
-  }
+  if constexpr (NW == 4) PrefetchRange<4 * kBlock>(w + 4 * ws + i * 4 * kBlock);
 }
 
 R1_INLINE __m256i Load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
