@@ -117,30 +117,50 @@ R1_INLINE void PrefetchRange(const uint8_t* p) {
   for (size_t o = 0; o < kBytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + o), _MM_HINT_T0);
 }
 
+// The fp16 scales (offset 0) of eight blocks at p, p + stride, ... as floats.
+R1_INLINE __m256 Scales8(const uint8_t* p, size_t stride) {
+  uint64_t lo = 0, hi = 0;
+  #pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    uint16_t a, b;
+    std::memcpy(&a, p + j * stride, 2);
+    std::memcpy(&b, p + (4 + j) * stride, 2);
+    lo |= uint64_t{a} << (16 * j);
+    hi |= uint64_t{b} << (16 * j);
+  }
+  return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo)));
+}
+
+// Every block's products go to one of two accumulators (even / odd block
+// index) as acc = fma(cvt(int32 lanes), d_w * d_x, acc). The products d_w * d_x
+// are formed eight blocks at a time in vector lanes (the same float multiply
+// as the scalar one) and broadcast per block with vpermps; blocks past the last
+// multiple of eight use scalar conversions. Every form runs this same sequence
+// per output.
 template <typename D>
 struct Kernel32 {
   using Block = typename D::Block;
 
-  template <int NW, int NX>
+  // Block i; scale[k] (k = r * NX + t) is d_w * d_x of output k for this block.
+  template <int NW, int NX, typename ScaleFn>
   static R1_INLINE void Step(int64_t i, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs,
-                             __m256 (&acc)[NW * NX]) {
-    __m256i xq[NX];
-    float xd[NX];
+                             __m256 (&acc)[NW * NX], ScaleFn scale) {
+    __m256i xq[NX], xs_signed[NX];
     #pragma GCC unroll 8
     for (int t = 0; t < NX; ++t) {
       const auto& xb = reinterpret_cast<const BlockQ8_0*>(x + t * xs)[i];
       xq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
-      xd[t] = HalfToFloat(xb.d);
     }
     #pragma GCC unroll 8
     for (int r = 0; r < NW; ++r) {
       const auto& wb = reinterpret_cast<const Block*>(w + r * ws)[i];
       const __m256i wq = D::Codes(wb);
-      const float wd = HalfToFloat(wb.d);
+      const __m256i wabs = _mm256_sign_epi8(wq, wq);
       #pragma GCC unroll 8
       for (int t = 0; t < NX; ++t) {
-        const __m256 s = _mm256_cvtepi32_ps(DotI8(wq, xq[t]));
-        acc[r * NX + t] = _mm256_fmadd_ps(s, _mm256_set1_ps(wd * xd[t]), acc[r * NX + t]);
+        xs_signed[t] = _mm256_sign_epi8(xq[t], wq);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs, xs_signed[t]), _mm256_set1_epi16(1));
+        acc[r * NX + t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), scale(r * NX + t), acc[r * NX + t]);
       }
     }
   }
@@ -152,12 +172,42 @@ struct Kernel32 {
     #pragma GCC unroll 8
     for (int k = 0; k < NW * NX; ++k) even[k] = odd[k] = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-      if constexpr (NW == 4) PrefetchRange<8 * sizeof(Block)>(w + 4 * ws + i * 4 * sizeof(Block));
-      Step<NW, NX>(i, w, ws, x, xs, even);
-      Step<NW, NX>(i + 1, w, ws, x, xs, odd);
+    for (; i + 8 <= nb; i += 8) {
+      if constexpr (NW == 4) PrefetchRange<32 * sizeof(Block)>(w + 4 * ws + i * 4 * sizeof(Block));
+      __m256 xd[NX], sc[NW * NX];
+      #pragma GCC unroll 8
+      for (int t = 0; t < NX; ++t) xd[t] = Scales8(x + t * xs + i * sizeof(BlockQ8_0), sizeof(BlockQ8_0));
+      #pragma GCC unroll 8
+      for (int r = 0; r < NW; ++r) {
+        const __m256 wd = Scales8(w + r * ws + i * sizeof(Block), sizeof(Block));
+        #pragma GCC unroll 8
+        for (int t = 0; t < NX; ++t) sc[r * NX + t] = _mm256_mul_ps(wd, xd[t]);
+      }
+      #pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m256i lane = _mm256_set1_epi32(j);
+        auto scale = [&](int k) { return _mm256_permutevar8x32_ps(sc[k], lane); };
+        if (j % 2 == 0) {
+          Step<NW, NX>(i + j, w, ws, x, xs, even, scale);
+        } else {
+          Step<NW, NX>(i + j, w, ws, x, xs, odd, scale);
+        }
+      }
     }
-    if (i < nb) Step<NW, NX>(i, w, ws, x, xs, even);
+    for (; i < nb; ++i) {
+      float xd[NX];
+      #pragma GCC unroll 8
+      for (int t = 0; t < NX; ++t) xd[t] = HalfToFloat(reinterpret_cast<const BlockQ8_0*>(x + t * xs)[i].d);
+      auto scale = [&](int k) {
+        const float wd = HalfToFloat(reinterpret_cast<const Block*>(w + (k / NX) * ws)[i].d);
+        return _mm256_set1_ps(wd * xd[k % NX]);
+      };
+      if (i % 2 == 0) {
+        Step<NW, NX>(i, w, ws, x, xs, even, scale);
+      } else {
+        Step<NW, NX>(i, w, ws, x, xs, odd, scale);
+      }
+    }
     #pragma GCC unroll 8
     for (int k = 0; k < NW * NX; ++k) out[k] = Hsum(_mm256_add_ps(even[k], odd[k]));
   }
