@@ -134,9 +134,9 @@ R1_INLINE __m256 Scales8(const uint8_t* p, size_t stride) {
 // Every block's products go to one of two accumulators (even / odd block
 // index) as acc = fma(cvt(int32 lanes), d_w * d_x, acc). The products d_w * d_x
 // are formed eight blocks at a time in vector lanes (the same float multiply
-// as the scalar one) and broadcast per block with vpermps; blocks past the last
-// multiple of eight use scalar conversions. Every form runs this same sequence
-// per output.
+// as the scalar one) and broadcast per block with vpermps; dot4 and the blocks
+// past the last multiple of eight use scalar conversions, which give the same
+// values. So every form runs the same float sequence per output.
 template <typename D>
 struct Kernel32 {
   using Block = typename D::Block;
@@ -172,8 +172,10 @@ struct Kernel32 {
     #pragma GCC unroll 8
     for (int k = 0; k < NW * NX; ++k) even[k] = odd[k] = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 8 <= nb; i += 8) {
-      if constexpr (NW == 4) PrefetchRange<32 * sizeof(Block)>(w + 4 * ws + i * 4 * sizeof(Block));
+    // dot4 (the GEMV kernel) keeps per-block scales: gathering them eight
+    // blocks ahead in four rows makes its first products wait for the
+    // furthest lines, which measured ~2x slower from memory.
+    for (; NW == 1 && i + 8 <= nb; i += 8) {
       __m256 xd[NX], sc[NW * NX];
       #pragma GCC unroll 8
       for (int t = 0; t < NX; ++t) xd[t] = Scales8(x + t * xs + i * sizeof(BlockQ8_0), sizeof(BlockQ8_0));
@@ -195,6 +197,8 @@ struct Kernel32 {
       }
     }
     for (; i < nb; ++i) {
+      if constexpr (NW == 4)
+        if (i % 2 == 0) PrefetchRange<8 * sizeof(Block)>(w + 4 * ws + i * 4 * sizeof(Block));
       float xd[NX];
       #pragma GCC unroll 8
       for (int t = 0; t < NX; ++t) xd[t] = HalfToFloat(reinterpret_cast<const BlockQ8_0*>(x + t * xs)[i].d);
