@@ -9,8 +9,10 @@
 //
 // GCC 12 warns about its own AVX-512 intrinsics (the _mm512_undefined_*
 // placeholders inside them; GCC bug 105593). Must precede <immintrin.h>.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <type_traits>
