@@ -73,6 +73,22 @@ class Builder {
 
 }  // namespace
 
+Status ParseSyntheticWeightType(const std::string& name, GgmlType* type, bool* q4_k_m) {
+  std::string t;
+  for (char c : name) t += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  *q4_k_m = t == "Q4_K_M";
+  if (*q4_k_m) return Status::Ok();
+  for (GgmlType g : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0,
+                     GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
+    if (GgmlTypeName(g) == t) {
+      *type = g;
+      return Status::Ok();
+    }
+  }
+  return Status::InvalidArgument("unknown weight type '" + name + "' (f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, "
+                                 "q5_k, q6_k, q4_k_m)");
+}
+
 SyntheticSpec SyntheticSpec::Qwen15B() {
   SyntheticSpec s;
   s.arch = "qwen2";
@@ -99,21 +115,8 @@ StatusOr<SyntheticSpec> SyntheticPreset(const std::string& size, const std::stri
   if (arch != "llama" && arch != "qwen2" && arch != "qwen3")
     return Status::InvalidArgument("unknown synthetic architecture '" + arch + "' (llama, qwen2, qwen3)");
   s.arch = arch;
-  std::string t;
-  for (char c : type) t += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (t == "Q4_K_M") {
-    s.q4_k_m = true;
-    return s;
-  }
-  for (GgmlType g : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0,
-                     GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
-    if (GgmlTypeName(g) == t) {
-      s.type = g;
-      return s;
-    }
-  }
-  return Status::InvalidArgument("unknown weight type '" + type + "' (f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, "
-                                 "q5_k, q6_k, q4_k_m)");
+  R1_RETURN_IF_ERROR(ParseSyntheticWeightType(type, &s.type, &s.q4_k_m));
+  return s;
 }
 
 Status WriteSyntheticModel(const SyntheticSpec& s, const std::string& path, const ProgressFn& progress) {

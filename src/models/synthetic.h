@@ -49,6 +49,10 @@ struct SyntheticSpec {
 StatusOr<SyntheticSpec> SyntheticPreset(const std::string& size, const std::string& arch,
                                         const std::string& type);
 
+// "q8_0", "Q4_K", ... → *type; "q4_k_m" → *q4_k_m (the mix). Shared by the
+// generators of every architecture.
+Status ParseSyntheticWeightType(const std::string& name, GgmlType* type, bool* q4_k_m);
+
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;
 
 Status WriteSyntheticModel(const SyntheticSpec& spec, const std::string& path, const ProgressFn& progress = {});

@@ -12,6 +12,7 @@
 #include "gguf/gguf.h"
 #include "kernels/quant.h"
 #include "kernels/thread_pool.h"
+#include "models/synthetic.h"
 #include "models/synthetic_rng.h"
 #include "models/synthetic_vocab.h"
 
@@ -175,21 +176,8 @@ StatusOr<SyntheticDeepseek2Spec> SyntheticDeepseek2Preset(const std::string& siz
   SyntheticDeepseek2Spec s;
   if (size == "v2-lite") s = SyntheticDeepseek2Spec::V2Lite();
   else if (size != "tiny") return Status::InvalidArgument("unknown deepseek2 size '" + size + "' (tiny, v2-lite)");
-  std::string t;
-  for (char c : type) t += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (t == "Q4_K_M") {
-    s.q4_k_m = true;
-    return s;
-  }
-  for (GgmlType g : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0,
-                     GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
-    if (GgmlTypeName(g) == t) {
-      s.type = g;
-      return s;
-    }
-  }
-  return Status::InvalidArgument("unknown weight type '" + type + "' (f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, "
-                                 "q5_k, q6_k, q4_k_m)");
+  R1_RETURN_IF_ERROR(ParseSyntheticWeightType(type, &s.type, &s.q4_k_m));
+  return s;
 }
 
 Status WriteSyntheticDeepseek2(const SyntheticDeepseek2Spec& s, const std::string& path, const ProgressFn& progress) {
