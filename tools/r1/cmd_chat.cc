@@ -264,12 +264,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("-n,--n-predict", o->n_predict, "Maximum tokens per answer")->capture_default_str();
       app.add_option("-c,--ctx-size", o->ctx, "Context size (tokens)")->capture_default_str();
       app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
-      app.add_option("--temp", o->sampling.temperature, "Temperature")->capture_default_str();
-      app.add_option("--top-k", o->sampling.top_k, "Top-k (0 = off)")->capture_default_str();
-      app.add_option("--top-p", o->sampling.top_p, "Top-p")->capture_default_str();
-      app.add_option("--min-p", o->sampling.min_p, "Min-p")->capture_default_str();
-      app.add_option("--repeat-penalty", o->sampling.repetition_penalty, "Repetition penalty")->capture_default_str();
-      app.add_option("--seed", o->sampling.seed, "Random seed")->capture_default_str();
+      r1::cli::AddSamplingOptions(app, &o->sampling);
       return [o] { return Run(*o); };
     });
 

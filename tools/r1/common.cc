@@ -28,6 +28,17 @@ StatusOr<std::vector<int32_t>> ParseTokenList(const std::string& s) {
   return out;
 }
 
+void AddSamplingOptions(CLI::App& app, SamplerParams* p) {
+  app.add_option("--temp", p->temperature, "Temperature (0 = greedy)")->capture_default_str();
+  app.add_option("--top-k", p->top_k, "Top-k (0 = off)")->capture_default_str();
+  app.add_option("--top-p", p->top_p, "Top-p (1 = off)")->capture_default_str();
+  app.add_option("--min-p", p->min_p, "Min-p (0 = off)")->capture_default_str();
+  app.add_option("--repeat-penalty", p->repetition_penalty, "Repetition penalty (1 = off)")->capture_default_str();
+  app.add_option("--presence-penalty", p->presence_penalty, "Presence penalty")->capture_default_str();
+  app.add_option("--frequency-penalty", p->frequency_penalty, "Frequency penalty")->capture_default_str();
+  app.add_option("--seed", p->seed, "Random seed")->capture_default_str();
+}
+
 int Fail(const Status& s) {
   std::fprintf(stderr, "r1: %s\n", s.message().c_str());
   return 1;

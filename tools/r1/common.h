@@ -5,12 +5,19 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "r1/status.h"
+#include "runtime/sampler.h"
 
 namespace r1::cli {
 
 // "1,2, 3" → {1, 2, 3}; errors name the bad item.
 StatusOr<std::vector<int32_t>> ParseTokenList(const std::string& s);
+
+// --temp --top-k --top-p --min-p, the three penalties and --seed, shared by
+// every command that samples.
+void AddSamplingOptions(CLI::App& app, SamplerParams* p);
 
 // Prints "r1: <message>" to stderr and returns exit code 1.
 int Fail(const Status& s);
