@@ -1,4 +1,4 @@
-// Causal attention over a paged F16 KV cache: scalar reference, portable
+// Causal attention over a paged F16 or Q8_0 KV cache: scalar reference, portable
 // flash-attention unit, and the parallel driver (see attention_impl.h).
 #include <algorithm>
 #include <atomic>
@@ -30,14 +30,34 @@ float HalfToFloat(uint16_t h) {
   return sign ? -f : f;
 }
 
-const uint16_t* KRow(const KvView& kv, const AttentionParams& p, int64_t key, int kv_head) {
-  return kv.k_blocks[key / kv.block_size] + (key % kv.block_size) * kv.k_row_stride +
-         static_cast<int64_t>(kv_head) * p.head_dim_k;
+// Values [0, n) of one head's row, exactly (Q8_0: d·q is exact in float).
+void LoadRow(KvType t, const void* row, int n, float* out) {
+  if (t == KvType::kF16) {
+    const auto* h = static_cast<const uint16_t*>(row);
+    for (int c = 0; c < n; ++c) out[c] = HalfToFloat(h[c]);
+    return;
+  }
+  const auto* b = static_cast<const uint8_t*>(row);
+  for (int c0 = 0; c0 < n; c0 += kKvQ8Block, b += kKvQ8Bytes) {
+    const float d = HalfToFloat(static_cast<uint16_t>(b[0] | b[1] << 8));
+    const auto* q = reinterpret_cast<const int8_t*>(b + 2);
+    for (int c = 0; c < kKvQ8Block && c0 + c < n; ++c) out[c0 + c] = d * static_cast<float>(q[c]);
+  }
 }
 
-const uint16_t* VRow(const KvView& kv, const AttentionParams& p, int64_t key, int kv_head) {
-  return kv.v_blocks[key / kv.block_size] + (key % kv.block_size) * kv.v_row_stride +
-         static_cast<int64_t>(kv_head) * p.head_dim_v;
+// Start of row `row` + `value` values into a cache block of type t.
+const void* Advance(KvType t, const void* base, int64_t row, int64_t stride, int64_t value) {
+  return static_cast<const uint8_t*>(base) + KvBytes(t, row * stride + value);
+}
+
+const void* KRow(const KvView& kv, const AttentionParams& p, int64_t key, int kv_head) {
+  return Advance(kv.type, kv.k_blocks[key / kv.block_size], key % kv.block_size, kv.k_row_stride,
+                 static_cast<int64_t>(kv_head) * p.head_dim_k);
+}
+
+const void* VRow(const KvView& kv, const AttentionParams& p, int64_t key, int kv_head) {
+  return Advance(kv.type, kv.v_blocks[key / kv.block_size], key % kv.block_size, kv.v_row_stride,
+                 static_cast<int64_t>(kv_head) * p.head_dim_v);
 }
 
 }  // namespace
@@ -46,6 +66,7 @@ void AttentionRef(const AttentionParams& p, const float* q, const int32_t* q_pos
                   const KvView& kv, float* out) {
   const int group = p.n_head / p.n_head_kv;
   std::vector<double> s, acc(p.head_dim_v);
+  std::vector<float> kf(p.head_dim_k), vf(p.head_dim_v);
   for (int64_t i = 0; i < n_q; ++i) {
     const int64_t n_keys = static_cast<int64_t>(q_pos[i]) + 1;
     s.resize(n_keys);
@@ -54,9 +75,9 @@ void AttentionRef(const AttentionParams& p, const float* q, const int32_t* q_pos
       const int g = h / group;
       double mx = -std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < n_keys; ++j) {
-        const uint16_t* k = KRow(kv, p, j, g);
+        LoadRow(kv.type, KRow(kv, p, j, g), p.head_dim_k, kf.data());
         double d = 0.0;
-        for (int c = 0; c < p.head_dim_k; ++c) d += static_cast<double>(qh[c]) * HalfToFloat(k[c]);
+        for (int c = 0; c < p.head_dim_k; ++c) d += static_cast<double>(qh[c]) * kf[c];
         s[j] = d * p.scale;
         mx = std::max(mx, s[j]);
       }
@@ -65,8 +86,8 @@ void AttentionRef(const AttentionParams& p, const float* q, const int32_t* q_pos
       for (int64_t j = 0; j < n_keys; ++j) {
         const double e = std::exp(s[j] - mx);
         sum += e;
-        const uint16_t* v = VRow(kv, p, j, g);
-        for (int c = 0; c < p.head_dim_v; ++c) acc[c] += e * HalfToFloat(v[c]);
+        LoadRow(kv.type, VRow(kv, p, j, g), p.head_dim_v, vf.data());
+        for (int c = 0; c < p.head_dim_v; ++c) acc[c] += e * vf[c];
       }
       float* o = out + (i * p.n_head + h) * p.head_dim_v;
       for (int c = 0; c < p.head_dim_v; ++c) o[c] = static_cast<float>(acc[c] / sum);
@@ -78,13 +99,14 @@ namespace attn {
 
 void TileRows(const KvView& kv, const AttentionParams& p, int kv_head, int64_t t0, int n,
               Scratch& sc) {
-  // One division per tile, not per key.
+  // One division per tile, not per key; byte offsets (F16 or Q8_0 rows).
   int64_t blk = t0 / kv.block_size, row = t0 % kv.block_size;
-  const int64_t k_off = static_cast<int64_t>(kv_head) * p.head_dim_k;
-  const int64_t v_off = static_cast<int64_t>(kv_head) * p.head_dim_v;
+  const int64_t k_off = KvBytes(kv.type, static_cast<int64_t>(kv_head) * p.head_dim_k);
+  const int64_t v_off = KvBytes(kv.type, static_cast<int64_t>(kv_head) * p.head_dim_v);
+  const int64_t k_stride = KvBytes(kv.type, kv.k_row_stride), v_stride = KvBytes(kv.type, kv.v_row_stride);
   for (int j = 0; j < n; ++j) {
-    sc.krows[j] = kv.k_blocks[blk] + row * kv.k_row_stride + k_off;
-    sc.vrows[j] = kv.v_blocks[blk] + row * kv.v_row_stride + v_off;
+    sc.krows[j] = static_cast<const uint8_t*>(kv.k_blocks[blk]) + row * k_stride + k_off;
+    sc.vrows[j] = static_cast<const uint8_t*>(kv.v_blocks[blk]) + row * v_stride + v_off;
     if (++row == kv.block_size) {
       row = 0;
       ++blk;
@@ -106,7 +128,7 @@ void UnitScalar(const AttentionParams& p, const KvView& kv, const Unit& u, Scrat
     const int n = static_cast<int>(std::min<int64_t>(kTile, n_keys - t0));
     TileRows(kv, p, u.kv_head, t0, n, sc);
     for (int j = 0; j < n; ++j) {
-      for (int c = 0; c < dk; ++c) kf[c] = HalfToFloat(sc.krows[j][c]);
+      LoadRow(kv.type, sc.krows[j], dk, kf.data());
       for (int h = 0; h < nh; ++h) {
         float d = 0.0f;
         for (int c = 0; c < dk; ++c) d += u.q[h][c] * kf[c];
@@ -129,7 +151,7 @@ void UnitScalar(const AttentionParams& p, const KvView& kv, const Unit& u, Scrat
       for (int c = 0; c < dv; ++c) acc[c] *= corr[h];
     }
     for (int j = 0; j < n; ++j) {
-      for (int c = 0; c < dv; ++c) vf[c] = HalfToFloat(sc.vrows[j][c]);
+      LoadRow(kv.type, sc.vrows[j], dv, vf.data());
       for (int h = 0; h < nh; ++h) {
         float* acc = sc.acc + static_cast<int64_t>(h) * dv;
         const float pj = sc.s[h * kTile + j];
@@ -169,7 +191,7 @@ void Run(const AttentionParams& p, const float* q, const int32_t* q_pos, int64_t
   pool.ParallelFor(n_workers, [&](int64_t, int64_t, int) {
     std::vector<float> acc(static_cast<size_t>(kMaxGroup) * p.head_dim_v + 16);
     std::vector<float> s(static_cast<size_t>(kMaxGroup) * kTile);
-    std::vector<const uint16_t*> rows(2 * kTile);
+    std::vector<const void*> rows(2 * kTile);
     Scratch sc{acc.data(), s.data(), rows.data(), rows.data() + kTile};
     for (;;) {
       const int64_t idx = next.fetch_add(1, std::memory_order_relaxed);

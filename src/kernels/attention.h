@@ -5,9 +5,10 @@
 //   out  [n_q, n_head, head_dim_v] float
 //   K/V  one sequence's cache, stored in blocks of `block_size` tokens. Token j
 //        lives in block j / block_size at row j % block_size. A K row holds
-//        n_head_kv × head_dim_k F16 values, contiguous per head, and rows are
-//        `k_row_stride` elements apart; likewise V. V may alias K with another
-//        stride and head_dim (absorbed MLA: K row = [c_kv | k_pe], V = c_kv).
+//        n_head_kv × head_dim_k values of type `KvType`, contiguous per head,
+//        and rows are `k_row_stride` values apart; likewise V. V may alias K
+//        with another stride and head_dim (absorbed MLA: K row = [c_kv | k_pe],
+//        V = c_kv).
 //
 // Query i (at absolute position q_pos[i]) attends to keys 0..q_pos[i]
 // inclusive; keys are stored in position order. Head h reads KV head
@@ -25,12 +26,29 @@
 
 namespace r1::kernels {
 
+// Element type of cached K/V values.
+//   kF16   one IEEE half per value.
+//   kQ8_0  ggml Q8_0 blocks (blocks.h BlockQ8_0): 32 values = fp16 scale d +
+//          32 int8 q, value = d·q (exact in float). Half the bytes of F16.
+//          Head dims, row strides and V offsets must be multiples of 32, so
+//          that a block never straddles two heads.
+enum class KvType : uint8_t { kF16, kQ8_0 };
+
+inline constexpr int64_t kKvQ8Block = 32;  // values per Q8_0 block
+inline constexpr int64_t kKvQ8Bytes = 34;  // bytes per Q8_0 block
+
+// Bytes holding `n` values (a multiple of 32 for Q8_0).
+inline int64_t KvBytes(KvType t, int64_t n) {
+  return t == KvType::kF16 ? n * 2 : n / kKvQ8Block * kKvQ8Bytes;
+}
+
 struct KvView {
-  const uint16_t* const* k_blocks = nullptr;  // F16
-  const uint16_t* const* v_blocks = nullptr;  // F16
-  int64_t block_size = 0;                     // tokens per block
-  int64_t n_kv = 0;                           // tokens present (keys 0..n_kv-1)
-  int64_t k_row_stride = 0;                   // elements between consecutive tokens' K rows
+  KvType type = KvType::kF16;
+  const void* const* k_blocks = nullptr;  // per cache block: its first K row
+  const void* const* v_blocks = nullptr;  // per cache block: its first V row
+  int64_t block_size = 0;                 // tokens per block
+  int64_t n_kv = 0;                       // tokens present (keys 0..n_kv-1)
+  int64_t k_row_stride = 0;               // values between consecutive tokens' K rows
   int64_t v_row_stride = 0;
 };
 
@@ -47,7 +65,7 @@ void Attention(const AttentionParams& p, const float* q, const int32_t* q_pos, i
                const KvView& kv, float* out, ThreadPool& pool);
 
 // Scalar reference with the same contract (float64 accumulation of a plain
-// softmax); tests compare Attention against it.
+// softmax over the exactly dequantized K/V); tests compare Attention against it.
 void AttentionRef(const AttentionParams& p, const float* q, const int32_t* q_pos, int64_t n_q,
                   const KvView& kv, float* out);
 

@@ -6,6 +6,10 @@
 // (heads × keys, heads × V chunks) only shares loads, so it never changes the
 // operations that produce a value.
 //
+// K/V rows are F16 or Q8_0 (a template parameter, `Elems`); a Q8_0 value is
+// converted to float as cvt(q)·d, which is exact, so both types feed the same
+// float arithmetic as the scalar reference's dequantized rows.
+//
 // ODR hygiene: this file is compiled with -mavx2 -mfma -mf16c. Everything but
 // UnitAvx2 is in an anonymous namespace and no std:: template is instantiated
 // here, so no AVX instruction can reach baseline code through a shared COMDAT.
@@ -67,12 +71,26 @@ inline __m256 Exp2(__m256 x) {
   return _mm256_andnot_ps(under, r);
 }
 
-inline __m256 LoadF16(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
+// Values c..c+7 of a row (c a multiple of 8) as floats.
+struct F16Elems {
+  static __m256 Load(const void* row, int c) {
+    return _mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(row) + c)));
+  }
+};
+
+struct Q8Elems {
+  static __m256 Load(const void* row, int c) {
+    const uint8_t* b = static_cast<const uint8_t*>(row) + (c >> 5) * kKvQ8Bytes;
+    uint16_t d;
+    __builtin_memcpy(&d, b, 2);
+    const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 2 + (c & 31))));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_set1_ps(_cvtsh_ss(d)));
+  }
+};
 
 // Prefetches one row of `bytes` bytes into L1.
-inline void PrefetchRow(const uint16_t* row, int bytes) {
+inline void PrefetchRow(const void* row, int bytes) {
   const char* p = reinterpret_cast<const char*>(row);
   for (int b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T0);
   _mm_prefetch(p + bytes - 1, _MM_HINT_T0);
@@ -80,8 +98,8 @@ inline void PrefetchRow(const uint16_t* row, int bytes) {
 
 // Rows of the next tile to prefetch while scoring this one (none: n == 0).
 struct Prefetch {
-  const uint16_t* const* k = nullptr;
-  const uint16_t* const* v = nullptr;  // nullptr when V aliases K
+  const void* const* k = nullptr;
+  const void* const* v = nullptr;  // nullptr when V aliases K
   int n = 0, k_bytes = 0, v_bytes = 0;
   void Rows(int j) const {
     if (j >= n) return;
@@ -91,15 +109,15 @@ struct Prefetch {
 };
 
 // s[h*kTile + kk] = scale * dot(q[h], k[kk]) for NH heads × NK keys.
-template <int NH, int NK>
-inline void ScoreBlock(const float* const* q, const uint16_t* const* k, int dk, float scale,
+template <typename E, int NH, int NK>
+inline void ScoreBlock(const float* const* q, const void* const* k, int dk, float scale,
                        float* s) {
   __m256 acc[NH][NK];
   for (int h = 0; h < NH; ++h)
     for (int kk = 0; kk < NK; ++kk) acc[h][kk] = _mm256_setzero_ps();
   for (int c = 0; c < dk; c += 8) {
     __m256 kf[NK];
-    for (int kk = 0; kk < NK; ++kk) kf[kk] = LoadF16(k[kk] + c);
+    for (int kk = 0; kk < NK; ++kk) kf[kk] = E::Load(k[kk], c);
     for (int h = 0; h < NH; ++h) {
       __m256 qv = _mm256_loadu_ps(q[h] + c);
       for (int kk = 0; kk < NK; ++kk) acc[h][kk] = _mm256_fmadd_ps(qv, kf[kk], acc[h][kk]);
@@ -117,24 +135,24 @@ inline void ScoreBlock(const float* const* q, const uint16_t* const* k, int dk, 
   }
 }
 
-template <int NH, int NK>
-void Scores(const float* const* q, const uint16_t* const* k, int n, int dk, float scale,
+template <typename E, int NH, int NK>
+void Scores(const float* const* q, const void* const* k, int n, int dk, float scale,
             float* s, const Prefetch& pf) {
   int j = 0;
   for (; j + NK <= n; j += NK) {
     for (int kk = 0; kk < NK; ++kk) pf.Rows(j + kk);
-    ScoreBlock<NH, NK>(q, k + j, dk, scale, s + j);
+    ScoreBlock<E, NH, NK>(q, k + j, dk, scale, s + j);
   }
   for (; j < n; ++j) {
     pf.Rows(j);
-    ScoreBlock<NH, 1>(q, k + j, dk, scale, s + j);
+    ScoreBlock<E, NH, 1>(q, k + j, dk, scale, s + j);
   }
   for (; j < pf.n; ++j) pf.Rows(j);
 }
 
 // acc[h][c..c+8*NC) = acc*corr[h] + sum_j p[h][j] * v[j][c..].
-template <int NH, int NC>
-inline void VBlock(float* const* acc, const float* p, const uint16_t* const* v, int n, int c,
+template <typename E, int NH, int NC>
+inline void VBlock(float* const* acc, const float* p, const void* const* v, int n, int c,
                    const float* corr) {
   __m256 a[NH][NC];
   for (int h = 0; h < NH; ++h) {
@@ -144,7 +162,7 @@ inline void VBlock(float* const* acc, const float* p, const uint16_t* const* v, 
   }
   for (int j = 0; j < n; ++j) {
     __m256 vf[NC];
-    for (int cc = 0; cc < NC; ++cc) vf[cc] = LoadF16(v[j] + c + 8 * cc);
+    for (int cc = 0; cc < NC; ++cc) vf[cc] = E::Load(v[j], c + 8 * cc);
     for (int h = 0; h < NH; ++h) {
       __m256 pb = _mm256_broadcast_ss(p + h * kTile + j);
       for (int cc = 0; cc < NC; ++cc) a[h][cc] = _mm256_fmadd_ps(pb, vf[cc], a[h][cc]);
@@ -154,19 +172,20 @@ inline void VBlock(float* const* acc, const float* p, const uint16_t* const* v, 
     for (int cc = 0; cc < NC; ++cc) _mm256_storeu_ps(acc[h] + c + 8 * cc, a[h][cc]);
 }
 
-template <int NH, int NC>
-void VAccum(float* const* acc, const float* p, const uint16_t* const* v, int n, int dv,
+template <typename E, int NH, int NC>
+void VAccum(float* const* acc, const float* p, const void* const* v, int n, int dv,
             const float* corr) {
   int c = 0;
-  for (; c + 8 * NC <= dv; c += 8 * NC) VBlock<NH, NC>(acc, p, v, n, c, corr);
-  for (; c < dv; c += 8) VBlock<NH, 1>(acc, p, v, n, c, corr);
+  for (; c + 8 * NC <= dv; c += 8 * NC) VBlock<E, NH, NC>(acc, p, v, n, c, corr);
+  for (; c < dv; c += 8) VBlock<E, NH, 1>(acc, p, v, n, c, corr);
 }
 
 // Heads are processed in register subgroups of up to 4.
 // Register blocking: a subgroup of up to 8 heads shares each converted K (V)
 // vector; the heads × keys (heads × V chunks) tile keeps 8-12 independent FMA
 // chains in 16 ymm registers.
-void ScoresAll(const float* const* q, int nh, const uint16_t* const* k, int n, int dk,
+template <typename E>
+void ScoresAll(const float* const* q, int nh, const void* const* k, int n, int dk,
                float scale, float* s, const Prefetch& pf_first) {
   for (int h = 0; h < nh; h += 8) {
     const Prefetch none;
@@ -174,40 +193,40 @@ void ScoresAll(const float* const* q, int nh, const uint16_t* const* k, int n, i
     const float* const* qh = q + h;
     float* sh = s + h * kTile;
     switch (Min(8, nh - h)) {
-      case 8: Scores<8, 1>(qh, k, n, dk, scale, sh, pf); break;
-      case 7: Scores<7, 1>(qh, k, n, dk, scale, sh, pf); break;
-      case 6: Scores<6, 2>(qh, k, n, dk, scale, sh, pf); break;
-      case 5: Scores<5, 2>(qh, k, n, dk, scale, sh, pf); break;
-      case 4: Scores<4, 2>(qh, k, n, dk, scale, sh, pf); break;
-      case 3: Scores<3, 4>(qh, k, n, dk, scale, sh, pf); break;
-      case 2: Scores<2, 4>(qh, k, n, dk, scale, sh, pf); break;
-      default: Scores<1, 8>(qh, k, n, dk, scale, sh, pf); break;
+      case 8: Scores<E, 8, 1>(qh, k, n, dk, scale, sh, pf); break;
+      case 7: Scores<E, 7, 1>(qh, k, n, dk, scale, sh, pf); break;
+      case 6: Scores<E, 6, 2>(qh, k, n, dk, scale, sh, pf); break;
+      case 5: Scores<E, 5, 2>(qh, k, n, dk, scale, sh, pf); break;
+      case 4: Scores<E, 4, 2>(qh, k, n, dk, scale, sh, pf); break;
+      case 3: Scores<E, 3, 4>(qh, k, n, dk, scale, sh, pf); break;
+      case 2: Scores<E, 2, 4>(qh, k, n, dk, scale, sh, pf); break;
+      default: Scores<E, 1, 8>(qh, k, n, dk, scale, sh, pf); break;
     }
   }
 }
 
-void VAccumAll(float* const* acc, int nh, const float* p, const uint16_t* const* v, int n,
+template <typename E>
+void VAccumAll(float* const* acc, int nh, const float* p, const void* const* v, int n,
                int dv, const float* corr) {
   for (int h = 0; h < nh; h += 8) {
     float* const* ah = acc + h;
     const float* ph = p + h * kTile;
     const float* ch = corr + h;
     switch (Min(8, nh - h)) {
-      case 8: VAccum<8, 1>(ah, ph, v, n, dv, ch); break;
-      case 7: VAccum<7, 1>(ah, ph, v, n, dv, ch); break;
-      case 6: VAccum<6, 2>(ah, ph, v, n, dv, ch); break;
-      case 5: VAccum<5, 2>(ah, ph, v, n, dv, ch); break;
-      case 4: VAccum<4, 2>(ah, ph, v, n, dv, ch); break;
-      case 3: VAccum<3, 2>(ah, ph, v, n, dv, ch); break;
-      case 2: VAccum<2, 4>(ah, ph, v, n, dv, ch); break;
-      default: VAccum<1, 8>(ah, ph, v, n, dv, ch); break;
+      case 8: VAccum<E, 8, 1>(ah, ph, v, n, dv, ch); break;
+      case 7: VAccum<E, 7, 1>(ah, ph, v, n, dv, ch); break;
+      case 6: VAccum<E, 6, 2>(ah, ph, v, n, dv, ch); break;
+      case 5: VAccum<E, 5, 2>(ah, ph, v, n, dv, ch); break;
+      case 4: VAccum<E, 4, 2>(ah, ph, v, n, dv, ch); break;
+      case 3: VAccum<E, 3, 2>(ah, ph, v, n, dv, ch); break;
+      case 2: VAccum<E, 2, 4>(ah, ph, v, n, dv, ch); break;
+      default: VAccum<E, 1, 8>(ah, ph, v, n, dv, ch); break;
     }
   }
 }
 
-}  // namespace
-
-void UnitAvx2(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch& sc) {
+template <typename E>
+void UnitImpl(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch& sc) {
   const int dk = p.head_dim_k, dv = p.head_dim_v, nh = u.nh;
   const float scale = p.scale * 1.44269504088896341f;  // softmax in base 2
   float m[kMaxGroup], l[kMaxGroup], corr[kMaxGroup];
@@ -220,7 +239,7 @@ void UnitAvx2(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch
   }
   const int64_t n_keys = static_cast<int64_t>(u.pos) + 1;
   // Row pointers of this tile and the next (prefetched while scoring this one).
-  const uint16_t* rows[2][2][kTile];
+  const void* rows[2][2][kTile];
   Scratch tiles[2] = {sc, sc};
   for (int b = 0; b < 2; ++b) {
     tiles[b].krows = rows[b][0];
@@ -242,10 +261,10 @@ void UnitAvx2(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch
       TileRows(kv, p, u.kv_head, t0 + kTile, pf.n, nx);
       pf.k = nx.krows;
       pf.v = nx.vrows[0] == nx.krows[0] ? nullptr : nx.vrows;
-      pf.k_bytes = dk * 2;
-      pf.v_bytes = dv * 2;
+      pf.k_bytes = static_cast<int>(KvBytes(kv.type, dk));
+      pf.v_bytes = static_cast<int>(KvBytes(kv.type, dv));
     }
-    ScoresAll(u.q, nh, rs.krows, n, dk, scale, sc.s, pf);
+    ScoresAll<E>(u.q, nh, rs.krows, n, dk, scale, sc.s, pf);
     for (int h = 0; h < nh; ++h) {
       float* s = sc.s + h * kTile;
       for (int j = n; j < n8; ++j) s[j] = kNegInf;
@@ -263,12 +282,22 @@ void UnitAvx2(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch
       l[h] = l[h] * corr[h] + Hsum(sum);
       m[h] = m_new;
     }
-    VAccumAll(acc, nh, sc.s, rs.vrows, n, dv, corr);
+    VAccumAll<E>(acc, nh, sc.s, rs.vrows, n, dv, corr);
   }
   for (int h = 0; h < nh; ++h) {
     const __m256 lv = _mm256_set1_ps(l[h]);
     for (int c = 0; c < dv; c += 8)
       _mm256_storeu_ps(u.out[h] + c, _mm256_div_ps(_mm256_loadu_ps(acc[h] + c), lv));
+  }
+}
+
+}  // namespace
+
+void UnitAvx2(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch& sc) {
+  if (kv.type == KvType::kQ8_0) {
+    UnitImpl<Q8Elems>(p, kv, u, sc);
+  } else {
+    UnitImpl<F16Elems>(p, kv, u, sc);
   }
 }
 

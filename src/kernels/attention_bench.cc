@@ -1,12 +1,14 @@
-// Attention throughput over a paged F16 KV cache.
+// Attention throughput over a paged F16 or Q8_0 KV cache.
 //
 //   r1_microbench --benchmark_filter=Attention
 //
-// Decode: one query at the end of a context of 256 or 8192 tokens.
+// Decode: one query at the end of a context of 256 or 8192 tokens; type 0 is
+// an F16 cache, 1 a Q8_0 cache.
 // bytes_per_second counts the K and V bytes read once (KV heads × rows);
 // "flops" counts 2·(head_dim_k + head_dim_v) per head and key.
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -31,40 +33,47 @@ struct Shape {
 const Shape kShapes[] = {{12, 2, 128, 128, false}, {16, 1, 576, 512, true}};
 
 struct Cache {
-  std::vector<uint16_t> k, v;
-  std::vector<const uint16_t*> kp, vp;
+  std::vector<uint8_t> k, v;
+  std::vector<const void*> kp, vp;
   KvView view;
 };
 
-Cache MakeCache(const Shape& s, int64_t n_kv, int64_t block) {
+Cache MakeCache(const Shape& s, KvType type, int64_t n_kv, int64_t block) {
   Cache c;
   const int64_t n_blocks = (n_kv + block - 1) / block;
   const int64_t ks = static_cast<int64_t>(s.n_head_kv) * s.dk;
   const int64_t vs = s.mla ? ks : static_cast<int64_t>(s.n_head_kv) * s.dv;
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> mant(0, 1023);
-  auto fill = [&](std::vector<uint16_t>& v) {
-    for (auto& x : v) x = static_cast<uint16_t>((mant(rng) & 1 ? 0x8000 : 0) | (13 << 10) | mant(rng));
+  auto half = [&] { return static_cast<uint16_t>((mant(rng) & 1 ? 0x8000 : 0) | (13 << 10) | mant(rng)); };
+  auto fill = [&](std::vector<uint8_t>& v) {
+    const size_t step = type == KvType::kF16 ? 2 : static_cast<size_t>(kKvQ8Bytes);
+    for (size_t i = 0; i < v.size(); i += step) {
+      const uint16_t h = half();
+      std::memcpy(&v[i], &h, 2);
+      for (size_t j = 2; j < step; ++j) v[i + j] = static_cast<uint8_t>(mant(rng));
+    }
   };
-  c.k.resize(n_blocks * block * ks);
+  c.k.resize(KvBytes(type, n_blocks * block * ks));
   fill(c.k);
   if (!s.mla) {
-    c.v.resize(n_blocks * block * vs);
+    c.v.resize(KvBytes(type, n_blocks * block * vs));
     fill(c.v);
   }
   for (int64_t b = 0; b < n_blocks; ++b) {
-    c.kp.push_back(c.k.data() + b * block * ks);
-    c.vp.push_back(s.mla ? c.kp.back() : c.v.data() + b * block * vs);
+    c.kp.push_back(c.k.data() + KvBytes(type, b * block * ks));
+    c.vp.push_back(s.mla ? c.kp.back() : c.v.data() + KvBytes(type, b * block * vs));
   }
-  c.view = KvView{c.kp.data(), c.vp.data(), block, n_kv, ks, vs};
+  c.view = KvView{type, c.kp.data(), c.vp.data(), block, n_kv, ks, vs};
   return c;
 }
 
-// Args: shape, context, n_queries (the last n_queries positions).
+// Args: shape, context, n_queries (the last n_queries positions), KV type.
 void BM_Attention(benchmark::State& state) {
   const Shape& s = kShapes[state.range(0)];
   const int64_t n_kv = state.range(1), n_q = state.range(2);
-  Cache c = MakeCache(s, n_kv, 64);
+  const KvType type = state.range(3) ? KvType::kQ8_0 : KvType::kF16;
+  Cache c = MakeCache(s, type, n_kv, 64);
   AttentionParams p{s.n_head, s.n_head_kv, s.dk, s.dv, 1.0f / 24.0f};
   std::mt19937 rng(4);
   std::normal_distribution<float> d(0.0f, 1.0f);
@@ -80,18 +89,21 @@ void BM_Attention(benchmark::State& state) {
     Attention(p, q.data(), pos.data(), n_q, c.view, out.data(), Pool());
     benchmark::DoNotOptimize(out.data());
   }
-  const int64_t kv_bytes = n_kv * 2 * (s.n_head_kv * s.dk + (s.mla ? 0 : s.n_head_kv * s.dv));
+  const int64_t kv_bytes = KvBytes(type, n_kv * (s.n_head_kv * s.dk + (s.mla ? 0 : s.n_head_kv * s.dv)));
   state.SetBytesProcessed(state.iterations() * kv_bytes);
   state.counters["flops"] = benchmark::Counter(2.0 * keys * s.n_head * (s.dk + s.dv),
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Attention)
-    ->ArgNames({"shape", "ctx", "queries"})
-    ->Args({0, 256, 1})
-    ->Args({0, 8192, 1})
-    ->Args({1, 256, 1})
-    ->Args({1, 8192, 1})
-    ->Args({0, 512, 512})  // prefill of a 512-token prompt
+    ->ArgNames({"shape", "ctx", "queries", "q8"})
+    ->Args({0, 256, 1, 0})
+    ->Args({0, 8192, 1, 0})
+    ->Args({0, 8192, 1, 1})
+    ->Args({1, 256, 1, 0})
+    ->Args({1, 8192, 1, 0})
+    ->Args({1, 8192, 1, 1})
+    ->Args({0, 512, 512, 0})  // prefill of a 512-token prompt
+    ->Args({0, 512, 512, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 

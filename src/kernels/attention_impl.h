@@ -30,8 +30,8 @@ struct Unit {
 struct Scratch {
   float* acc = nullptr;              // kMaxGroup × head_dim_v, 32-byte aligned
   float* s = nullptr;                // kMaxGroup × kTile scores / probabilities
-  const uint16_t** krows = nullptr;  // kTile row pointers
-  const uint16_t** vrows = nullptr;  // kTile row pointers
+  const void** krows = nullptr;  // kTile row pointers (this KV head's values)
+  const void** vrows = nullptr;  // kTile row pointers
 };
 
 // Row pointers of keys [t0, t0+n) for KV head `kv_head` (attention.cc; not
@@ -44,7 +44,8 @@ using UnitFn = void (*)(const AttentionParams& p, const KvView& kv, const Unit& 
 // Portable path: any head dims.
 void UnitScalar(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch& sc);
 
-// AVX2 + FMA + F16C path: head_dim_k and head_dim_v multiples of 8.
+// AVX2 + FMA + F16C path: head_dim_k and head_dim_v multiples of 8 (F16) or
+// of 32 (Q8_0, as the cache requires anyway).
 void UnitAvx2(const AttentionParams& p, const KvView& kv, const Unit& u, Scratch& sc);
 
 // The best unit for this CPU and these head dims.

@@ -30,25 +30,46 @@ struct Config {
   float scale_mul = 1.0f;
 };
 
-// One sequence's paged cache with random contents.
+// Q8_0 K/V need head dims that are multiples of 32.
+bool Supports(const Config& c, KvType t) { return t == KvType::kF16 || (c.dk % 32 == 0 && c.dv % 32 == 0); }
+
+// One sequence's paged cache with random contents. F16 values are k/2048;
+// Q8_0 blocks have scale d = k/2048, 1 <= k <= 16, and q in [-127, 127], so
+// every value is in (-1, 1) either way.
 struct Cache {
-  std::vector<std::vector<uint16_t>> k_store, v_store;
-  std::vector<const uint16_t*> k_ptr, v_ptr;
+  std::vector<std::vector<uint8_t>> k_store, v_store;
+  std::vector<const void*> k_ptr, v_ptr;
   KvView view;
 
-  Cache(const Config& c, int64_t n_kv, int64_t block_size, std::mt19937& rng) {
-    std::uniform_int_distribution<int> val(-2048, 2048);
+  Cache(const Config& c, int64_t n_kv, int64_t block_size, std::mt19937& rng, KvType type = KvType::kF16) {
+    std::uniform_int_distribution<int> val(-2048, 2048), scale(1, 16), q(-127, 127);
+    auto fill = [&](std::vector<uint8_t>& bytes) {
+      if (type == KvType::kF16) {
+        for (size_t i = 0; i < bytes.size(); i += 2) {
+          const uint16_t h = HalfOf(val(rng));
+          std::memcpy(&bytes[i], &h, 2);
+        }
+        return;
+      }
+      for (size_t i = 0; i < bytes.size(); i += kKvQ8Bytes) {
+        const uint16_t d = HalfOf(scale(rng));
+        std::memcpy(&bytes[i], &d, 2);
+        for (int j = 0; j < 32; ++j) bytes[i + 2 + j] = static_cast<uint8_t>(static_cast<int8_t>(q(rng)));
+      }
+    };
     const int64_t n_blocks = (n_kv + block_size - 1) / block_size;
+    const int64_t k_pad = type == KvType::kF16 ? 8 : 32, v_pad = type == KvType::kF16 ? 4 : 64;  // padded rows
+    view.type = type;
     view.block_size = block_size;
     view.n_kv = n_kv;
-    view.k_row_stride = static_cast<int64_t>(c.n_head_kv) * c.dk + 8;  // padded rows
-    view.v_row_stride = c.mla_alias ? view.k_row_stride : c.n_head_kv * c.dv + 4;
+    view.k_row_stride = static_cast<int64_t>(c.n_head_kv) * c.dk + k_pad;
+    view.v_row_stride = c.mla_alias ? view.k_row_stride : c.n_head_kv * c.dv + v_pad;
     for (int64_t b = 0; b < n_blocks; ++b) {
-      k_store.emplace_back(block_size * view.k_row_stride);
-      for (auto& x : k_store.back()) x = HalfOf(val(rng));
+      k_store.emplace_back(KvBytes(type, block_size * view.k_row_stride));
+      fill(k_store.back());
       if (!c.mla_alias) {
-        v_store.emplace_back(block_size * view.v_row_stride);
-        for (auto& x : v_store.back()) x = HalfOf(val(rng));
+        v_store.emplace_back(KvBytes(type, block_size * view.v_row_stride));
+        fill(v_store.back());
       }
     }
     for (int64_t b = 0; b < n_blocks; ++b) {
@@ -98,19 +119,23 @@ double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
-// Values are k/2048 in [-1, 1] and outputs are convex combinations of V rows,
+// Values are in [-1, 1] and outputs are convex combinations of V rows,
 // so an absolute tolerance is meaningful. Float32 accumulation over up to 576
 // products and a 2e-7-accurate exp2 stay well inside it (max seen: 4e-6).
 constexpr double kTol = 2e-5;  // observed max ~4e-6
 
-TEST(AttentionTest, MatchesReference) {
+class AttentionTypeTest : public ::testing::TestWithParam<KvType> {};
+
+TEST_P(AttentionTypeTest, MatchesReference) {
+  const KvType type = GetParam();
   std::mt19937 rng(1234);
   ThreadPool pool(2);
   for (const Config& c : Configs()) {
+    if (!Supports(c, type)) continue;
     const AttentionParams p = Params(c);
     for (int64_t block_size : {1, 16, 100}) {
-      for (int64_t n_kv : {1, 64, 65, 200}) {
-        Cache cache(c, n_kv, block_size, rng);
+      for (int64_t n_kv : {1, 64, 65, 130, 200}) {
+        Cache cache(c, n_kv, block_size, rng, type);
         // Prefill-like tail of positions plus a few random ones.
         std::vector<int32_t> pos;
         for (int64_t i = std::max<int64_t>(0, n_kv - 5); i < n_kv; ++i) pos.push_back(int32_t(i));
@@ -160,13 +185,15 @@ std::vector<float> RunChunked(const Config& c, const Cache& cache, const std::ve
   return out;
 }
 
-TEST(AttentionTest, BatchAndThreadInvariant) {
+TEST_P(AttentionTypeTest, BatchAndThreadInvariant) {
+  const KvType type = GetParam();
   std::mt19937 rng(99);
   ThreadPool pool1(1), pool2(2), pool3(3);
   for (const Config& c : Configs()) {
+    if (!Supports(c, type)) continue;
     const AttentionParams p = Params(c);
     const int64_t n_kv = 200;
-    Cache cache(c, n_kv, 32, rng);
+    Cache cache(c, n_kv, 32, rng, type);
     // A causal prefill of the last 40 positions, as prefill would issue it.
     std::vector<int32_t> pos;
     for (int32_t i = n_kv - 40; i < n_kv; ++i) pos.push_back(i);
@@ -186,6 +213,11 @@ TEST(AttentionTest, BatchAndThreadInvariant) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Types, AttentionTypeTest, ::testing::Values(KvType::kF16, KvType::kQ8_0),
+                         [](const ::testing::TestParamInfo<KvType>& i) {
+                           return std::string(i.param == KvType::kF16 ? "F16" : "Q8_0");
+                         });
 
 TEST(AttentionTest, QueryOrderDoesNotMatter) {
   // The same query at the same position, issued among different companions.

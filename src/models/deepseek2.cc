@@ -387,6 +387,8 @@ Status Deepseek2Model::Load(const gguf::File& f, const Deepseek2Options& opts) {
   info_.kv.n_layer = hp_.n_layer;
   info_.kv.k_row = hp_.latent();
   info_.kv.v_row = 0;  // V is the c_kv prefix of the latent row
+  info_.kv.head_dim_k = hp_.latent();
+  info_.kv.head_dim_v = hp_.kv_lora_rank;
   info_.weight_bytes = w.bytes();
   // Per decoded token: everything but the embedding table (one row) and the
   // routed experts, of which expert_used_count of expert_count are read.

@@ -76,7 +76,7 @@ void MlaAttention::Forward(const MlaWeights& w, int il, const Batch& batch, cons
   kernels::Rope(rope_, q_.data() + hp_.qk_nope, batch.pos.data(), n, static_cast<int>(H), static_cast<int>(qk),
                 H * qk);
   for (int64_t t = 0; t < n; ++t)
-    kernels::ToF16(kva_.data() + t * lat, cache.KRow(il, batch.seq[t], batch.pos[t]), lat);
+    cache.StoreK(il, batch.seq[t], batch.pos[t], kva_.data() + t * lat);
 
   // One attention per sequence present, over its own cache.
   std::vector<int32_t> seqs;
@@ -137,11 +137,14 @@ void MlaAttention::Expanded(const MlaWeights& w, int il, int seq, const std::vec
   const int64_t kvl = hp_.kv_lora_rank, vh = hp_.v_head, nope = hp_.qk_nope;
   const int64_t n_kv = *std::max_element(pos_.begin(), pos_.end()) + 1;
 
-  // Every cached token's c_kv (as stored, F16) expanded to per-head [k_nope | v].
+  // Every cached token's c_kv (as stored) expanded to per-head [k_nope | v].
+  const int64_t lat = hp_.latent(), rot = hp_.n_rot;
   c_.resize(static_cast<size_t>(n_kv * kvl));
+  std::vector<float> row(static_cast<size_t>(lat)), pe(static_cast<size_t>(n_kv * rot));
   for (int64_t j = 0; j < n_kv; ++j) {
-    const uint16_t* row = cache.KRow(il, seq, j);
-    for (int64_t c = 0; c < kvl; ++c) c_[static_cast<size_t>(j * kvl + c)] = kernels::F16ToF32(row[c]);
+    cache.LoadK(il, seq, j, row.data());
+    std::copy_n(row.data(), kvl, c_.data() + j * kvl);
+    std::copy_n(row.data() + kvl, rot, pe.data() + j * rot);
   }
   kvx_.resize(static_cast<size_t>(n_kv * H * (nope + vh)));
   kernels::MatMul(w.kv_b, c_.data(), n_kv, kvx_.data(), pool);
@@ -151,12 +154,11 @@ void MlaAttention::Expanded(const MlaWeights& w, int il, int seq, const std::vec
   vx_.resize(static_cast<size_t>(n_kv * H * vh));
   pool.ParallelFor(n_kv, [&](int64_t b, int64_t e, int) {
     for (int64_t j = b; j < e; ++j) {
-      const uint16_t* pe = cache.KRow(il, seq, j) + kvl;
       for (int64_t hh = 0; hh < H; ++hh) {
         const float* src = kvx_.data() + (j * H + hh) * (nope + vh);
         uint16_t* k = kx_.data() + (j * H + hh) * qk;
         kernels::ToF16(src, k, nope);
-        std::copy_n(pe, hp_.n_rot, k + nope);
+        kernels::ToF16(pe.data() + j * rot, k + nope, rot);
         kernels::ToF16(src + nope, vx_.data() + (j * H + hh) * vh, vh);
       }
     }
@@ -164,8 +166,8 @@ void MlaAttention::Expanded(const MlaWeights& w, int il, int seq, const std::vec
 
   qs_.resize(static_cast<size_t>(m * H * qk));
   for (int64_t i = 0; i < m; ++i) std::copy_n(q_.data() + rows[i] * H * qk, H * qk, qs_.data() + i * H * qk);
-  const uint16_t* kb = kx_.data();
-  const uint16_t* vb = vx_.data();
+  const void* kb = kx_.data();
+  const void* vb = vx_.data();
   kernels::KvView view;
   view.k_blocks = &kb;
   view.v_blocks = &vb;

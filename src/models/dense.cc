@@ -150,6 +150,7 @@ Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec) {
   info_.kv.n_layer = hp_.n_layer;
   info_.kv.k_row = kv_dim;
   info_.kv.v_row = kv_dim;
+  info_.kv.head_dim_k = info_.kv.head_dim_v = hp_.head_dim;
   info_.weight_bytes = w.bytes();
   // Decode reads every weight once per token, except the embedding table, of
   // which it reads one row (unless it is also the output matrix).
@@ -180,8 +181,8 @@ void DenseModel::AttentionBlock(const Layer& L, int il, const Batch& batch, KvCa
   kernels::Rope(rope_, k_.data(), batch.pos.data(), n, hp_.n_head_kv, hd, kv_dim);
 
   for (int64_t t = 0; t < n; ++t) {
-    kernels::ToF16(k_.data() + t * kv_dim, cache.KRow(il, batch.seq[t], batch.pos[t]), kv_dim);
-    kernels::ToF16(v_.data() + t * kv_dim, cache.VRow(il, batch.seq[t], batch.pos[t]), kv_dim);
+    cache.StoreK(il, batch.seq[t], batch.pos[t], k_.data() + t * kv_dim);
+    cache.StoreV(il, batch.seq[t], batch.pos[t], v_.data() + t * kv_dim);
   }
 
   kernels::AttentionParams ap;

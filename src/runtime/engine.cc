@@ -20,16 +20,18 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
   KvCacheConfig kv = e->model_->info().kv;
   kv.block_size = opts.block_size;
   kv.n_blocks = (opts.ctx_size + opts.block_size - 1) / opts.block_size;
+  kv.type = opts.kv_type;
+  R1_RETURN_IF_ERROR(ValidateKvConfig(kv));
   e->cache_ = std::make_unique<KvCache>(kv);
   if (opts.verbose) {
     const ModelInfo& i = e->model_->info();
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr,
                  "r1: loaded %s (%s, %d layers, n_embd %lld, vocab %lld) in %.0f ms: weights %.2f GiB "
-                 "(mmapped), KV %.1f KiB/token, KV cache %.1f MiB for %lld tokens, %d threads\n",
+                 "(mmapped), KV %.1f KiB/token (%s), KV cache %.1f MiB for %lld tokens, %d threads\n",
                  opts.model_path.c_str(), i.arch.c_str(), i.n_layer, static_cast<long long>(i.n_embd),
                  static_cast<long long>(i.n_vocab), ms, static_cast<double>(i.weight_bytes) / (1 << 30),
-                 static_cast<double>(e->cache_->bytes_per_token()) / 1024,
+                 static_cast<double>(e->cache_->bytes_per_token()) / 1024, KvTypeName(kv.type),
                  static_cast<double>(e->cache_->bytes_allocated()) / (1 << 20),
                  static_cast<long long>(kv.n_blocks * kv.block_size), e->pool_->size());
   }

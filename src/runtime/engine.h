@@ -20,6 +20,7 @@ struct EngineOptions {
   int64_t ctx_size = 4096;  // tokens of KV cache in total (all sequences)
   int64_t block_size = 16;
   int64_t batch_size = 512; // prefill chunk
+  KvType kv_type = KvType::kF16;  // KV cache element type (q8_0: half the memory)
   bool verbose = true;      // load log on stderr
 };
 

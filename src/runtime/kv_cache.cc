@@ -2,23 +2,49 @@
 
 #include <cassert>
 
+#include "kernels/ops.h"
+#include "kernels/quant.h"
+
 namespace r1 {
 
+StatusOr<KvType> ParseKvType(const std::string& name) {
+  if (name == "f16") return KvType::kF16;
+  if (name == "q8_0") return KvType::kQ8_0;
+  return Status::InvalidArgument("unknown KV cache type '" + name + "' (expected f16 or q8_0)");
+}
+
+const char* KvTypeName(KvType t) { return t == KvType::kQ8_0 ? "q8_0" : "f16"; }
+
+Status ValidateKvConfig(const KvCacheConfig& cfg) {
+  if (cfg.type != KvType::kQ8_0) return Status::Ok();
+  const std::pair<const char*, int64_t> dims[] = {
+      {"K row", cfg.k_row}, {"V row", cfg.v_row}, {"K head dim", cfg.head_dim_k}, {"V head dim", cfg.head_dim_v}};
+  for (const auto& [what, n] : dims)
+    if (n % kernels::kKvQ8Block != 0)
+      return Status::InvalidArgument(std::string("KV cache type q8_0 needs multiples of 32 values, but the model's ") +
+                                     what + " is " + std::to_string(n) + " (use --kv-type f16)");
+  return Status::Ok();
+}
+
 KvCache::KvCache(const KvCacheConfig& cfg) : cfg_(cfg) {
-  const size_t k_elems = static_cast<size_t>(cfg.n_blocks * cfg.block_size * cfg.k_row);
-  const size_t v_elems = static_cast<size_t>(cfg.n_blocks * cfg.block_size * cfg.v_row);
+  assert(ValidateKvConfig(cfg).ok());
+  k_row_bytes_ = kernels::KvBytes(cfg.type, cfg.k_row);
+  v_row_bytes_ = kernels::KvBytes(cfg.type, cfg.v_row);
+  const size_t k_bytes = static_cast<size_t>(cfg.n_blocks * cfg.block_size * k_row_bytes_);
+  const size_t v_bytes = static_cast<size_t>(cfg.n_blocks * cfg.block_size * v_row_bytes_);
   for (int l = 0; l < cfg.n_layer; ++l) {
-    // Zero-initialised so a read of an unwritten row is deterministic.
-    k_data_.emplace_back(new uint16_t[k_elems]());
-    if (v_elems) v_data_.emplace_back(new uint16_t[v_elems]());
-    bytes_ += (k_elems + v_elems) * sizeof(uint16_t);
+    // Zero-initialised so a read of an unwritten row is deterministic (and,
+    // for Q8_0, a finite zero: scale 0, values 0).
+    k_data_.emplace_back(new uint8_t[k_bytes]());
+    if (v_bytes) v_data_.emplace_back(new uint8_t[v_bytes]());
+    bytes_ += k_bytes + v_bytes;
   }
   refs_.assign(static_cast<size_t>(cfg.n_blocks), 0);
   for (int64_t b = cfg.n_blocks - 1; b >= 0; --b) free_.push_back(static_cast<int32_t>(b));
 }
 
 size_t KvCache::bytes_per_token() const {
-  return static_cast<size_t>(cfg_.n_layer) * static_cast<size_t>(cfg_.k_row + cfg_.v_row) * sizeof(uint16_t);
+  return static_cast<size_t>(cfg_.n_layer) * static_cast<size_t>(k_row_bytes_ + v_row_bytes_);
 }
 
 Status KvCache::Reserve(int seq, int64_t n_tokens) {
@@ -79,34 +105,60 @@ int64_t KvCache::Capacity(int seq) const {
   return it == seqs_.end() ? 0 : static_cast<int64_t>(it->second.size()) * cfg_.block_size;
 }
 
-uint16_t* KvCache::Row(const std::vector<std::unique_ptr<uint16_t[]>>& data, int64_t row, int layer, int seq,
-                       int64_t pos) {
+uint8_t* KvCache::Row(const std::vector<std::unique_ptr<uint8_t[]>>& data, int64_t row_bytes, int layer,
+                     int seq, int64_t pos) const {
   const auto& table = seqs_.at(seq);
   assert(pos / cfg_.block_size < static_cast<int64_t>(table.size()));
   int64_t b = table[static_cast<size_t>(pos / cfg_.block_size)];
-  return data[static_cast<size_t>(layer)].get() + (b * cfg_.block_size + pos % cfg_.block_size) * row;
+  return data[static_cast<size_t>(layer)].get() + (b * cfg_.block_size + pos % cfg_.block_size) * row_bytes;
 }
 
-uint16_t* KvCache::KRow(int layer, int seq, int64_t pos) { return Row(k_data_, cfg_.k_row, layer, seq, pos); }
-uint16_t* KvCache::VRow(int layer, int seq, int64_t pos) {
-  assert(cfg_.v_row > 0);
-  return Row(v_data_, cfg_.v_row, layer, seq, pos);
+void KvCache::Store(uint8_t* dst, const float* x, int64_t n) const {
+  if (cfg_.type == KvType::kQ8_0) {
+    kernels::Quantize(GgmlType::Q8_0, x, dst, n);
+  } else {
+    kernels::ToF16(x, reinterpret_cast<uint16_t*>(dst), n);
+  }
 }
+
+void KvCache::StoreK(int layer, int seq, int64_t pos, const float* k) {
+  Store(Row(k_data_, k_row_bytes_, layer, seq, pos), k, cfg_.k_row);
+}
+
+void KvCache::StoreV(int layer, int seq, int64_t pos, const float* v) {
+  assert(cfg_.v_row > 0);
+  Store(Row(v_data_, v_row_bytes_, layer, seq, pos), v, cfg_.v_row);
+}
+
+void KvCache::LoadK(int layer, int seq, int64_t pos, float* k) const {
+  const uint8_t* row = Row(k_data_, k_row_bytes_, layer, seq, pos);
+  if (cfg_.type == KvType::kQ8_0) {
+    kernels::Dequantize(GgmlType::Q8_0, row, k, cfg_.k_row);
+  } else {
+    const auto* h = reinterpret_cast<const uint16_t*>(row);
+    for (int64_t i = 0; i < cfg_.k_row; ++i) k[i] = kernels::F16ToF32(h[i]);
+  }
+}
+
+uint8_t* KvCache::KRowData(int layer, int seq, int64_t pos) { return Row(k_data_, k_row_bytes_, layer, seq, pos); }
 
 kernels::KvView KvCache::View(int layer, int seq, int64_t n_kv, int64_t v_offset, ViewScratch* s) const {
   const auto& table = seqs_.at(seq);
   const int64_t n_blocks = (n_kv + cfg_.block_size - 1) / cfg_.block_size;
   s->k.resize(static_cast<size_t>(n_blocks));
   s->v.resize(static_cast<size_t>(n_blocks));
-  const uint16_t* k = k_data_[static_cast<size_t>(layer)].get();
-  const uint16_t* v = cfg_.v_row ? v_data_[static_cast<size_t>(layer)].get() : k;
+  const uint8_t* k = k_data_[static_cast<size_t>(layer)].get();
+  const uint8_t* v = cfg_.v_row ? v_data_[static_cast<size_t>(layer)].get() : k;
   const int64_t v_row = cfg_.v_row ? cfg_.v_row : cfg_.k_row;
+  const int64_t v_row_bytes = cfg_.v_row ? v_row_bytes_ : k_row_bytes_;
+  assert(cfg_.type != KvType::kQ8_0 || v_offset % kernels::kKvQ8Block == 0);
   for (int64_t i = 0; i < n_blocks; ++i) {
     int64_t b = table[static_cast<size_t>(i)];
-    s->k[static_cast<size_t>(i)] = k + b * cfg_.block_size * cfg_.k_row;
-    s->v[static_cast<size_t>(i)] = v + b * cfg_.block_size * v_row + v_offset;
+    s->k[static_cast<size_t>(i)] = k + b * cfg_.block_size * k_row_bytes_;
+    s->v[static_cast<size_t>(i)] = v + b * cfg_.block_size * v_row_bytes + kernels::KvBytes(cfg_.type, v_offset);
   }
   kernels::KvView view;
+  view.type = cfg_.type;
   view.k_blocks = s->k.data();
   view.v_blocks = s->v.data();
   view.block_size = cfg_.block_size;

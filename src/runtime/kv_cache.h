@@ -6,15 +6,22 @@
 // sequence grows without copying, and full blocks can be shared between
 // sequences with a common prefix (reference counted) for prefix caching.
 //
-// A token's row per layer holds `k_row` F16 values for K and `v_row` for V.
-// Standard attention: k_row = n_head_kv · head_dim_k, v_row = n_head_kv ·
-// head_dim_v. Absorbed MLA caches one latent row [c_kv | k_pe] and reads V as
-// its prefix, so v_row = 0 (no separate V storage).
+// A token's row per layer holds `k_row` values for K and `v_row` for V, of
+// type `type`: F16 (default) or Q8_0 (blocks of 32 values, 34 bytes; half the
+// memory, see kernels::KvType). Standard attention: k_row = n_head_kv ·
+// head_dim_k, v_row = n_head_kv · head_dim_v. Absorbed MLA caches one latent
+// row [c_kv | k_pe] and reads V as its prefix, so v_row = 0 (no separate V
+// storage); with Q8_0 the prefix c_kv is whole blocks (kv_lora_rank 512).
+//
+// Models write rows with StoreK/StoreV (float in, converted to the cache type)
+// and read them with the attention kernel (View) or LoadK, so they never see
+// the element type.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -23,13 +30,25 @@
 
 namespace r1 {
 
+using kernels::KvType;
+
 struct KvCacheConfig {
   int n_layer = 0;
-  int64_t k_row = 0;        // F16 values per token per layer for K (or the MLA latent)
+  int64_t k_row = 0;        // values per token per layer for K (or the MLA latent)
   int64_t v_row = 0;        // 0 when V aliases K (MLA)
+  int64_t head_dim_k = 0;   // values per KV head in a K row (0: the whole row)
+  int64_t head_dim_v = 0;   // likewise for V (MLA: the c_kv prefix V reads)
+  KvType type = KvType::kF16;
   int64_t block_size = 16;  // tokens per block
   int64_t n_blocks = 0;     // capacity: n_blocks × block_size tokens in total
 };
+
+// "f16" / "q8_0" (what --kv-type takes); InvalidArgument naming the value otherwise.
+StatusOr<KvType> ParseKvType(const std::string& name);
+const char* KvTypeName(KvType t);
+// InvalidArgument when `cfg.type` cannot hold this layout (Q8_0 needs every
+// head dim and row length to be a multiple of 32), naming the dimension.
+Status ValidateKvConfig(const KvCacheConfig& cfg);
 
 class KvCache {
  public:
@@ -47,14 +66,20 @@ class KvCache {
   bool Has(int seq) const { return seqs_.count(seq) != 0; }
   int64_t Capacity(int seq) const;  // tokens reserved
 
-  // Row pointers for writing token `pos` of `seq` in `layer`.
-  uint16_t* KRow(int layer, int seq, int64_t pos);
-  uint16_t* VRow(int layer, int seq, int64_t pos);
+  // Writes token `pos` of `seq` in `layer`: k_row (v_row) floats, converted
+  // to the cache type (F16 round to nearest even; Q8_0 as ggml quantizes).
+  void StoreK(int layer, int seq, int64_t pos, const float* k);
+  void StoreV(int layer, int seq, int64_t pos, const float* v);
+  // Reads back the K row of token `pos` as k_row floats (exact dequantization).
+  void LoadK(int layer, int seq, int64_t pos, float* k) const;
+
+  // The raw storage of a row (KvBytes(type, k_row) bytes), for tests.
+  uint8_t* KRowData(int layer, int seq, int64_t pos);
 
   // A view of the first n_kv tokens of `seq` in `layer` for the attention
   // kernel. `scratch` holds the block pointer arrays and must outlive the view.
   struct ViewScratch {
-    std::vector<const uint16_t*> k, v;
+    std::vector<const void*> k, v;
   };
   kernels::KvView View(int layer, int seq, int64_t n_kv, int64_t v_offset, ViewScratch* scratch) const;
 
@@ -81,11 +106,13 @@ class KvCache {
   size_t bytes_per_token() const;
 
  private:
-  uint16_t* Row(const std::vector<std::unique_ptr<uint16_t[]>>& data, int64_t row, int layer, int seq,
-                int64_t pos);
+  uint8_t* Row(const std::vector<std::unique_ptr<uint8_t[]>>& data, int64_t row_bytes, int layer, int seq,
+               int64_t pos) const;
+  void Store(uint8_t* dst, const float* x, int64_t n) const;
 
   KvCacheConfig cfg_;
-  std::vector<std::unique_ptr<uint16_t[]>> k_data_, v_data_;  // per layer
+  int64_t k_row_bytes_ = 0, v_row_bytes_ = 0;
+  std::vector<std::unique_ptr<uint8_t[]>> k_data_, v_data_;  // per layer
   std::vector<int32_t> free_;                                 // free block ids (stack)
   std::vector<int32_t> refs_;                                 // refcount per block
   std::unordered_map<int, std::vector<int32_t>> seqs_;        // seq → block table

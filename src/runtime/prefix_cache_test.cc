@@ -32,7 +32,7 @@ TEST_P(PrefixCacheTest, SharesFullBlocksOfACommonPrefix) {
   PrefixCache pc(&kv);
   auto a = Iota(10);  // two full blocks and a partial one
   ASSERT_TRUE(kv.Reserve(1, 10).ok());
-  kv.KRow(1, 1, 5)[0] = 1234;  // a marker in block 1 of layer 1
+  kv.KRowData(1, 1, 5)[0] = 123;  // a marker in block 1 of layer 1
   pc.Insert(a, 10, kv.Blocks(1));
   EXPECT_EQ(pc.n_entries(), 2);  // the partial block is not shared
   kv.Free(1);
@@ -44,7 +44,7 @@ TEST_P(PrefixCacheTest, SharesFullBlocksOfACommonPrefix) {
   auto m = pc.Lookup(b, static_cast<int64_t>(b.size()) - 1);
   ASSERT_EQ(m.n_tokens, 8);
   kv.Adopt(2, m.blocks);
-  EXPECT_EQ(kv.KRow(1, 2, 5)[0], 1234);  // the same storage, nothing copied
+  EXPECT_EQ(kv.KRowData(1, 2, 5)[0], 123);  // the same storage, nothing copied
   EXPECT_EQ(pc.n_evictable(), 0);
   ASSERT_TRUE(kv.Reserve(2, 12).ok());
   EXPECT_EQ(kv.Blocks(2).size(), 3u);

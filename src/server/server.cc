@@ -90,6 +90,7 @@ Status Server::Load() {
   eo.model_path = o.model_path;
   eo.threads = o.threads;
   eo.block_size = 16;
+  eo.kv_type = o.kv_type;
   // Read the model's trained context first to size the pool.
   auto file = gguf::File::Open(o.model_path);
   if (!file.ok()) return file.status();

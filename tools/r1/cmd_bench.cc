@@ -23,6 +23,7 @@ struct Options {
   int prompt = 512;
   int gen = 128;
   int threads = 0;
+  r1::KvType kv_type = r1::KvType::kF16;
   int depth = 0;      // tokens already in the context before decode is timed
   int parallel = 1;   // sequences decoded together (aggregate tok/s)
   int64_t batch = 512;
@@ -36,6 +37,7 @@ double Seconds(std::chrono::steady_clock::time_point t0) {
 int Run(const Options& o) {
   r1::EngineOptions eo;
   eo.model_path = o.model;
+  eo.kv_type = o.kv_type;
   eo.threads = o.threads;
   eo.batch_size = o.batch;
   eo.ctx_size = static_cast<int64_t>(o.parallel) * (std::max(o.prompt, o.depth) + o.gen + 16) + 64;
@@ -129,6 +131,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("-p,--prompt", o->prompt, "Prompt tokens for the prefill test (0 = skip)")->capture_default_str();
       app.add_option("-n,--gen", o->gen, "Tokens to decode")->capture_default_str();
       app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
+      r1::cli::AddKvTypeOption(app, &o->kv_type);
       app.add_option("-d,--depth", o->depth, "Context depth before the decode test")->capture_default_str();
       app.add_option("--parallel", o->parallel, "Sequences decoded together")->capture_default_str();
       app.add_option("-b,--batch", o->batch, "Prefill chunk size")->capture_default_str();

@@ -28,6 +28,7 @@ namespace {
 struct Options {
   std::string model, system;
   int threads = 0;
+  r1::KvType kv_type = r1::KvType::kF16;
   int64_t n_predict = 4096;
   int64_t ctx = 8192;
   int64_t max_thinking = -1;
@@ -209,6 +210,7 @@ class Chat {
 int Run(const Options& o) {
   r1::EngineOptions eo;
   eo.model_path = o.model;
+  eo.kv_type = o.kv_type;
   eo.threads = o.threads;
   eo.ctx_size = o.ctx;
   auto loaded = r1::Engine::Load(eo);
@@ -264,6 +266,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("-n,--n-predict", o->n_predict, "Maximum tokens per answer")->capture_default_str();
       app.add_option("-c,--ctx-size", o->ctx, "Context size (tokens)")->capture_default_str();
       app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
+      r1::cli::AddKvTypeOption(app, &o->kv_type);
       r1::cli::AddSamplingOptions(app, &o->sampling);
       return [o] { return Run(*o); };
     });

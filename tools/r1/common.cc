@@ -39,6 +39,22 @@ void AddSamplingOptions(CLI::App& app, SamplerParams* p) {
   app.add_option("--seed", p->seed, "Random seed")->capture_default_str();
 }
 
+void AddKvTypeOption(CLI::App& app, KvType* t) {
+  app.add_option_function<std::string>(
+         "--kv-type", [t](const std::string& s) {
+           auto parsed = ParseKvType(s);  // checked below before this runs
+           if (parsed.ok()) *t = *parsed;
+         },
+         "KV cache element type: f16, or q8_0 (half the memory, ~0.1% logit error)")
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            auto parsed = ParseKvType(s);
+            return parsed.ok() ? std::string() : parsed.status().message();
+          },
+          "f16|q8_0"))
+      ->default_str(KvTypeName(*t));
+}
+
 int Fail(const Status& s) {
   std::fprintf(stderr, "r1: %s\n", s.message().c_str());
   return 1;

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "r1/status.h"
+#include "runtime/kv_cache.h"
 #include "runtime/sampler.h"
 
 namespace r1::cli {
@@ -18,6 +19,10 @@ StatusOr<std::vector<int32_t>> ParseTokenList(const std::string& s);
 // --temp --top-k --top-p --min-p, the three penalties and --seed, shared by
 // every command that samples.
 void AddSamplingOptions(CLI::App& app, SamplerParams* p);
+
+// --kv-type f16|q8_0 (KV cache element type); an unknown value is a parse
+// error naming the flag.
+void AddKvTypeOption(CLI::App& app, KvType* t);
 
 // Prints "r1: <message>" to stderr and returns exit code 1.
 int Fail(const Status& s);
