@@ -45,7 +45,7 @@ void AddKvTypeOption(CLI::App& app, KvType* t) {
            auto parsed = ParseKvType(s);  // checked below before this runs
            if (parsed.ok()) *t = *parsed;
          },
-         "KV cache element type: f16, or q8_0 (half the memory, ~0.1% logit error)")
+         "KV cache element type: f16, or q8_0 (half the memory; logits move ~0.5% of their range)")
       ->check(CLI::Validator(
           [](std::string& s) {
             auto parsed = ParseKvType(s);
