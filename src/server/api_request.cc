@@ -1,5 +1,7 @@
 #include "server/api_request.h"
 
+#include "chat/reasoning.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -145,11 +147,11 @@ bool ParseStop(Reader& r, std::vector<std::string>* out) {
 
 StatusOr<int64_t> ThinkingBudgetForEffort(const std::string& effort) {
   if (effort == "none" || effort == "minimal") return int64_t{0};
-  if (effort == "low") return int64_t{512};
-  if (effort == "medium") return int64_t{2048};
-  if (effort == "high") return int64_t{-1};
-  return Status::InvalidArgument("'reasoning_effort' must be one of none, minimal, low, medium, high; got '" +
-                                 effort + "'");
+  auto budget = chat::ThinkingBudgetForEffort(effort);  // low, medium, high: the same budgets as `r1 chat`
+  if (!budget.ok())
+    return Status::InvalidArgument("'reasoning_effort' must be one of none, minimal, low, medium, high; got '" +
+                                   effort + "'");
+  return budget;
 }
 
 bool ParseApiRequest(const json& body, bool chat, ApiRequest* out, ParseError* err) {

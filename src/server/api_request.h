@@ -41,7 +41,8 @@ struct ParseError {
 };
 
 // Thinking budget (tokens) for a reasoning_effort value; -1 is unlimited.
-// "none"/"minimal" 0, "low" 512, "medium" 2048, "high" unlimited.
+// "none"/"minimal" 0; "low", "medium", "high" as chat::ThinkingBudgetForEffort
+// (1024, 4096, unlimited).
 StatusOr<int64_t> ThinkingBudgetForEffort(const std::string& effort);
 
 // Returns false and fills *err on a malformed field.

@@ -46,19 +46,19 @@ StatusOr<std::unique_ptr<Generation>> Generation::Start(ServerContext& ctx, ApiR
   p.stop_tokens = ctx.stop_tokens;
   p.logprobs = r.logprobs;
   p.top_logprobs = r.top_logprobs;
-  const bool split = r.chat && ctx.think_end >= 0;
-  if (split) {
+  std::optional<chat::ReasoningConfig> reasoning;
+  if (r.chat && ctx.think_end >= 0) {
+    reasoning = chat::ReasoningConfig{ctx.think_start, ctx.think_end, /*max_thinking_tokens=*/-1};
     p.think_start = ctx.think_start;
     p.think_end = ctx.think_end;
-    // The R1 template opens the thinking block itself ("<｜Assistant｜><think>\n").
-    for (size_t i = prompt.size(); i > 0 && i + 3 > prompt.size(); --i)
-      if (prompt[i - 1] == ctx.think_start) p.starts_thinking = true;
-    p.max_thinking_tokens = r.max_thinking_tokens;
+    p.max_thinking_tokens = r.max_thinking_tokens;  // the scheduler forces </think>
   }
+  g->text_ = std::make_unique<TextOutput>(tok, r.stop, reasoning, prompt);
+  // The R1 template opens the thinking block itself ("<｜Assistant｜><think>\n").
+  p.starts_thinking = g->text_->starts_thinking();
   auto h = ctx.scheduler->Submit(std::move(prompt), p);
   if (!h.ok()) return h.status();
   g->handle_ = *h;
-  g->text_ = std::make_unique<TextOutput>(tok, split, r.stop, ctx.think_start, ctx.think_end);
   return g;
 }
 
