@@ -3,11 +3,14 @@
 // A streaming response is a chunked text/event-stream: "data: {chunk}\n\n"
 // per update, a last chunk with finish_reason, a usage chunk when
 // stream_options.include_usage, then "data: [DONE]". While no token comes,
-// an SSE comment is sent every second; a write that fails means the client
-// went away, and its request is cancelled (the scheduler frees its sequence
-// and KV blocks at the next step).
+// an SSE comment is sent every second; a write that fails, or the socket
+// closing (ClientConnection), means the client went away, and its request
+// is cancelled (the scheduler frees its sequence and KV blocks at the next
+// step). A non-streaming handler writes nothing until the end, so it watches
+// the socket alone.
 #include <chrono>
 
+#include "server/connection.h"
 #include "server/generation.h"
 
 namespace r1::server {
@@ -17,6 +20,9 @@ namespace {
 using nlohmann::json;
 constexpr auto kPoll = std::chrono::milliseconds(250);
 constexpr int kPollsPerPing = 4;
+// What the request log and r1_requests_total record for a client that left
+// before its answer (nginx's convention); nobody receives it.
+constexpr int kClientClosedRequest = 499;
 
 // Decrements ctx.in_flight when the last copy goes.
 struct InFlight {
@@ -26,6 +32,8 @@ struct InFlight {
 };
 
 struct StreamState {
+  explicit StreamState(const httplib::Request& req) : conn(req) {}
+  ClientConnection conn;
   std::unique_ptr<Generation> gen;
   std::unique_ptr<InFlight> in_flight;
   bool sent_first = false;
@@ -48,6 +56,7 @@ bool Pump(StreamState& s, httplib::DataSink& sink) {
   }
   TextDelta d;
   if (!g.Next(&d, kPoll)) {
+    if (s.conn.closed()) return false;
     if (++s.idle_polls < kPollsPerPing) return true;
     s.idle_polls = 0;
     static const char kPing[] = ": ping\n\n";
@@ -100,10 +109,16 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   if (!stream) {
     InFlight in_flight(ctx);
     Generation& g = **gen;
+    const ClientConnection conn(req);
     TextDelta all;
     while (!g.done()) {
       TextDelta d;
-      if (!g.Next(&d, std::chrono::milliseconds(1000))) continue;
+      const bool got = g.Next(&d, kPoll);
+      if (!g.done() && conn.closed()) {
+        g.Cancel();
+        return SendError(res, kClientClosedRequest, "the client closed the connection", "", "client_closed");
+      }
+      if (!got) continue;
       all.reasoning += d.reasoning;
       all.content += d.content;
       for (auto& lp : d.logprobs) all.logprobs.push_back(std::move(lp));
@@ -112,7 +127,7 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
     res.set_content(Dump(g.Response(all)), "application/json");
     return;
   }
-  auto state = std::make_shared<StreamState>();
+  auto state = std::make_shared<StreamState>(req);
   state->gen = std::move(*gen);
   state->in_flight = std::make_unique<InFlight>(ctx);
   res.set_header("Cache-Control", "no-cache");

@@ -121,6 +121,21 @@ TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
                     "prefix.test.mjs 2>&1");
   EXPECT_EQ(rc, 0) << "node tests failed; server log: " << log;
 
+  // A full queue: a second server with one sequence slot and a queue of one.
+  {
+    const int qport = FreePort();
+    const std::string qlog = dir + "/server_e2e_queue.log";
+    ServeProcess queue({bin, "serve", "-m", model, "--port", std::to_string(qport), "--api-key", kKey, "--alias",
+                        "model", "--parallel", "1", "--max-queue", "1", "--ctx-size", "2048", "--threads", "2"},
+                       qlog);
+    ASSERT_TRUE(WaitHealthy(qport, 120)) << "r1 serve did not become healthy; see " << qlog;
+    const std::string qenv = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(qport) + " R1_API_KEY=" + kKey +
+                             " R1_MODEL=model";
+    EXPECT_EQ(Sh("cd " + js + " && " + qenv + " node --test --test-reporter=spec queue.test.mjs 2>&1"), 0)
+        << "queue test failed; server log: " << qlog;
+    EXPECT_EQ(queue.Terminate(60), 0);
+  }
+
   // Graceful shutdown with a stream in flight: it finishes, the process exits 0.
   httplib::Client cli("127.0.0.1", port);
   cli.set_bearer_token_auth(kKey);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { BASE, KEY, MODEL, client, kvIdle, metrics, prompt, streamChat } from './common.mjs';
+import { BASE, KEY, MODEL, client, kvIdle, metrics, prompt, streamChat, waitFor } from './common.mjs';
 
 const c = client();
 const body = (i, maxTokens) => ({ model: MODEL, messages: [{ role: 'user', content: prompt(100 + i, 4 + (i % 7) * 5) }],
@@ -51,6 +51,29 @@ test('disconnecting clients leave no KV blocks behind', async () => {
   const m = await kvIdle();
   assert.ok(m, 'all sequences freed after the clients went away');
   assert.ok(m.r1_requests_cancelled_total - (before.r1_requests_cancelled_total ?? 0) >= 12);
+});
+
+test('a non-streaming client that disconnects frees its sequence', async () => {
+  const before = await metrics();
+  const url = new URL(BASE);
+  const closed = `r1_requests_total{endpoint="/v1/chat/completions",status="499"}`;
+  const socks = [];
+  for (let i = 0; i < 4; ++i) {
+    const req = JSON.stringify({ ...body(400 + i, 1900), max_thinking_tokens: undefined });
+    const s = net.connect(Number(url.port), url.hostname);
+    s.on('error', () => {});
+    s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(req)}\r\n\r\n${req}`);
+    socks.push(s);
+  }
+  assert.ok(await waitFor(async () => (await metrics()).r1_active_sequences === 4), 'all four are generating');
+  for (const s of socks) s.destroy();
+  const m = await kvIdle();
+  assert.ok(m, 'all sequences freed after the clients went away');
+  assert.equal(m[closed] - (before[closed] ?? 0), 4, 'each logged as 499 (client closed)');
+  assert.equal(m.r1_requests_cancelled_total - before.r1_requests_cancelled_total, 4);
+  const generated = m.r1_completion_tokens_total - before.r1_completion_tokens_total;
+  assert.ok(generated < 4 * 1900, `cancelled early (${generated} tokens generated)`);
 });
 
 test('bad JSON, huge bodies and slow-loris connections do not disturb other streams', async () => {
