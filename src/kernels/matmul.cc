@@ -25,6 +25,7 @@
 #include "kernels/cpu.h"
 #include "kernels/matmul_internal.h"
 #include "kernels/quant.h"
+#include "kernels/repack.h"
 
 namespace r1::kernels {
 namespace {
@@ -151,12 +152,56 @@ void Gemm(const Kernels& kn, const Matrix& w, const QuantizedActs& xq, float* y,
   });
 }
 
+// Packed weights (repack.h): the same two shapes on 8-row groups. Every
+// output is the packed kernel's, whatever the token grouping, so packed
+// matmuls are batch- and thread-invariant too.
+void PackedGemv(PackedDotFn fn, const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool) {
+  const int64_t groups = w.rows / kPackRows;
+  const size_t bytes = w.packed_group_bytes * static_cast<size_t>(groups);
+  const int64_t parts = std::clamp<int64_t>(static_cast<int64_t>(bytes / kMinSliceBytes), 1,
+                                            std::min<int64_t>(pool.size(), groups));
+  const int nt = static_cast<int>(xq.n_tokens);
+  pool.ParallelFor(parts, [&](int64_t pb, int64_t pe, int) {
+    for (int64_t part = pb; part < pe; ++part) {
+      const int64_t g0 = groups * part / parts, g1 = groups * (part + 1) / parts;
+      for (int64_t g = g0; g < g1; ++g)
+        fn(w.k, w.packed + static_cast<size_t>(g) * w.packed_group_bytes, static_cast<const uint8_t*>(xq.row(0)), xq.row_bytes, nt,
+           y + g * kPackRows, static_cast<size_t>(w.rows));
+    }
+  });
+}
+
+void PackedGemm(PackedDotFn fn, const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool) {
+  const int64_t groups = w.rows / kPackRows, n_tok = xq.n_tokens;
+  int64_t tile = static_cast<int64_t>(kTileBytes / std::max<size_t>(1, w.packed_group_bytes));
+  const int64_t balance = (groups + pool.size() * 4 - 1) / (pool.size() * 4);
+  tile = std::max<int64_t>(1, std::min(tile, balance));
+  const int64_t n_tiles = (groups + tile - 1) / tile;
+  pool.ParallelFor(n_tiles, [&](int64_t tb, int64_t te, int) {
+    for (int64_t ti = tb; ti < te; ++ti) {
+      const int64_t g0 = ti * tile, g1 = std::min(groups, g0 + tile);
+      for (int64_t t = 0; t < n_tok; t += 4) {
+        const int nt = static_cast<int>(std::min<int64_t>(4, n_tok - t));
+        for (int64_t g = g0; g < g1; ++g)
+          fn(w.k, w.packed + static_cast<size_t>(g) * w.packed_group_bytes, static_cast<const uint8_t*>(xq.row(t)), xq.row_bytes, nt,
+             y + t * w.rows + g * kPackRows, static_cast<size_t>(w.rows));
+      }
+    }
+  });
+}
+
 }  // namespace
 
 Matrix Matrix::Slice(int64_t first, int64_t count) const {
   Matrix m = *this;
   m.data = static_cast<const uint8_t*>(data) + static_cast<size_t>(first) * row_bytes;
   m.rows = count;
+  if (packed != nullptr && first % 8 == 0 && count % 8 == 0) {
+    m.packed = packed + static_cast<size_t>(first / 8) * packed_group_bytes;
+  } else {
+    m.packed = nullptr;
+    m.packed_group_bytes = 0;
+  }
   return m;
 }
 
@@ -191,6 +236,20 @@ void MatMul(const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool
   if (xq.type != VecDotType(w.type)) Fail("activation type is not VecDotType(weight type)");
   if (xq.k != w.k) Fail("activation length differs from the weight's row length");
   if (w.rows <= 0 || xq.n_tokens <= 0) return;
+  // Q6_K's packed kernel only pays off for GEMV; its unpacked AVX2 dotx4 is
+  // as fast for prefill and, like every K-quant kernel here, bit-identical to
+  // the reference, so the two paths can be mixed freely.
+  const bool packed = w.packed != nullptr && !(w.type == GgmlType::Q6_K && xq.n_tokens > kDecodeMaxTokens);
+  if (packed) {
+    const PackedDotFn fn = FastPackedDot(w.type);
+    if (fn == nullptr || w.rows % kPackRows != 0) Fail("packed matrix without a packed kernel");
+    if (xq.n_tokens <= kDecodeMaxTokens) {
+      PackedGemv(fn, w, xq, y, pool);
+    } else {
+      PackedGemm(fn, w, xq, y, pool);
+    }
+    return;
+  }
   const Kernels kn = KernelsFor(w.type);
   if (xq.n_tokens <= kDecodeMaxTokens || kn.dotx4 == nullptr) {
     Gemv(kn, w, xq, y, pool);

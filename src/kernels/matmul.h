@@ -26,8 +26,14 @@ struct Matrix {
   int64_t k = 0;        // row length (ne[0])
   int64_t rows = 0;     // number of rows (ne[1])
   size_t row_bytes = 0; // GgmlRowSize(type, k)
+  // Optional load-time copy in the 8-row interleaved layout (repack.h):
+  // group g (rows 8g .. 8g+7) at packed + g * packed_group_bytes. When set,
+  // MatMul reads it instead of `data`; `data` stays valid (GetRows uses it).
+  const uint8_t* packed = nullptr;
+  size_t packed_group_bytes = 0;
 
   // Rows [first, first+count) as a matrix (e.g. one expert of a 3-D tensor).
+  // Keeps the packed copy when both are multiples of 8.
   Matrix Slice(int64_t first, int64_t count) const;
 };
 

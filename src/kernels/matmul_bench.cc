@@ -16,6 +16,7 @@
 
 #include "kernels/matmul.h"
 #include "kernels/quant.h"
+#include "kernels/repack.h"
 #include "kernels/thread_pool.h"
 
 namespace r1::kernels {
@@ -58,12 +59,17 @@ std::vector<float> Acts(int64_t n) {
   return x;
 }
 
-// Args: type, k, rows, n_tokens.
+// Args: type, k, rows, n_tokens, packed (1: the load-time 8-row layout of repack.h).
 void BM_MatMul(benchmark::State& state) {
   const auto t = static_cast<GgmlType>(state.range(0));
   const int64_t k = state.range(1), rows = state.range(2), n_tok = state.range(3);
   const std::vector<uint8_t>& bytes = WeightBytes(t, rows, k);
   Matrix w{t, bytes.data(), k, rows, GgmlRowSize(t, k)};
+  PackedWeights packed;
+  if (state.range(4) != 0 && !packed.Pack(&w, Pool())) {
+    state.SkipWithError("no packed layout for this type on this CPU");
+    return;
+  }
   std::vector<float> x = Acts(n_tok * k), y(n_tok * rows);
   QuantizedActs xq;
   QuantizeActs(VecDotType(t), x.data(), k, n_tok, &xq, Pool());
@@ -75,15 +81,19 @@ void BM_MatMul(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
   state.counters["flops"] = benchmark::Counter(2.0 * rows * k * n_tok,
                                                benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(GgmlTypeName(t) + " " + std::to_string(rows) + "x" + std::to_string(k));
+  state.SetLabel(GgmlTypeName(t) + " " + std::to_string(rows) + "x" + std::to_string(k) +
+                 (w.packed != nullptr ? " packed" : ""));
 }
 
 void MatMulArgs(benchmark::internal::Benchmark* b) {
   for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0, GgmlType::F16,
                      GgmlType::BF16})
     for (auto [k, rows] : {std::pair<int64_t, int64_t>{1536, 8960}, {1536, 1536}})
-      for (int64_t n : {1, 8, 64, 512}) b->Args({static_cast<int64_t>(t), k, rows, n});
-  b->ArgNames({"type", "k", "rows", "tokens"});
+      for (int64_t n : {1, 8, 64, 512})
+        for (int64_t packed : {0, 1})
+          if (packed == 0 || t == GgmlType::Q4_K || t == GgmlType::Q6_K || t == GgmlType::Q8_0)
+            b->Args({static_cast<int64_t>(t), k, rows, n, packed});
+  b->ArgNames({"type", "k", "rows", "tokens", "packed"});
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 BENCHMARK(BM_MatMul)->Apply(MatMulArgs);

@@ -23,12 +23,14 @@
 
 #include "gguf/ggml_types.h"
 #include "kernels/quant.h"
+#include "kernels/repack.h"
 
 namespace r1::kernels::x86 {
 
 // All nullptr for a type the file does not handle.
 DotKernels Avx2Kernels(GgmlType weight_type);        // vecdot_avx2.cc
 DotKernels Avx2KQuantKernels(GgmlType weight_type);  // vecdot_k_avx2.cc
+PackedDotFn Avx2PackedDot(GgmlType weight_type);  // repack_avx2.cc (8-row packed layout)
 DotKernels Avx512Kernels(GgmlType weight_type, bool has_bf16);  // vecdot_avx512.cc
 DotKernels Avx512KQuantKernels(GgmlType weight_type);          // vecdot_k_avx512.cc
 

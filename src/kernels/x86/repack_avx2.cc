@@ -1,0 +1,288 @@
+// AVX2 kernels for the 8-row packed layouts of repack.h.
+//
+// One 32-byte load holds 4 codes of each of 8 rows (row r in bytes 4r..4r+3);
+// the matching 4 activation codes are broadcast to every row; vpmaddubsw then
+// leaves row r's two pair sums in int16 lanes 2r and 2r+1, and vpmaddwd by a
+// vector holding row r's sub-block scale in both of those lanes folds them
+// into int32 lane r. So each 32-bit lane is one output row throughout, and
+// nothing is ever summed horizontally.
+//
+// Where the codes are small, several vpmaddubsw results of one sub-block are
+// added in int16 before the single vpmaddwd by the scale: Q4_K codes < 16
+// give pair sums ≤ 2·15·127 = 3810, so all 8 granules of a 32-element
+// sub-block fit (30480 < 32767); Q6_K codes < 64 give ≤ 16002, so two fit.
+// Q8_0 (signed × signed) uses |w| · sign(x, w), whose pair sums ≤ 2·128·127
+// fit exactly, and widens every product.
+//
+// Every integer total is exact, and the float fold per block / super-block
+// is the reference's (ref/vecdot.cc) lane by lane, so each output equals
+// RefVecDot on the original row bit for bit, for any number of tokens.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/blocks.h"
+#include "kernels/x86/simd_avx2.h"
+#include "kernels/x86/x86_kernels.h"
+
+namespace r1::kernels::x86 {
+namespace {
+
+R1_INLINE __m256i Load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// The 4 bytes at p in every 32-bit lane.
+R1_INLINE __m256i Bcast32(const void* p) {
+  int v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Eight fp16 values (one per row) as floats.
+R1_INLINE __m256 Halves8(const uint8_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Eight bytes (one per row, unsigned) → int16 lanes 2r and 2r+1 = byte r.
+R1_INLINE __m256i RowScalesU8(const uint8_t* p) {
+  const __m128i v = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_set_m128i(_mm_unpackhi_epi16(v, v), _mm_unpacklo_epi16(v, v));
+}
+
+// Pins v in a register here (keeps GCC from re-associating the int16 sums
+// into a tree that spills).
+R1_INLINE void Pin(__m256i& v) { __asm__("" : "+x"(v)); }
+
+// Software prefetch of the next packed block (a hint; never changes a result).
+template <size_t kBytes>
+R1_INLINE void PrefetchBlock(const uint8_t* p) {
+  #pragma GCC unroll 32
+  for (size_t o = 0; o < kBytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + o), _MM_HINT_T0);
+}
+
+template <int NT>
+R1_INLINE void Store(const __m256 (&sum)[NT], float* y, size_t ys) {
+  #pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * ys, sum[t]);
+}
+
+template <int NT>
+void Q8_0(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
+  constexpr size_t kBlock = 16 + 256;
+  const int64_t nb = k / kQK0;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 sum[NT];
+  #pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) sum[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = w + i * kBlock;
+    const BlockQ8_0* xb[NT];
+    __m256i acc[NT];
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      xb[t] = reinterpret_cast<const BlockQ8_0*>(x + t * xs) + i;
+      acc[t] = _mm256_setzero_si256();
+    }
+    #pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      const __m256i wq = Load256(b + 16 + 32 * j);
+      const __m256i wa = _mm256_sign_epi8(wq, wq);
+      #pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) {
+        const __m256i xv = _mm256_sign_epi8(Bcast32(xb[t]->qs + 4 * j), wq);
+        acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(_mm256_maddubs_epi16(wa, xv), ones));
+      }
+    }
+    const __m256 wd = Halves8(b);
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const __m256 dd = _mm256_mul_ps(wd, _mm256_set1_ps(HalfToFloat(xb[t]->d)));
+      sum[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(acc[t]), sum[t]);
+    }
+  }
+  Store<NT>(sum, y, ys);
+}
+
+template <int NT>
+void Q4K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
+  constexpr size_t kBlock = 16 + 16 + 64 + 64 + 1024;
+  const int64_t nb = k / kQK;
+  const __m256i m4 = _mm256_set1_epi8(15);
+  __m256 sum[NT];
+  #pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) sum[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = w + i * kBlock;
+    const BlockQ8K* xb[NT];
+    __m256i acc[NT];
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      xb[t] = reinterpret_cast<const BlockQ8K*>(x + t * xs) + i;
+      acc[t] = _mm256_setzero_si256();
+    }
+    #pragma GCC unroll 1
+    for (int g = 0; g < 4; ++g) {
+      const uint8_t* qs = b + 160 + 256 * g;
+      __m256i lo16[NT], hi16[NT];
+      #pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) lo16[t] = hi16[t] = _mm256_setzero_si256();
+      #pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m256i q = Load256(qs + 32 * j);
+        const __m256i lo = _mm256_and_si256(q, m4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        #pragma GCC unroll 4
+        for (int t = 0; t < NT; ++t) {
+          const int8_t* a = xb[t]->qs + 64 * g + 4 * j;
+          lo16[t] = _mm256_add_epi16(lo16[t], _mm256_maddubs_epi16(lo, Bcast32(a)));
+          hi16[t] = _mm256_add_epi16(hi16[t], _mm256_maddubs_epi16(hi, Bcast32(a + 32)));
+          Pin(lo16[t]);
+          Pin(hi16[t]);
+        }
+      }
+      const __m256i sl = RowScalesU8(b + 32 + 16 * g), sh = RowScalesU8(b + 32 + 16 * g + 8);
+      #pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t)
+        acc[t] = _mm256_add_epi32(acc[t], _mm256_add_epi32(_mm256_madd_epi16(lo16[t], sl),
+                                                           _mm256_madd_epi16(hi16[t], sh)));
+    }
+    // mins · (bsums of each 32-element sub-block), pairs of sub-blocks per vpmaddwd.
+    __m256i mn[4];
+    #pragma GCC unroll 4
+    for (int p = 0; p < 4; ++p)
+      mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 96 + 16 * p)));
+    const __m256 d8 = Halves8(b), dm8 = Halves8(b + 16);
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const __m256i bs = Load256(xb[t]->bsums);
+      const __m256i s2 = _mm256_hadd_epi16(bs, bs);  // int32 lanes 0,1,4,5: sub-block sums (2p, 2p+1)
+      __m256i im = _mm256_madd_epi16(mn[0], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(0)));
+      im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[1], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(1))));
+      im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[2], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(4))));
+      im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[3], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(5))));
+      const __m256 xd = _mm256_set1_ps(xb[t]->d);
+      sum[t] = _mm256_fmadd_ps(_mm256_mul_ps(d8, xd), _mm256_cvtepi32_ps(acc[t]), sum[t]);
+      sum[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dm8, xd), _mm256_cvtepi32_ps(im), sum[t]);
+    }
+  }
+  Store<NT>(sum, y, ys);
+}
+
+// Eight signed bytes (one per row) → int16 lanes 2r and 2r+1 = byte r.
+R1_INLINE __m256i RowScalesI8(const uint8_t* p) {
+  const __m128i v = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_set_m128i(_mm_unpackhi_epi16(v, v), _mm_unpacklo_epi16(v, v));
+}
+
+template <int NT>
+void Q6K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
+  constexpr size_t kBlock = 16 + 128 + 1024 + 512;
+  const int64_t nb = k / kQK;
+  const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+  __m256 sum[NT];
+  #pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) sum[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = w + i * kBlock;
+    const uint8_t* sc = b + 16;
+    const uint8_t* qs = b + 144;
+    const BlockQ8K* xb[NT];
+    __m256i acc[NT];
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      xb[t] = reinterpret_cast<const BlockQ8K*>(x + t * xs) + i;
+      acc[t] = _mm256_setzero_si256();
+    }
+    #pragma GCC unroll 1
+    for (int h = 0; h < 2; ++h) {
+      // Granule pair jp (granules 2jp, 2jp+1) of the half: load each byte
+      // once, then for kk < 4 the codes of elements 128h + 32kk + 4j + [0, 4)
+      // (ql unit 2h + (kk & 1), nibble kk / 2; qh unit h, bits 2kk, 2kk+1),
+      // in sub-block 8h + 2kk + jp / 2.
+      #pragma GCC unroll 1
+      for (int jp = 0; jp < 4; ++jp) {
+        const uint8_t* qp = qs + 192 * (4 * h + jp);
+        __m256i l0[2], l1[2], hb[2];
+        #pragma GCC unroll 2
+        for (int jj = 0; jj < 2; ++jj) {
+          l0[jj] = Load256(qp + 32 * jj);
+          l1[jj] = Load256(qp + 64 + 32 * jj);
+          hb[jj] = Load256(qp + 128 + 32 * jj);
+        }
+        #pragma GCC unroll 4
+        for (int kk = 0; kk < 4; ++kk) {
+          __m256i s16[NT];
+          #pragma GCC unroll 2
+          for (int jj = 0; jj < 2; ++jj) {
+            const __m256i l = kk == 0 ? l0[jj] : kk == 1 ? l1[jj] : kk == 2 ? _mm256_srli_epi16(l0[jj], 4)
+                                                                            : _mm256_srli_epi16(l1[jj], 4);
+            const __m256i hq = kk == 0 ? _mm256_slli_epi16(hb[jj], 4) : kk == 1 ? _mm256_slli_epi16(hb[jj], 2)
+                               : kk == 2 ? hb[jj] : _mm256_srli_epi16(hb[jj], 2);
+            const __m256i q = _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(hq, m30));
+            #pragma GCC unroll 2
+            for (int t = 0; t < NT; ++t) {
+              const __m256i p =
+                  _mm256_maddubs_epi16(q, Bcast32(xb[t]->qs + 128 * h + 32 * kk + 8 * jp + 4 * jj));
+              s16[t] = jj == 0 ? p : _mm256_add_epi16(s16[t], p);
+            }
+          }
+          const __m256i scv = RowScalesI8(sc + 8 * (8 * h + 2 * kk + jp / 2));
+          #pragma GCC unroll 2
+          for (int t = 0; t < NT; ++t) acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(s16[t], scv));
+        }
+      }
+    }
+    // The codes are biased by +32: subtract 32 · Σ_s sc[s] · bsums[s], two
+    // sub-blocks per vpmaddwd (row r's pair in int16 lanes 2r, 2r+1).
+    __m256i pv[8];
+    #pragma GCC unroll 8
+    for (int p = 0; p < 8; ++p) {
+      const __m128i e = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * p));
+      const __m128i o = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * p + 8));
+      pv[p] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(e, o));
+    }
+    const __m256 d8 = Halves8(b);
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      __m256i corr = _mm256_setzero_si256();
+      #pragma GCC unroll 8
+      for (int p = 0; p < 8; ++p) corr = _mm256_add_epi32(corr, _mm256_madd_epi16(pv[p], Bcast32(xb[t]->bsums + 2 * p)));
+      const __m256i isum = _mm256_sub_epi32(acc[t], _mm256_slli_epi32(corr, 5));
+      const __m256 dd = _mm256_mul_ps(d8, _mm256_set1_ps(xb[t]->d));
+      sum[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum), sum[t]);
+    }
+  }
+  Store<NT>(sum, y, ys);
+}
+
+#define R1_PACKED_DISPATCH(Name)                                                                        \
+  void Name##Any(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, int nt, float* y, size_t ys) { \
+    switch (nt) {                                                                                      \
+      case 1: Name<1>(k, w, x, xs, y, ys); break;                                                       \
+      case 2: Name<2>(k, w, x, xs, y, ys); break;                                                       \
+      case 3: Name<3>(k, w, x, xs, y, ys); break;                                                       \
+      default: Name<4>(k, w, x, xs, y, ys); break;                                                      \
+    }                                                                                                  \
+  }
+R1_PACKED_DISPATCH(Q8_0)
+R1_PACKED_DISPATCH(Q4K)
+// Q6_K decodes its codes in registers, which leaves room for two tokens.
+void Q6KAny(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, int nt, float* y, size_t ys) {
+  for (int t = 0; t < nt; t += 2) {
+    if (nt - t >= 2) Q6K<2>(k, w, x + t * xs, xs, y + t * ys, ys);
+    else Q6K<1>(k, w, x + t * xs, xs, y + t * ys, ys);
+  }
+}
+#undef R1_PACKED_DISPATCH
+
+}  // namespace
+
+PackedDotFn Avx2PackedDot(GgmlType t) {
+  switch (t) {
+    case GgmlType::Q8_0: return Q8_0Any;
+    case GgmlType::Q4_K: return Q4KAny;
+    case GgmlType::Q6_K: return Q6KAny;
+    default: return nullptr;
+  }
+}
+
+}  // namespace r1::kernels::x86
