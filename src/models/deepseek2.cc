@@ -85,6 +85,7 @@ class Deepseek2Model final : public Model {
   Matrix tok_embd_;                    // (n_vocab, n_embd)
   std::vector<float> output_norm_;     // (n_embd)
   Matrix output_;                      // (n_vocab, n_embd)
+  std::unique_ptr<kernels::PackedWeights> packed_;  // repacked copies of the matrices
   std::vector<Layer> layers_;
   std::vector<Mtp> mtp_;
   std::vector<float> inv_freq_;
@@ -293,11 +294,11 @@ Status Deepseek2Model::Load(const gguf::File& f, const Deepseek2Options& opts) {
   opts_ = opts;
   R1_RETURN_IF_ERROR(ReadHparams(f, opts));
   const std::string a = "deepseek2.";
-  Weights w(f);
+  Weights w(f, opts.load);
   const gguf::TensorInfo* embd = f.FindTensor("token_embd.weight");
   if (!embd) return Status::NotFound(f.path() + ": tensor 'token_embd.weight' not found");
   hp_.n_vocab = embd->dim(1);
-  auto te = w.Matrix("token_embd.weight", hp_.n_embd, hp_.n_vocab);
+  auto te = w.Matrix("token_embd.weight", hp_.n_embd, hp_.n_vocab, /*pack=*/false);
   if (!te.ok()) return te.status();
   tok_embd_ = *te;
   const uint64_t embd_bytes = w.bytes();
@@ -322,6 +323,7 @@ Status Deepseek2Model::Load(const gguf::File& f, const Deepseek2Options& opts) {
     output_ = *o;
   } else {
     output_ = tok_embd_;
+    w.Pack(&output_);
   }
 
   // MTP blocks: located (shapes checked) for speculative decoding, not run here.
@@ -390,6 +392,9 @@ Status Deepseek2Model::Load(const gguf::File& f, const Deepseek2Options& opts) {
   info_.kv.head_dim_k = hp_.latent();
   info_.kv.head_dim_v = hp_.kv_lora_rank;
   info_.weight_bytes = w.bytes();
+  info_.packed_bytes = w.packed_bytes();
+  info_.pack_seconds = w.pack_seconds();
+  packed_ = w.TakePacked();
   // Per decoded token: everything but the embedding table (one row) and the
   // routed experts, of which expert_used_count of expert_count are read.
   const uint64_t active_experts =
@@ -463,8 +468,9 @@ StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const Deepse
   return std::unique_ptr<Model>(std::move(m));
 }
 
-StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f) {
+StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const LoadOptions& load) {
   Deepseek2Options opts;
+  opts.load = load;
   if (const char* g = std::getenv("R1_DEEPSEEK2_GROUPS")) {
     int n_group = 0, topk = 0;
     if (std::string(g) == "none") {

@@ -42,6 +42,7 @@ struct Deepseek2Options {
   // group-limited routing off.
   std::optional<int> n_group, topk_group;
   bool verbose = true;  // log routing / rope decisions on stderr
+  LoadOptions load;
 };
 
 StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const Deepseek2Options& opts);
@@ -49,6 +50,6 @@ StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const Deepse
 // The registry's entry: options from the environment.
 //   R1_DEEPSEEK2_GROUPS=G,K   n_group G, topk_group K ("1,1" or "none": no limit)
 //   R1_MLA=absorbed|expanded|auto
-StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f);
+StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const LoadOptions& load = {});
 
 }  // namespace r1

@@ -34,7 +34,7 @@ class DenseModel final : public Model {
   const ModelInfo& info() const override { return info_; }
   Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override;
 
-  Status Load(const gguf::File& f, const DenseSpec& spec);
+  Status Load(const gguf::File& f, const DenseSpec& spec, const LoadOptions& opts);
 
  private:
   void AttentionBlock(const Layer& L, int il, const Batch& batch, KvCache& cache, ThreadPool& pool);
@@ -46,6 +46,7 @@ class DenseModel final : public Model {
   Matrix tok_embd_;                    // (n_vocab, n_embd)
   std::vector<float> output_norm_;
   Matrix output_;                      // (n_vocab, n_embd), tied to tok_embd_ when absent
+  std::unique_ptr<kernels::PackedWeights> packed_;  // repacked copies of the matrices
   std::vector<Layer> layers_;
   std::vector<float> inv_freq_;
   kernels::RopeParams rope_;
@@ -55,7 +56,7 @@ class DenseModel final : public Model {
   SharedActs acts_;
 };
 
-Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec) {
+Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec, const LoadOptions& opts) {
   spec_ = spec;
   const std::string a = spec.arch + ".";
   auto get = [&](const std::string& key) { return f.GetInt(a + key); };
@@ -78,11 +79,11 @@ Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec) {
     return Status::InvalidArgument(f.path() + ": key '" + a + "rope.dimension_count' = " + std::to_string(n_rot) +
                                    " is invalid for head size " + std::to_string(hp_.head_dim));
 
-  Weights w(f);
+  Weights w(f, opts);
   auto embd = f.FindTensor("token_embd.weight");
   if (!embd) return Status::NotFound(f.path() + ": tensor 'token_embd.weight' not found");
   hp_.n_vocab = embd->dim(1);
-  auto m = w.Matrix("token_embd.weight", hp_.n_embd, hp_.n_vocab);
+  auto m = w.Matrix("token_embd.weight", hp_.n_embd, hp_.n_vocab, /*pack=*/false);
   if (!m.ok()) return m.status();
   tok_embd_ = *m;
   uint64_t embd_bytes = w.bytes();
@@ -130,6 +131,7 @@ Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec) {
     R1_RETURN_IF_ERROR(load_mat("output.weight", hp_.n_embd, hp_.n_vocab, &output_));
   } else {
     output_ = tok_embd_;  // tied embeddings
+    w.Pack(&output_);
   }
 
   std::vector<float> factors;
@@ -152,6 +154,9 @@ Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec) {
   info_.kv.v_row = kv_dim;
   info_.kv.head_dim_k = info_.kv.head_dim_v = hp_.head_dim;
   info_.weight_bytes = w.bytes();
+  info_.packed_bytes = w.packed_bytes();
+  info_.pack_seconds = w.pack_seconds();
+  packed_ = w.TakePacked();
   // Decode reads every weight once per token, except the embedding table, of
   // which it reads one row (unless it is also the output matrix).
   info_.active_weight_bytes = w.bytes() - (w.Has("output.weight") ? embd_bytes : 0);
@@ -274,9 +279,9 @@ Status DenseModel::Forward(const Batch& batch, KvCache& cache, float* logits, Th
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Model>> LoadDense(const gguf::File& f, const DenseSpec& spec) {
+StatusOr<std::unique_ptr<Model>> LoadDense(const gguf::File& f, const DenseSpec& spec, const LoadOptions& opts) {
   auto m = std::make_unique<DenseModel>();
-  R1_RETURN_IF_ERROR(m->Load(f, spec));
+  R1_RETURN_IF_ERROR(m->Load(f, spec, opts));
   return std::unique_ptr<Model>(std::move(m));
 }
 

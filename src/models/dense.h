@@ -33,6 +33,6 @@ struct DenseSpec {
   bool rope_freqs = false;      // llama3 per-dimension divisors in rope_freqs.weight
 };
 
-StatusOr<std::unique_ptr<Model>> LoadDense(const gguf::File& f, const DenseSpec& spec);
+StatusOr<std::unique_ptr<Model>> LoadDense(const gguf::File& f, const DenseSpec& spec, const LoadOptions& opts = {});
 
 }  // namespace r1

@@ -10,12 +10,12 @@
 
 namespace r1 {
 
-StatusOr<std::unique_ptr<Model>> LoadLlama(const gguf::File& f) {
+StatusOr<std::unique_ptr<Model>> LoadLlama(const gguf::File& f, const LoadOptions& o) {
   DenseSpec spec;
   spec.arch = "llama";
   spec.rope_style = kernels::RopeStyle::kNormal;
   spec.rope_freqs = true;
-  return LoadDense(f, spec);
+  return LoadDense(f, spec, o);
 }
 
 }  // namespace r1

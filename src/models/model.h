@@ -51,6 +51,8 @@ struct ModelInfo {
   // Bytes read from weights per decoded token (dense: all of them; MoE: the
   // shared part plus the active experts). Used for the roofline figure.
   uint64_t active_weight_bytes = 0;
+  uint64_t packed_bytes = 0;   // repacked copies held in memory (LoadOptions::repack)
+  double pack_seconds = 0;     // time spent repacking
 };
 
 class Model {
@@ -64,9 +66,18 @@ class Model {
   virtual Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) = 0;
 };
 
+struct LoadOptions {
+  // Repack the quantized matmul weights at load time into the kernels'
+  // 8-row interleaved layout (kernels/repack.h): faster decode and prefill,
+  // for a packed copy of those tensors in memory (the mmapped file stays in
+  // use for everything else). R1_REPACK=0 in the environment also turns it off.
+  bool repack = true;
+  ThreadPool* pool = nullptr;  // splits the repacking; a temporary pool when null
+};
+
 // Loads the architecture named by general.architecture (see registry.cc).
 // The model keeps a reference to `file`, which must outlive it.
-StatusOr<std::unique_ptr<Model>> LoadModel(const gguf::File& file);
+StatusOr<std::unique_ptr<Model>> LoadModel(const gguf::File& file, const LoadOptions& opts = {});
 
 // Architectures r1.cpp knows, for help texts.
 std::vector<std::string> SupportedArchitectures();

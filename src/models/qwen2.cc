@@ -8,12 +8,12 @@
 
 namespace r1 {
 
-StatusOr<std::unique_ptr<Model>> LoadQwen2(const gguf::File& f) {
+StatusOr<std::unique_ptr<Model>> LoadQwen2(const gguf::File& f, const LoadOptions& o) {
   DenseSpec spec;
   spec.arch = "qwen2";
   spec.rope_style = kernels::RopeStyle::kNeox;
   spec.qkv_bias = true;
-  return LoadDense(f, spec);
+  return LoadDense(f, spec, o);
 }
 
 }  // namespace r1

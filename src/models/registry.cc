@@ -5,16 +5,16 @@
 
 namespace r1 {
 
-StatusOr<std::unique_ptr<Model>> LoadLlama(const gguf::File& f);
-StatusOr<std::unique_ptr<Model>> LoadQwen2(const gguf::File& f);
-StatusOr<std::unique_ptr<Model>> LoadQwen3(const gguf::File& f);
-StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f);
+StatusOr<std::unique_ptr<Model>> LoadLlama(const gguf::File& f, const LoadOptions& o);
+StatusOr<std::unique_ptr<Model>> LoadQwen2(const gguf::File& f, const LoadOptions& o);
+StatusOr<std::unique_ptr<Model>> LoadQwen3(const gguf::File& f, const LoadOptions& o);
+StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const LoadOptions& o);
 
 namespace {
 
 struct Arch {
   const char* name;
-  StatusOr<std::unique_ptr<Model>> (*load)(const gguf::File&);
+  StatusOr<std::unique_ptr<Model>> (*load)(const gguf::File&, const LoadOptions&);
 };
 
 constexpr Arch kArchitectures[] = {
@@ -32,11 +32,11 @@ int64_t Batch::n_outputs() const {
   return n;
 }
 
-StatusOr<std::unique_ptr<Model>> LoadModel(const gguf::File& file) {
+StatusOr<std::unique_ptr<Model>> LoadModel(const gguf::File& file, const LoadOptions& opts) {
   auto arch = file.GetString("general.architecture");
   if (!arch.ok()) return arch.status();
   for (const Arch& a : kArchitectures)
-    if (*arch == a.name) return a.load(file);
+    if (*arch == a.name) return a.load(file, opts);
   std::string known;
   for (const Arch& a : kArchitectures) known += std::string(known.empty() ? "" : ", ") + a.name;
   return Status::Unimplemented(file.path() + ": architecture '" + *arch + "' is not supported (supported: " +

@@ -1,5 +1,7 @@
 #include "models/weights.h"
 
+#include <chrono>
+
 #include "kernels/quant.h"
 
 namespace r1 {
@@ -28,7 +30,26 @@ StatusOr<const gguf::TensorInfo*> Weights::Find(const std::string& name, const s
   return t;
 }
 
-StatusOr<kernels::Matrix> Weights::Matrix(const std::string& name, int64_t k, int64_t rows) {
+Weights::Weights(const gguf::File& f, const LoadOptions& opts)
+    : f_(f), repack_(opts.repack && kernels::RepackEnabledByEnv()), pool_(opts.pool) {}
+
+Weights::~Weights() = default;
+
+void Weights::Pack(kernels::Matrix* m) {
+  if (!repack_ || kernels::FastPackedDot(m->type) == nullptr) return;
+  if (pool_ == nullptr) {
+    own_pool_ = std::make_unique<ThreadPool>();
+    pool_ = own_pool_.get();
+  }
+  if (!packed_) packed_ = std::make_unique<kernels::PackedWeights>();
+  const auto t0 = std::chrono::steady_clock::now();
+  packed_->Pack(m, *pool_);
+  pack_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::unique_ptr<kernels::PackedWeights> Weights::TakePacked() { return std::move(packed_); }
+
+StatusOr<kernels::Matrix> Weights::Matrix(const std::string& name, int64_t k, int64_t rows, bool pack) {
   auto t = Find(name, {k, rows});
   if (!t.ok()) return t.status();
   kernels::Matrix m;
@@ -37,6 +58,7 @@ StatusOr<kernels::Matrix> Weights::Matrix(const std::string& name, int64_t k, in
   m.k = k;
   m.rows = rows;
   m.row_bytes = GgmlRowSize(m.type, k);
+  if (pack) Pack(&m);
   return m;
 }
 
@@ -49,6 +71,7 @@ StatusOr<kernels::Matrix> Weights::Experts(const std::string& name, int64_t k, i
   m.k = k;
   m.rows = rows * n_expert;
   m.row_bytes = GgmlRowSize(m.type, k);
+  Pack(&m);
   return m;
 }
 

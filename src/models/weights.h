@@ -1,27 +1,40 @@
 // Typed access to a model's tensors, with errors that name the tensor.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "gguf/gguf.h"
 #include "kernels/matmul.h"
+#include "kernels/repack.h"
+#include "models/model.h"
 #include "r1/status.h"
 
 namespace r1 {
 
 class Weights {
  public:
+  // Without options nothing is repacked (e.g. tensors only checked, not run).
   explicit Weights(const gguf::File& f) : f_(f) {}
+  Weights(const gguf::File& f, const LoadOptions& opts);
+  ~Weights();
 
   bool Has(const std::string& name) const { return f_.FindTensor(name) != nullptr; }
 
   // A 2-D weight with ne = {k, rows} (PyTorch Linear (rows, k)), of a type the
-  // matmul kernels support. Counts its bytes toward bytes().
-  StatusOr<kernels::Matrix> Matrix(const std::string& name, int64_t k, int64_t rows);
+  // matmul kernels support. Counts its bytes toward bytes(). Repacked when
+  // the options ask for it and `pack` is set (not for lookup-only tables).
+  StatusOr<kernels::Matrix> Matrix(const std::string& name, int64_t k, int64_t rows, bool pack = true);
   // A 3-D expert tensor ne = {k, rows, n_expert} as one matrix of
   // rows · n_expert rows; expert e is Slice(e · rows, rows).
   StatusOr<kernels::Matrix> Experts(const std::string& name, int64_t k, int64_t rows, int64_t n_expert);
+  // Repacks `m` if the options ask for it and its type and shape allow.
+  void Pack(kernels::Matrix* m);
+  // The packed copies, for the model to own (null when nothing was packed).
+  std::unique_ptr<kernels::PackedWeights> TakePacked();
+  uint64_t packed_bytes() const { return packed_ ? packed_->bytes() : 0; }
+  double pack_seconds() const { return pack_seconds_; }
   // A 1-D tensor of n values (norm weights, biases), converted to float.
   StatusOr<std::vector<float>> Vector(const std::string& name, int64_t n);
 
@@ -33,6 +46,11 @@ class Weights {
 
   const gguf::File& f_;
   uint64_t bytes_ = 0;
+  bool repack_ = false;
+  ThreadPool* pool_ = nullptr;
+  std::unique_ptr<ThreadPool> own_pool_;
+  std::unique_ptr<kernels::PackedWeights> packed_;
+  double pack_seconds_ = 0;
 };
 
 }  // namespace r1

@@ -13,10 +13,13 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
   auto file = gguf::File::Open(opts.model_path);
   if (!file.ok()) return file.status();
   e->file_ = std::move(*file);
-  auto model = LoadModel(*e->file_);
+  e->pool_ = std::make_unique<ThreadPool>(opts.threads);
+  LoadOptions lo;
+  lo.repack = opts.repack;
+  lo.pool = e->pool_.get();
+  auto model = LoadModel(*e->file_, lo);
   if (!model.ok()) return model.status();
   e->model_ = std::move(*model);
-  e->pool_ = std::make_unique<ThreadPool>(opts.threads);
   KvCacheConfig kv = e->model_->info().kv;
   kv.block_size = opts.block_size;
   kv.n_blocks = (opts.ctx_size + opts.block_size - 1) / opts.block_size;
@@ -34,6 +37,9 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
                  static_cast<double>(e->cache_->bytes_per_token()) / 1024, KvTypeName(kv.type),
                  static_cast<double>(e->cache_->bytes_allocated()) / (1 << 20),
                  static_cast<long long>(kv.n_blocks * kv.block_size), e->pool_->size());
+    if (i.packed_bytes > 0)
+      std::fprintf(stderr, "r1: repacked %.2f GiB of weights for the kernels in %.2f s (--no-repack to skip)\n",
+                   static_cast<double>(i.packed_bytes) / (1 << 30), i.pack_seconds);
   }
   return e;
 }

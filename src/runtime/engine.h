@@ -22,6 +22,7 @@ struct EngineOptions {
   int64_t batch_size = 512; // prefill chunk
   KvType kv_type = KvType::kF16;  // KV cache element type (q8_0: half the memory)
   bool verbose = true;      // load log on stderr
+  bool repack = true;       // repack weights for the kernels at load (LoadOptions::repack)
 };
 
 class Engine {

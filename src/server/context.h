@@ -37,6 +37,7 @@ struct ServerOptions {
   int64_t batch_size = 256;      // tokens per forward pass
   int threads = 0;               // 0: physical cores
   KvType kv_type = KvType::kF16;  // KV cache element type
+  bool repack = true;             // repack weights at load (--no-repack)
   int64_t max_queue = 64;        // waiting requests before 429
   size_t max_body_bytes = 8u << 20;
   int read_timeout_s = 10;       // a client that sends nothing this long is dropped

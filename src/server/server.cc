@@ -91,10 +91,13 @@ Status Server::Load() {
   eo.threads = o.threads;
   eo.block_size = 16;
   eo.kv_type = o.kv_type;
+  eo.repack = o.repack;
   // Read the model's trained context first to size the pool.
   auto file = gguf::File::Open(o.model_path);
   if (!file.ok()) return file.status();
-  auto model = LoadModel(**file);
+  LoadOptions info_only;
+  info_only.repack = false;
+  auto model = LoadModel(**file, info_only);
   if (!model.ok()) return model.status();
   int64_t ctx = o.ctx_size > 0 ? o.ctx_size : std::min<int64_t>((*model)->info().n_ctx_train, 4096);
   if (ctx <= 0) ctx = 4096;

@@ -24,8 +24,10 @@ struct Options {
   int gen = 128;
   int threads = 0;
   r1::KvType kv_type = r1::KvType::kF16;
+  bool repack = true;
   int depth = 0;      // tokens already in the context before decode is timed
   int parallel = 1;   // sequences decoded together (aggregate tok/s)
+  bool fast_depth = false;  // fill the depth with random K/V rows instead of a prefill
   int64_t batch = 512;
   bool json = false;
 };
@@ -34,10 +36,34 @@ double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Writes random K/V rows (standard normal values) for positions [0, n) of
+// `seq` in every layer: what a prefill leaves behind, minus the minutes a long
+// one takes on a few cores. Decode reads the same bytes with the same
+// instructions whatever they hold, so its timing is that of a real context.
+r1::Status FillRandom(r1::KvCache& cache, int seq, int64_t n) {
+  R1_RETURN_IF_ERROR(cache.Reserve(seq, n));
+  const r1::KvCacheConfig& c = cache.config();
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  constexpr int kRows = 61;  // distinct rows, cycled
+  const int64_t width = std::max(c.k_row, c.v_row);
+  std::vector<float> rows(static_cast<size_t>(kRows * width));
+  for (auto& x : rows) x = normal(rng);
+  for (int l = 0; l < c.n_layer; ++l) {
+    for (int64_t p = 0; p < n; ++p) {
+      const float* row = rows.data() + ((p + l) % kRows) * width;
+      cache.StoreK(l, seq, p, row);
+      if (c.v_row > 0) cache.StoreV(l, seq, p, rows.data() + ((p + l + 7) % kRows) * width);
+    }
+  }
+  return r1::Status::Ok();
+}
+
 int Run(const Options& o) {
   r1::EngineOptions eo;
   eo.model_path = o.model;
   eo.kv_type = o.kv_type;
+  eo.repack = o.repack;
   eo.threads = o.threads;
   eo.batch_size = o.batch;
   eo.ctx_size = static_cast<int64_t>(o.parallel) * (std::max(o.prompt, o.depth) + o.gen + 16) + 64;
@@ -76,7 +102,11 @@ int Run(const Options& o) {
   const int depth = std::max(1, o.depth);
   r1::Batch batch;
   for (int s = 0; s < o.parallel; ++s) {
-    st = e.Append(s, random_tokens(depth), nullptr);
+    if (o.fast_depth) {
+      st = FillRandom(e.cache(), s, depth);
+    } else {
+      st = e.Append(s, random_tokens(depth), nullptr);
+    }
     if (!st.ok()) return r1::cli::Fail(st);
     st = e.cache().Reserve(s, depth + o.gen);
     if (!st.ok()) return r1::cli::Fail(st);
@@ -132,7 +162,10 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("-n,--gen", o->gen, "Tokens to decode")->capture_default_str();
       app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
       r1::cli::AddKvTypeOption(app, &o->kv_type);
+      r1::cli::AddRepackOption(app, &o->repack);
       app.add_option("-d,--depth", o->depth, "Context depth before the decode test")->capture_default_str();
+      app.add_flag("--fast-depth", o->fast_depth,
+                   "Fill the depth with random K/V rows instead of a prefill (same decode timing, seconds not minutes)");
       app.add_option("--parallel", o->parallel, "Sequences decoded together")->capture_default_str();
       app.add_option("-b,--batch", o->batch, "Prefill chunk size")->capture_default_str();
       app.add_flag("--json", o->json, "Print one JSON object");

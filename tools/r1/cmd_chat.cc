@@ -29,6 +29,7 @@ struct Options {
   std::string model, system;
   int threads = 0;
   r1::KvType kv_type = r1::KvType::kF16;
+  bool repack = true;
   int64_t n_predict = 4096;
   int64_t ctx = 8192;
   int64_t max_thinking = -1;
@@ -211,6 +212,7 @@ int Run(const Options& o) {
   r1::EngineOptions eo;
   eo.model_path = o.model;
   eo.kv_type = o.kv_type;
+  eo.repack = o.repack;
   eo.threads = o.threads;
   eo.ctx_size = o.ctx;
   auto loaded = r1::Engine::Load(eo);
@@ -267,6 +269,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("-c,--ctx-size", o->ctx, "Context size (tokens)")->capture_default_str();
       app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
       r1::cli::AddKvTypeOption(app, &o->kv_type);
+      r1::cli::AddRepackOption(app, &o->repack);
       r1::cli::AddSamplingOptions(app, &o->sampling);
       return [o] { return Run(*o); };
     });

@@ -44,7 +44,9 @@ int Run(const Options& o) {
   for (const auto& [type, v] : by_type)
     std::printf("  %-8s %5d tensors %10.2f MiB\n", type.c_str(), v.first, static_cast<double>(v.second) / (1 << 20));
 
-  auto model = r1::LoadModel(file);
+  r1::LoadOptions info_only;
+  info_only.repack = false;
+  auto model = r1::LoadModel(file, info_only);
   if (!model.ok()) {
     std::printf("\nmodel: not loadable: %s\n", model.status().message().c_str());
     return 0;

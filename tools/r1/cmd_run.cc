@@ -17,6 +17,7 @@ struct Options {
   std::string model, prompt, tokens, system;
   int threads = 0;
   r1::KvType kv_type = r1::KvType::kF16;
+  bool repack = true;
   int64_t n_predict = 512;
   int64_t ctx = 4096;
   r1::SamplerParams sampling;
@@ -30,6 +31,7 @@ int Run(Options o) {
   r1::EngineOptions eo;
   eo.model_path = o.model;
   eo.kv_type = o.kv_type;
+  eo.repack = o.repack;
   eo.threads = o.threads;
   eo.ctx_size = o.ctx;
   auto loaded = r1::Engine::Load(eo);
@@ -116,6 +118,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("-c,--ctx-size", o->ctx, "Context size (tokens)")->capture_default_str();
       app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
       r1::cli::AddKvTypeOption(app, &o->kv_type);
+      r1::cli::AddRepackOption(app, &o->repack);
       r1::cli::AddSamplingOptions(app, &o->sampling);
       return [o] {
         if (o->prompt.empty() && o->tokens.empty()) {

@@ -55,6 +55,11 @@ void AddKvTypeOption(CLI::App& app, KvType* t) {
       ->default_str(KvTypeName(*t));
 }
 
+void AddRepackOption(CLI::App& app, bool* repack) {
+  app.add_flag_callback("--no-repack", [repack] { *repack = false; },
+                        "Do not repack weights for the kernels at load (less memory, slower matmuls)");
+}
+
 int Fail(const Status& s) {
   std::fprintf(stderr, "r1: %s\n", s.message().c_str());
   return 1;

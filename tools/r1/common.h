@@ -24,6 +24,9 @@ void AddSamplingOptions(CLI::App& app, SamplerParams* p);
 // error naming the flag.
 void AddKvTypeOption(CLI::App& app, KvType* t);
 
+// --no-repack: keep the weights in the file's layout (no load-time repacking).
+void AddRepackOption(CLI::App& app, bool* repack);
+
 // Prints "r1: <message>" to stderr and returns exit code 1.
 int Fail(const Status& s);
 
