@@ -1,5 +1,8 @@
 #include "models/weights.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <chrono>
 
 #include "kernels/quant.h"
@@ -43,7 +46,17 @@ void Weights::Pack(kernels::Matrix* m) {
   }
   if (!packed_) packed_ = std::make_unique<kernels::PackedWeights>();
   const auto t0 = std::chrono::steady_clock::now();
-  packed_->Pack(m, *pool_);
+  if (packed_->Pack(m, *pool_)) {
+    // The packed copy serves the matmuls from now on: let the kernel drop the
+    // original's pages from this process (they stay valid and are re-read
+    // from the file if anything touches them, e.g. an embedding lookup), so
+    // resident memory stays about one copy of the weights.
+    static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto b = reinterpret_cast<uintptr_t>(m->data);
+    const uintptr_t lo = (b + page - 1) & ~(page - 1);
+    const uintptr_t hi = (b + m->row_bytes * static_cast<uintptr_t>(m->rows)) & ~(page - 1);
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  }
   pack_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
