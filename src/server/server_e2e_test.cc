@@ -109,7 +109,7 @@ TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
   const int port = FreePort();
   const std::string log = dir + "/server_e2e.log";
   ServeProcess serve({bin, "serve", "-m", model, "--port", std::to_string(port), "--api-key", kKey, "--alias",
-                      "model", "--parallel", "32", "--ctx-size", "2048", "--threads", "2", "--max-queue", "128",
+                      "model", "--parallel", "32", "--ctx-size", "4096", "--threads", "2", "--max-queue", "128",
                       "--read-timeout", "3"},
                      log);
   ASSERT_TRUE(WaitHealthy(port, 120)) << "r1 serve did not become healthy; see " << log;

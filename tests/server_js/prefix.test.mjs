@@ -1,4 +1,4 @@
-// Prefix caching: a second request sharing a long prefix reuses its KV
+// Prefix caching: a second request sharing a ~2k-token prefix reuses its KV
 // blocks (usage.prompt_tokens_details.cached_tokens, /metrics) and its time
 // to first token drops.
 import { test } from 'node:test';
@@ -7,8 +7,8 @@ import { MODEL, client, metrics, streamChat } from './common.mjs';
 
 const c = client();
 
-test('a shared long prefix is reused', async () => {
-  const doc = Array.from({ length: 50 }, (_, i) => `line ${i}: the quick brown fox checks value ${i * 7}.`).join('\n');
+test('a shared 2k-token prefix is reused', async () => {
+  const doc = Array.from({ length: 70 }, (_, i) => `line ${i}: the quick brown fox checks value ${i * 7}.`).join('\n');
   const system = { role: 'system', content: `You answer questions about this document.\n${doc}` };
   const ask = (q) => ({ model: MODEL, messages: [system, { role: 'user', content: q }], max_tokens: 4, seed: 1,
     reasoning_effort: 'none' });
@@ -26,7 +26,10 @@ test('a shared long prefix is reused', async () => {
   assert.ok(computed2 < computed1 / 5, `second prefill ${computed2} tokens vs ${computed1}`);
   console.log(`prefix cache: TTFT ${first.ttftMs.toFixed(1)} ms -> ${second.ttftMs.toFixed(1)} ms, ` +
     `prompt ${second.usage.prompt_tokens} tokens, ${cached} cached`);
-  assert.ok(second.ttftMs < first.ttftMs, 'TTFT drops with the prefix cached');
+  assert.ok(first.usage.prompt_tokens >= 2000, `a 2k-token prompt (${first.usage.prompt_tokens})`);
+  // bench/serve measures the 25% target on the 1.5B model; here, on a tiny
+  // model where HTTP and tokenizing weigh more, half is asked.
+  assert.ok(second.ttftMs < 0.5 * first.ttftMs, 'TTFT drops with the prefix cached');
 
   // Multi-turn: the next turn resends the history, which is reused too.
   const turn1 = await c.chat.completions.create(ask('Summarise.'));
