@@ -9,6 +9,13 @@
 // decode figure is steady state: tokens that arrived while every stream was
 // decoding, over that window (prefill of late joiners excluded); TTFT is
 // from sending the request to its first token, queueing and prefill included.
+//
+//   node bench/serve/bench.mjs --base ... --prefix-words 580 --rounds 5
+//
+// instead measures the prefix cache: each round sends a fresh long document
+// (a cold prefill), then the same document with another question (its
+// blocks reused), and reports TTFT p50 of both and warm/cold. On the
+// synthetic models' vocabulary 580 words are about 2k tokens.
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
   return acc;
@@ -57,6 +64,61 @@ async function stream(i) {
 }
 
 const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+
+// Prefix-cache mode: TTFT with a cold vs a warm shared prefix.
+async function ttftOnce(text) {
+  const t0 = performance.now();
+  const r = await fetch(`${base}/v1/completions`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify({ prompt: text, max_tokens: 2, stream: true, temperature: 0, logprobs: 0,
+      stream_options: { include_usage: true } }),
+  });
+  if (!r.ok) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
+  let first = null, usage = null, buf = '';
+  const dec = new TextDecoder();
+  for await (const part of r.body) {
+    buf += dec.decode(part, { stream: true });
+    let k;
+    while ((k = buf.indexOf('\n\n')) >= 0) {
+      const ev = buf.slice(0, k);
+      buf = buf.slice(k + 2);
+      if (!ev.startsWith('data: ') || ev === 'data: [DONE]') continue;
+      const j = JSON.parse(ev.slice(6));
+      if (j.usage) usage = j.usage;
+      if (first === null && (j.choices?.[0]?.logprobs?.tokens?.length ?? 0) > 0) first = performance.now() - t0;
+    }
+  }
+  return { ttft: first, prompt: usage?.prompt_tokens ?? 0, cached: usage?.prompt_tokens_details?.cached_tokens ?? 0 };
+}
+
+if (args['prefix-words']) {
+  const words = Number(args['prefix-words']);
+  const w = ['alpha', 'beta', 'gamma', 'delta', 'value', 'check', 'answer', 'think', 'world', 'fox', 'line', 'seven'];
+  const cold = [], warm = [];
+  let info = null;
+  for (let r = 0; r < rounds; ++r) {
+    // A new document each round, different from its first token: nothing of it is cached.
+    const salt = `${Math.random().toString(36).slice(2, 10)} ${r}`;
+    const doc = `${salt} document.\n` + Array.from({ length: words }, (_, j) => w[(j * 7 + (j >> 3) + r) % w.length] +
+      (j % 12 === 11 ? '.\n' : '')).join(' ');
+    const c = await ttftOnce(`${doc}\nQuestion: what is the first word?\nAnswer:`);
+    const h = await ttftOnce(`${doc}\nQuestion: what is the last word?\nAnswer:`);
+    cold.push(c.ttft);
+    warm.push(h.ttft);
+    info = { prompt: h.prompt, cached: h.cached, cold_cached: c.cached };
+    console.log(`round ${r}: prompt ${h.prompt} tokens, cold TTFT ${c.ttft.toFixed(0)} ms (cached ${c.cached}), ` +
+      `warm ${h.ttft.toFixed(0)} ms (cached ${h.cached})`);
+  }
+  const row = { prompt_tokens: info.prompt, cached_tokens: info.cached, cold_ttft_p50_ms: pct(cold, 0.5),
+    warm_ttft_p50_ms: pct(warm, 0.5) };
+  row.warm_over_cold = row.warm_ttft_p50_ms / row.cold_ttft_p50_ms;
+  console.log(`prefix cache: ${row.prompt_tokens}-token prompt, ${row.cached_tokens} cached: TTFT p50 cold ` +
+    `${row.cold_ttft_p50_ms.toFixed(0)} ms, warm ${row.warm_ttft_p50_ms.toFixed(0)} ms ` +
+    `(warm/cold ${(100 * row.warm_over_cold).toFixed(1)}%, target <= 25%)`);
+  if (args.json) (await import('node:fs')).writeFileSync(args.json, JSON.stringify(row, null, 2));
+  process.exit(0);
+}
 
 const results = [];
 let id = 0;
