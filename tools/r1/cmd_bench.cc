@@ -24,6 +24,7 @@ struct Options {
   int gen = 128;
   int threads = 0;
   r1::KvType kv_type = r1::KvType::kF16;
+  bool repack = true;
   int depth = 0;      // tokens already in the context before decode is timed
   int parallel = 1;   // sequences decoded together (aggregate tok/s)
   bool fast_depth = false;  // fill the depth with random K/V rows instead of a prefill
@@ -62,6 +63,7 @@ int Run(const Options& o) {
   r1::EngineOptions eo;
   eo.model_path = o.model;
   eo.kv_type = o.kv_type;
+  eo.repack = o.repack;
   eo.threads = o.threads;
   eo.batch_size = o.batch;
   eo.ctx_size = static_cast<int64_t>(o.parallel) * (std::max(o.prompt, o.depth) + o.gen + 16) + 64;
@@ -160,6 +162,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("-n,--gen", o->gen, "Tokens to decode")->capture_default_str();
       app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
       r1::cli::AddKvTypeOption(app, &o->kv_type);
+      r1::cli::AddRepackOption(app, &o->repack);
       app.add_option("-d,--depth", o->depth, "Context depth before the decode test")->capture_default_str();
       app.add_flag("--fast-depth", o->fast_depth,
                    "Fill the depth with random K/V rows instead of a prefill (same decode timing, seconds not minutes)");
