@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 namespace r1 {
 
@@ -44,17 +45,45 @@ int32_t Sampler::Sample(const float* logits, int64_t n_vocab) {
   if (p_.temperature <= 0.0f) return std::min_element(cand_.begin(), cand_.end(), better)->second;
 
   size_t n = cand_.size();
+  std::vector<double>& prob = prob_;
   if (p_.top_k > 0 && static_cast<size_t>(p_.top_k) < n) {
     std::partial_sort(cand_.begin(), cand_.begin() + p_.top_k, cand_.end(), better);
     n = static_cast<size_t>(p_.top_k);
+    // Softmax over the survivors, in double.
+    prob.resize(n);
+    double mx = cand_[0].first, sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += prob[i] = std::exp((cand_[i].first - mx) / p_.temperature);
+    for (auto& pr : prob) pr /= sum;
   } else {
-    std::sort(cand_.begin(), cand_.end(), better);
+    // Softmax over the whole vocabulary (normalizer summed in id order), then
+    // the candidates in probability order as far as min-p / top-p can reach.
+    double mx = cand_[0].first;
+    for (const auto& c : cand_) mx = std::max<double>(mx, c.first);
+    double sum = 0;
+    for (const auto& c : cand_) sum += std::exp((c.first - mx) / p_.temperature);
+    const bool cut = p_.min_p > 0 || p_.top_p < 1.0f;
+    size_t k = full_sort_ || !cut ? n : std::min<size_t>(n, 64);
+    for (;;) {
+      if (k == n) {
+        std::sort(cand_.begin(), cand_.end(), better);
+      } else {
+        std::partial_sort(cand_.begin(), cand_.begin() + static_cast<std::ptrdiff_t>(k), cand_.end(), better);
+      }
+      prob.resize(k);
+      for (size_t i = 0; i < k; ++i) prob[i] = std::exp((cand_[i].first - mx) / p_.temperature) / sum;
+      if (k == n) break;
+      // Enough when the min-p or top-p cut (computed below) falls inside the prefix.
+      bool inside = false;
+      if (p_.min_p > 0 && prob[k - 1] < p_.min_p * prob[0]) inside = true;
+      if (!inside && p_.top_p < 1.0f) {
+        double cum = 0;
+        for (size_t i = 0; i + 1 < k && !inside; ++i) inside = (cum += prob[i]) >= p_.top_p;
+      }
+      if (inside) break;
+      k = std::min(n, k * 8);
+    }
+    n = k;
   }
-  // Softmax over the survivors, in double.
-  std::vector<double> prob(n);
-  double mx = cand_[0].first, sum = 0;
-  for (size_t i = 0; i < n; ++i) sum += prob[i] = std::exp((cand_[i].first - mx) / p_.temperature);
-  for (auto& pr : prob) pr /= sum;
   // min-p: keep tokens with p >= min_p · p_max.
   if (p_.min_p > 0) {
     size_t keep = 1;
