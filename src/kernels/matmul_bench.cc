@@ -93,6 +93,9 @@ void MatMulArgs(benchmark::internal::Benchmark* b) {
         for (int64_t packed : {0, 1})
           if (packed == 0 || t == GgmlType::Q4_K || t == GgmlType::Q6_K || t == GgmlType::Q8_0)
             b->Args({static_cast<int64_t>(t), k, rows, n, packed});
+  // The output head of the 1.5B shape (~130-190 MB): decode GEMV from DRAM.
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0})
+    for (int64_t packed : {0, 1}) b->Args({static_cast<int64_t>(t), 1536, 151936, 1, packed});
   b->ArgNames({"type", "k", "rows", "tokens", "packed"});
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }

@@ -1,6 +1,9 @@
 // The packed layouts of repack.h, written by plain scalar code.
 #include "kernels/repack.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -134,7 +137,32 @@ bool RepackEnabledByEnv() {
   return enabled;
 }
 
-void PackedWeights::Free::operator()(uint8_t* p) const { std::free(p); }
+namespace {
+constexpr size_t kHuge = size_t{2} << 20;
+constexpr size_t kChunk = size_t{64} << 20;  // mapping granularity
+}  // namespace
+
+PackedWeights::~PackedWeights() {
+  for (const Chunk& c : chunks_) ::munmap(c.map, c.map_len);
+}
+
+uint8_t* PackedWeights::Allocate(size_t bytes) {
+  bytes = (bytes + 63) & ~size_t{63};
+  if (chunks_.empty() || chunks_.back().size - chunks_.back().used < bytes) {
+    Chunk c;
+    c.size = std::max(kChunk, (bytes + kHuge - 1) / kHuge * kHuge);
+    c.map_len = c.size + kHuge;
+    c.map = ::mmap(nullptr, c.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c.map == MAP_FAILED) return nullptr;
+    c.data = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(c.map) + kHuge - 1) / kHuge * kHuge);
+    ::madvise(c.data, c.size, MADV_HUGEPAGE);
+    chunks_.push_back(c);
+  }
+  Chunk& c = chunks_.back();
+  uint8_t* p = c.data + c.used;
+  c.used += bytes;
+  return p;
+}
 
 bool PackedWeights::Pack(Matrix* m, ThreadPool& pool) {
   if (m->packed != nullptr) return true;
@@ -143,9 +171,9 @@ bool PackedWeights::Pack(Matrix* m, ThreadPool& pool) {
   if (gb == 0) return false;
   const int64_t groups = m->rows / kPackRows;
   const size_t total = gb * static_cast<size_t>(groups);
-  auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, (total + 63) & ~size_t{63}));
+  uint8_t* p = Allocate(total);
   if (p == nullptr) return false;  // out of memory: the unpacked path still works
-  bufs_.emplace_back(p);
+  ++count_;
   pool.ParallelFor(groups, [&](int64_t b, int64_t e, int) { PackGroups(*m, b, e, p); });
   m->packed = p;
   m->packed_group_bytes = gb;

@@ -36,7 +36,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "gguf/ggml_types.h"
@@ -68,23 +67,37 @@ void PackGroups(const Matrix& w, int64_t g0, int64_t g1, uint8_t* dst);
 // True when R1_REPACK is unset or not "0" and the scalar path is not forced.
 bool RepackEnabledByEnv();
 
-// Owns packed copies of a model's weights.
+// Owns packed copies of a model's weights, sub-allocated from large
+// 2 MiB-aligned anonymous mappings with transparent huge pages requested (a
+// GEMV streams them end to end; 4 KiB pages stop the L2 prefetchers at every
+// page boundary and cost a TLB miss per page).
 class PackedWeights {
  public:
+  PackedWeights() = default;
+  ~PackedWeights();
+  PackedWeights(const PackedWeights&) = delete;
+  PackedWeights& operator=(const PackedWeights&) = delete;
+
   // Packs `m` (sets m->packed) when its type has a packed kernel here and its
   // rows are a multiple of 8; returns whether it did. Uses `pool` to split
   // the work.
   bool Pack(Matrix* m, ThreadPool& pool);
 
   uint64_t bytes() const { return bytes_; }
-  size_t count() const { return bufs_.size(); }
+  size_t count() const { return count_; }
 
  private:
-  struct Free {
-    void operator()(uint8_t* p) const;
+  uint8_t* Allocate(size_t bytes);
+
+  struct Chunk {
+    void* map = nullptr;
+    size_t map_len = 0;
+    uint8_t* data = nullptr;  // 2 MiB aligned
+    size_t size = 0, used = 0;
   };
-  std::vector<std::unique_ptr<uint8_t, Free>> bufs_;
+  std::vector<Chunk> chunks_;
   uint64_t bytes_ = 0;
+  size_t count_ = 0;
 };
 
 }  // namespace r1::kernels
