@@ -52,12 +52,12 @@ const void* Advance(KvType t, const void* base, int64_t row, int64_t stride, int
 
 const void* KRow(const KvView& kv, const AttentionParams& p, int64_t key, int kv_head) {
   return Advance(kv.type, kv.k_blocks[key / kv.block_size], key % kv.block_size, kv.k_row_stride,
-                 static_cast<int64_t>(kv_head) * p.head_dim_k);
+                 static_cast<int64_t>(kv_head) * (kv.k_head_stride ? kv.k_head_stride : p.head_dim_k));
 }
 
 const void* VRow(const KvView& kv, const AttentionParams& p, int64_t key, int kv_head) {
   return Advance(kv.type, kv.v_blocks[key / kv.block_size], key % kv.block_size, kv.v_row_stride,
-                 static_cast<int64_t>(kv_head) * p.head_dim_v);
+                 static_cast<int64_t>(kv_head) * (kv.v_head_stride ? kv.v_head_stride : p.head_dim_v));
 }
 
 }  // namespace
@@ -101,8 +101,10 @@ void TileRows(const KvView& kv, const AttentionParams& p, int kv_head, int64_t t
               Scratch& sc) {
   // One division per tile, not per key; byte offsets (F16 or Q8_0 rows).
   int64_t blk = t0 / kv.block_size, row = t0 % kv.block_size;
-  const int64_t k_off = KvBytes(kv.type, static_cast<int64_t>(kv_head) * p.head_dim_k);
-  const int64_t v_off = KvBytes(kv.type, static_cast<int64_t>(kv_head) * p.head_dim_v);
+  const int64_t k_off =
+      KvBytes(kv.type, static_cast<int64_t>(kv_head) * (kv.k_head_stride ? kv.k_head_stride : p.head_dim_k));
+  const int64_t v_off =
+      KvBytes(kv.type, static_cast<int64_t>(kv_head) * (kv.v_head_stride ? kv.v_head_stride : p.head_dim_v));
   const int64_t k_stride = KvBytes(kv.type, kv.k_row_stride), v_stride = KvBytes(kv.type, kv.v_row_stride);
   for (int j = 0; j < n; ++j) {
     sc.krows[j] = static_cast<const uint8_t*>(kv.k_blocks[blk]) + row * k_stride + k_off;

@@ -4,11 +4,14 @@
 //   q    [n_q, n_head, head_dim_k] float, already scaled by nothing (scale is applied inside)
 //   out  [n_q, n_head, head_dim_v] float
 //   K/V  one sequence's cache, stored in blocks of `block_size` tokens. Token j
-//        lives in block j / block_size at row j % block_size. A K row holds
-//        n_head_kv × head_dim_k values of type `KvType`, contiguous per head,
-//        and rows are `k_row_stride` values apart; likewise V. V may alias K
-//        with another stride and head_dim (absorbed MLA: K row = [c_kv | k_pe],
-//        V = c_kv).
+//        lives in block j / block_size at row j % block_size. KV head h's K
+//        row for that token starts h · k_head_stride values into the block
+//        (0: h · head_dim_k, heads side by side in one token row) plus
+//        row · k_row_stride; likewise V. The paged cache stores blocks
+//        head-major (one head's rows contiguous, so a head's keys stream
+//        through the caches without sharing sets with the other heads'
+//        halves of each row). V may alias K with another stride and head_dim
+//        (absorbed MLA: K row = [c_kv | k_pe], V = c_kv).
 //
 // Query i (at absolute position q_pos[i]) attends to keys 0..q_pos[i]
 // inclusive; keys are stored in position order. Head h reads KV head
@@ -50,6 +53,8 @@ struct KvView {
   int64_t n_kv = 0;                       // tokens present (keys 0..n_kv-1)
   int64_t k_row_stride = 0;               // values between consecutive tokens' K rows
   int64_t v_row_stride = 0;
+  int64_t k_head_stride = 0;              // values between KV heads' rows (0: head_dim_k)
+  int64_t v_head_stride = 0;              // likewise for V (0: head_dim_v)
 };
 
 struct AttentionParams {

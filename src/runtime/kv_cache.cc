@@ -1,6 +1,10 @@
 #include "runtime/kv_cache.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cassert>
+#include <new>
 
 #include "kernels/ops.h"
 #include "kernels/quant.h"
@@ -35,8 +39,8 @@ KvCache::KvCache(const KvCacheConfig& cfg) : cfg_(cfg) {
   for (int l = 0; l < cfg.n_layer; ++l) {
     // Zero-initialised so a read of an unwritten row is deterministic (and,
     // for Q8_0, a finite zero: scale 0, values 0).
-    k_data_.emplace_back(new uint8_t[k_bytes]());
-    if (v_bytes) v_data_.emplace_back(new uint8_t[v_bytes]());
+    k_data_.push_back(Allocate(k_bytes));
+    if (v_bytes) v_data_.push_back(Allocate(v_bytes));
     bytes_ += k_bytes + v_bytes;
   }
   refs_.assign(static_cast<size_t>(cfg.n_blocks), 0);
@@ -105,12 +109,35 @@ int64_t KvCache::Capacity(int seq) const {
   return it == seqs_.end() ? 0 : static_cast<int64_t>(it->second.size()) * cfg_.block_size;
 }
 
-uint8_t* KvCache::Row(const std::vector<std::unique_ptr<uint8_t[]>>& data, int64_t row_bytes, int layer,
-                     int seq, int64_t pos) const {
+// Anonymous mappings are zero-filled and only take memory where written. With
+// transparent huge pages a head's rows in consecutive blocks sit in one 2 MiB
+// page, so the hardware prefetchers follow them (they stop at 4 KiB page
+// boundaries, and a block of one head's K is 4 KiB).
+KvCache::Storage KvCache::Allocate(size_t bytes) {
+  const size_t len = std::max<size_t>(bytes, 1);
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  if (len >= (size_t{2} << 20)) ::madvise(p, len, MADV_HUGEPAGE);
+  return Storage(static_cast<uint8_t*>(p), Unmap{len});
+}
+
+void KvCache::Unmap::operator()(uint8_t* p) const { ::munmap(p, len); }
+
+int64_t KvCache::HeadDimK() const {
+  return cfg_.head_dim_k > 0 && cfg_.k_row % cfg_.head_dim_k == 0 ? cfg_.head_dim_k : cfg_.k_row;
+}
+
+int64_t KvCache::HeadDimV() const {
+  return cfg_.head_dim_v > 0 && cfg_.v_row % cfg_.head_dim_v == 0 ? cfg_.head_dim_v : cfg_.v_row;
+}
+
+uint8_t* KvCache::Row(const std::vector<Storage>& data, int64_t row_bytes, int64_t head_bytes,
+                     int layer, int seq, int64_t pos, int64_t head) const {
   const auto& table = seqs_.at(seq);
   assert(pos / cfg_.block_size < static_cast<int64_t>(table.size()));
   int64_t b = table[static_cast<size_t>(pos / cfg_.block_size)];
-  return data[static_cast<size_t>(layer)].get() + (b * cfg_.block_size + pos % cfg_.block_size) * row_bytes;
+  return data[static_cast<size_t>(layer)].get() + b * cfg_.block_size * row_bytes +
+         (head * cfg_.block_size + pos % cfg_.block_size) * head_bytes;
 }
 
 void KvCache::Store(uint8_t* dst, const float* x, int64_t n) const {
@@ -122,25 +149,32 @@ void KvCache::Store(uint8_t* dst, const float* x, int64_t n) const {
 }
 
 void KvCache::StoreK(int layer, int seq, int64_t pos, const float* k) {
-  Store(Row(k_data_, k_row_bytes_, layer, seq, pos), k, cfg_.k_row);
+  const int64_t hd = HeadDimK(), hb = kernels::KvBytes(cfg_.type, hd);
+  for (int64_t h = 0; h * hd < cfg_.k_row; ++h) Store(Row(k_data_, k_row_bytes_, hb, layer, seq, pos, h), k + h * hd, hd);
 }
 
 void KvCache::StoreV(int layer, int seq, int64_t pos, const float* v) {
   assert(cfg_.v_row > 0);
-  Store(Row(v_data_, v_row_bytes_, layer, seq, pos), v, cfg_.v_row);
+  const int64_t hd = HeadDimV(), hb = kernels::KvBytes(cfg_.type, hd);
+  for (int64_t h = 0; h * hd < cfg_.v_row; ++h) Store(Row(v_data_, v_row_bytes_, hb, layer, seq, pos, h), v + h * hd, hd);
 }
 
 void KvCache::LoadK(int layer, int seq, int64_t pos, float* k) const {
-  const uint8_t* row = Row(k_data_, k_row_bytes_, layer, seq, pos);
-  if (cfg_.type == KvType::kQ8_0) {
-    kernels::Dequantize(GgmlType::Q8_0, row, k, cfg_.k_row);
-  } else {
-    const auto* h = reinterpret_cast<const uint16_t*>(row);
-    for (int64_t i = 0; i < cfg_.k_row; ++i) k[i] = kernels::F16ToF32(h[i]);
+  const int64_t hd = HeadDimK(), hb = kernels::KvBytes(cfg_.type, hd);
+  for (int64_t h = 0; h * hd < cfg_.k_row; ++h) {
+    const uint8_t* row = Row(k_data_, k_row_bytes_, hb, layer, seq, pos, h);
+    if (cfg_.type == KvType::kQ8_0) {
+      kernels::Dequantize(GgmlType::Q8_0, row, k + h * hd, hd);
+    } else {
+      const auto* x = reinterpret_cast<const uint16_t*>(row);
+      for (int64_t i = 0; i < hd; ++i) k[h * hd + i] = kernels::F16ToF32(x[i]);
+    }
   }
 }
 
-uint8_t* KvCache::KRowData(int layer, int seq, int64_t pos) { return Row(k_data_, k_row_bytes_, layer, seq, pos); }
+uint8_t* KvCache::KRowData(int layer, int seq, int64_t pos) {
+  return Row(k_data_, k_row_bytes_, kernels::KvBytes(cfg_.type, HeadDimK()), layer, seq, pos, 0);
+}
 
 kernels::KvView KvCache::View(int layer, int seq, int64_t n_kv, int64_t v_offset, ViewScratch* s) const {
   const auto& table = seqs_.at(seq);
@@ -149,7 +183,6 @@ kernels::KvView KvCache::View(int layer, int seq, int64_t n_kv, int64_t v_offset
   s->v.resize(static_cast<size_t>(n_blocks));
   const uint8_t* k = k_data_[static_cast<size_t>(layer)].get();
   const uint8_t* v = cfg_.v_row ? v_data_[static_cast<size_t>(layer)].get() : k;
-  const int64_t v_row = cfg_.v_row ? cfg_.v_row : cfg_.k_row;
   const int64_t v_row_bytes = cfg_.v_row ? v_row_bytes_ : k_row_bytes_;
   assert(cfg_.type != KvType::kQ8_0 || v_offset % kernels::kKvQ8Block == 0);
   for (int64_t i = 0; i < n_blocks; ++i) {
@@ -163,8 +196,15 @@ kernels::KvView KvCache::View(int layer, int seq, int64_t n_kv, int64_t v_offset
   view.v_blocks = s->v.data();
   view.block_size = cfg_.block_size;
   view.n_kv = n_kv;
-  view.k_row_stride = cfg_.k_row;
-  view.v_row_stride = v_row;
+  // Head-major blocks: consecutive tokens of one head are head_dim apart,
+  // heads block_size rows apart. (MLA's single latent "head": V reads the
+  // first head_dim_v values of each K row.)
+  // A cache configured without head dims holds one "head" per row, which
+  // attention then reads side by side (head stride 0 = head_dim).
+  view.k_row_stride = HeadDimK();
+  view.k_head_stride = HeadDimK() < cfg_.k_row ? cfg_.block_size * HeadDimK() : 0;
+  view.v_row_stride = cfg_.v_row ? HeadDimV() : HeadDimK();
+  view.v_head_stride = cfg_.v_row && HeadDimV() < cfg_.v_row ? cfg_.block_size * HeadDimV() : 0;
   return view;
 }
 

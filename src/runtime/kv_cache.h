@@ -6,8 +6,10 @@
 // sequence grows without copying, and full blocks can be shared between
 // sequences with a common prefix (reference counted) for prefix caching.
 //
-// A token's row per layer holds `k_row` values for K and `v_row` for V, of
-// type `type`: F16 (default) or Q8_0 (blocks of 32 values, 34 bytes; half the
+// Within a block, rows are stored head-major: all block_size rows of KV head
+// 0, then head 1, ... (head_dim_k values each), so attention for one head
+// reads contiguous memory. A token's K (V) is k_row (v_row) values in all,
+// of type `type`: F16 (default) or Q8_0 (blocks of 32 values, 34 bytes; half the
 // memory, see kernels::KvType). Standard attention: k_row = n_head_kv ·
 // head_dim_k, v_row = n_head_kv · head_dim_v. Absorbed MLA caches one latent
 // row [c_kv | k_pe] and reads V as its prefix, so v_row = 0 (no separate V
@@ -106,13 +108,24 @@ class KvCache {
   size_t bytes_per_token() const;
 
  private:
-  uint8_t* Row(const std::vector<std::unique_ptr<uint8_t[]>>& data, int64_t row_bytes, int layer, int seq,
-               int64_t pos) const;
+  // Head `head`'s row (head_bytes long) of token `pos`; row_bytes is all heads'.
+  // Per-layer storage: an anonymous mapping (zero-filled, huge pages requested).
+  struct Unmap {
+    size_t len = 0;
+    void operator()(uint8_t* p) const;
+  };
+  using Storage = std::unique_ptr<uint8_t, Unmap>;
+  static Storage Allocate(size_t bytes);
+
+  uint8_t* Row(const std::vector<Storage>& data, int64_t row_bytes, int64_t head_bytes,
+               int layer, int seq, int64_t pos, int64_t head) const;
+  int64_t HeadDimK() const;  // values per head row (the whole row if head_dim_k is unset)
+  int64_t HeadDimV() const;
   void Store(uint8_t* dst, const float* x, int64_t n) const;
 
   KvCacheConfig cfg_;
   int64_t k_row_bytes_ = 0, v_row_bytes_ = 0;
-  std::vector<std::unique_ptr<uint8_t[]>> k_data_, v_data_;  // per layer
+  std::vector<Storage> k_data_, v_data_;                     // per layer
   std::vector<int32_t> free_;                                 // free block ids (stack)
   std::vector<int32_t> refs_;                                 // refcount per block
   std::unordered_map<int, std::vector<int32_t>> seqs_;        // seq → block table
