@@ -33,6 +33,7 @@ namespace {
 constexpr int64_t kDecodeMaxTokens = 3;    // below 4 tokens dotx4 cannot be used
 constexpr size_t kTileBytes = 384 << 10;   // weight tile kept in L2 during prefill
 constexpr size_t kMinSliceBytes = 48 << 10; // less weight per thread is not worth a wake-up
+constexpr int64_t kSmallBatch = 16;        // packed GEMM: up to this many tokens per weight pass
 
 [[noreturn]] void Fail(const char* what) {
   std::fprintf(stderr, "r1::kernels::MatMul: %s\n", what);
@@ -177,11 +178,15 @@ void PackedGemm(PackedDotFn fn, const Matrix& w, const QuantizedActs& xq, float*
   const int64_t balance = (groups + pool.size() * 4 - 1) / (pool.size() * 4);
   tile = std::max<int64_t>(1, std::min(tile, balance));
   const int64_t n_tiles = (groups + tile - 1) / tile;
+  // Few tokens (batched decode): each group's weights are read from memory
+  // once and used for every token while in L1. Many tokens (prefill): tokens
+  // in fours over an L2-resident tile, so activations stay in L1.
+  const int64_t tok_step = n_tok <= kSmallBatch ? n_tok : 4;
   pool.ParallelFor(n_tiles, [&](int64_t tb, int64_t te, int) {
     for (int64_t ti = tb; ti < te; ++ti) {
       const int64_t g0 = ti * tile, g1 = std::min(groups, g0 + tile);
-      for (int64_t t = 0; t < n_tok; t += 4) {
-        const int nt = static_cast<int>(std::min<int64_t>(4, n_tok - t));
+      for (int64_t t = 0; t < n_tok; t += tok_step) {
+        const int nt = static_cast<int>(std::min<int64_t>(tok_step, n_tok - t));
         for (int64_t g = g0; g < g1; ++g)
           fn(w.k, w.packed + static_cast<size_t>(g) * w.packed_group_bytes, static_cast<const uint8_t*>(xq.row(t)), xq.row_bytes, nt,
              y + t * w.rows + g * kPackRows, static_cast<size_t>(w.rows));

@@ -15,6 +15,8 @@ namespace r1::kernels {
 namespace {
 
 constexpr size_t kPackedQ8_0 = 16 + 256;
+constexpr size_t kPackedQ5_0 = 16 + 32 + 128;
+static_assert(kPackedQ5_0 == 8 * sizeof(BlockQ5_0));
 constexpr size_t kPackedQ4K = 16 + 16 + 64 + 64 + 1024;
 constexpr size_t kPackedQ6K = 16 + 128 + 1024 + 512;
 static_assert(kPackedQ8_0 == 8 * sizeof(BlockQ8_0));
@@ -23,6 +25,7 @@ static_assert(kPackedQ6K == 8 * sizeof(BlockQ6K));
 size_t PackedBlockBytes(GgmlType t) {
   switch (t) {
     case GgmlType::Q8_0: return kPackedQ8_0;
+    case GgmlType::Q5_0: return kPackedQ5_0;
     case GgmlType::Q4_K: return kPackedQ4K;
     case GgmlType::Q6_K: return kPackedQ6K;
     default: return 0;
@@ -43,6 +46,18 @@ void PackQ8_0(const BlockQ8_0* const* b, uint8_t* out) {
     qs[r] = reinterpret_cast<const uint8_t*>(b[r]->qs);
   }
   Interleave32(qs, out + 16);
+}
+
+void PackQ5_0(const BlockQ5_0* const* b, uint8_t* out) {
+  const uint8_t* qs[8];
+  for (int r = 0; r < 8; ++r) {
+    std::memcpy(out + 2 * r, &b[r]->d, 2);
+    std::memcpy(out + 16 + 4 * r, b[r]->qh, 4);
+    qs[r] = b[r]->qs;
+  }
+  // qs[j][r][4] = row r qs[4j + b], j < 4 (16 bytes a row).
+  for (int j = 0; j < 4; ++j)
+    for (int r = 0; r < 8; ++r) std::memcpy(out + 48 + (j * 8 + r) * 4, qs[r] + 4 * j, 4);
 }
 
 void PackQ4K(const BlockQ4K* const* b, uint8_t* out) {
@@ -122,6 +137,7 @@ void PackGroups(const Matrix& w, int64_t g0, int64_t g1, uint8_t* dst) {
     uint8_t* out = dst + static_cast<size_t>(g) * gb;
     switch (w.type) {
       case GgmlType::Q8_0: PackGroup<BlockQ8_0, PackQ8_0>(w, g, out); break;
+      case GgmlType::Q5_0: PackGroup<BlockQ5_0, PackQ5_0>(w, g, out); break;
       case GgmlType::Q4_K: PackGroup<BlockQ4K, PackQ4K>(w, g, out); break;
       case GgmlType::Q6_K: PackGroup<BlockQ6K, PackQ6K>(w, g, out); break;
       default: return;

@@ -12,6 +12,7 @@
 // Packed block of 8 rows (one super-block / block position i, all 8 rows):
 //
 //   Q8_0 (272 B = 8 × 34):   d[8] fp16 | qs[j<8][r<8][4]          qs[j][r][b] = row r qs[4j + b]
+//   Q5_0 (176 B = 8 × 22):   d[8] fp16 | qh[r<8][4] | qs[j<4][r<8][4] = row r qs[4j + b]
 //   Q4_K (1184 B = 8 × 148): d[8] fp16 | dmin[8] fp16 | sc[s<8][r<8] u8 |
 //                            mn[p<4][r<8][2] u8 (mins of sub-blocks 2p, 2p+1) |
 //                            qs[g<4][j<8][r<8][4]                 = row r qs[32g + 4j + b]
@@ -47,7 +48,8 @@ namespace r1::kernels {
 inline constexpr int kPackRows = 8;
 
 // y[t * y_stride + r] = dot(row r of the 8-row group, activation row t) for
-// r < 8 and t < n_tokens (1..4). `group` is the packed group (k elements per
+// r < 8 and t < n_tokens (any count ≥ 1; the kernels take them in the
+// register blocks that suit them). `group` is the packed group (k elements per
 // row), `x` the first activation row (VecDotType layout), x_stride its row
 // size in bytes.
 using PackedDotFn = void (*)(int64_t k, const uint8_t* group, const uint8_t* x, size_t x_stride,

@@ -13,7 +13,7 @@
 namespace r1::kernels {
 namespace {
 
-const GgmlType kPackedTypes[] = {GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K};
+const GgmlType kPackedTypes[] = {GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K};
 
 struct Weight {
   std::vector<uint8_t> bytes;
@@ -30,14 +30,14 @@ struct Weight {
       // exercise the int16 headroom of the kernels.
       std::uniform_int_distribution<int> coin(0, 3);
       for (auto& b : bytes)
-        if (coin(rng) == 0) b = t == GgmlType::Q8_0 ? 0x80 : 0xff;
+        if (coin(rng) == 0) b = t == GgmlType::Q8_0 ? 0x80 : 0xff;  // Q5_0: code 31 / qh bits set
       // Keep the fp16 scales finite: rewrite them for the types whose scale is first.
       for (int64_t r = 0; r < rows; ++r) {
         uint8_t* row = bytes.data() + r * rb;
         const size_t bs = GgmlTypeInfo(t).type_size;
         for (size_t o = 0; o < rb; o += bs) {
           const uint16_t h = 0x2c00;  // 1/16
-          if (t == GgmlType::Q8_0) std::memcpy(row + o, &h, 2);
+          if (t == GgmlType::Q8_0 || t == GgmlType::Q5_0) std::memcpy(row + o, &h, 2);
           if (t == GgmlType::Q4_K) { std::memcpy(row + o, &h, 2); std::memcpy(row + o + 2, &h, 2); }
           if (t == GgmlType::Q6_K) std::memcpy(row + o + bs - 2, &h, 2);
         }

@@ -2,7 +2,7 @@
 // whole-model logits over a batch of several sequences.
 //
 // K-quant kernels are bit-identical to the scalar reference in both layouts,
-// so Q4_K / Q6_K / Q4_K_M models must give the same bits. For Q8_0 the
+// so Q4_K / Q6_K / Q4_K_M models must give the same bits. For Q8_0 (and Q5_0) the
 // unpacked AVX2 kernel sums in vector lanes while the packed one follows the
 // reference's per-block order (both are checked against the scalar reference
 // in kernels/); the last-bit differences flip a few Q8_0 activation codes in
@@ -66,7 +66,7 @@ Pair LoadBoth(const std::string& path, bool deepseek2 = false) {
   return p;
 }
 
-void Compare(const std::string& name, Pair& p, bool bit_identical) {
+void Compare(const std::string& name, Pair& p, bool bit_identical, double bound = 2e-2) {
   ASSERT_TRUE(p.packed && p.plain);
   if (p.packed->info().packed_bytes == 0) GTEST_SKIP() << "no packed kernels on this CPU (or R1_REPACK=0)";
   EXPECT_EQ(p.plain->info().packed_bytes, 0u);
@@ -84,7 +84,7 @@ void Compare(const std::string& name, Pair& p, bool bit_identical) {
     }
     std::printf("%s: packed vs unpacked max|Δ| %.3g = %.3g of max|logit|\n", name.c_str(), max_diff,
                 max_diff / max_abs);
-    EXPECT_LE(max_diff, 2e-2 * max_abs) << name;
+    EXPECT_LE(max_diff, bound * max_abs) << name;
   }
 }
 
@@ -102,7 +102,7 @@ TEST(RepackModel, Q8_0DenseModelIsWithinBound) {
   Compare("qwen2 Q8_0", p, /*bit_identical=*/false);
 }
 
-TEST(RepackModel, Deepseek2MoeIsBitIdentical) {
+TEST(RepackModel, Deepseek2MoeIsWithinBound) {
   SyntheticDeepseek2Spec s = SyntheticDeepseek2Spec::Tiny();
   s.q4_k_m = true;  // Q4_K / Q6_K where the row length allows, Q8_0 elsewhere
   s.n_embd = 256;
@@ -113,7 +113,10 @@ TEST(RepackModel, Deepseek2MoeIsBitIdentical) {
   const Status st = WriteSyntheticDeepseek2(s, path);
   ASSERT_TRUE(st.ok()) << st.ToString();
   Pair p = LoadBoth(path, /*deepseek2=*/true);
-  Compare("deepseek2 Q4_K_M", p, /*bit_identical=*/true);
+  // The mix also holds Q8_0 / Q5_0 tensors (rows not a multiple of 256),
+  // whose last-bit differences can flip a near-tied expert choice: measured
+  // 1.7e-2 of max|logit|; bound 5e-2 as for the deepseek2 Q8_0 reference test.
+  Compare("deepseek2 Q4_K_M", p, /*bit_identical=*/false, 5e-2);
 }
 
 }  // namespace

@@ -102,6 +102,60 @@ void Q8_0(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, si
   Store<NT>(sum, y, ys);
 }
 
+// Q5_0: 5-bit codes u (nibble | qh bit << 4), value u - 16, against Q8_0
+// activations with |w| · sign(x, w) like Q8_0 (pair sums ≤ 2·16·127, so all
+// 8 granules of a block add up in int16).
+template <int NT>
+void Q5_0(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
+  constexpr size_t kBlock = 16 + 32 + 128;
+  const int64_t nb = k / kQK0;
+  const __m256i m4 = _mm256_set1_epi8(15), b16 = _mm256_set1_epi8(16), ones = _mm256_set1_epi16(1);
+  // Byte b of each 32-bit lane ← the lane's low byte, tested against bit b.
+  const __m256i low_byte = _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12,  //
+                                            0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12);
+  const __m256i bits = _mm256_set1_epi32(0x08040201);
+  auto high = [&](__m256i qh, int shift) {  // 16 where bit (shift + b) of the row's qh is set
+    const __m256i t = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_srli_epi32(qh, shift), low_byte), bits);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(t, bits), b16);
+  };
+  __m256 sum[NT];
+  #pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) sum[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = w + i * kBlock;
+    const __m256i qh = Load256(b + 16);
+    const BlockQ8_0* xb[NT];
+    __m256i s16[NT];
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      xb[t] = reinterpret_cast<const BlockQ8_0*>(x + t * xs) + i;
+      s16[t] = _mm256_setzero_si256();
+    }
+    #pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const __m256i q = Load256(b + 48 + 32 * j);
+      // Elements 4j.. (low nibbles, qh bits 4j..) and 16 + 4j.. (high nibbles).
+      const __m256i lo = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(q, m4), high(qh, 4 * j)), b16);
+      const __m256i hi = _mm256_sub_epi8(
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), high(qh, 16 + 4 * j)), b16);
+      const __m256i alo = _mm256_sign_epi8(lo, lo), ahi = _mm256_sign_epi8(hi, hi);
+      #pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) {
+        const __m256i pl = _mm256_maddubs_epi16(alo, _mm256_sign_epi8(Bcast32(xb[t]->qs + 4 * j), lo));
+        const __m256i ph = _mm256_maddubs_epi16(ahi, _mm256_sign_epi8(Bcast32(xb[t]->qs + 16 + 4 * j), hi));
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_add_epi16(pl, ph));
+      }
+    }
+    const __m256 wd = Halves8(b);
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const __m256 dd = _mm256_mul_ps(wd, _mm256_set1_ps(HalfToFloat(xb[t]->d)));
+      sum[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(_mm256_madd_epi16(s16[t], ones)), sum[t]);
+    }
+  }
+  Store<NT>(sum, y, ys);
+}
+
 template <int NT>
 void Q4K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
   constexpr size_t kBlock = 16 + 16 + 64 + 64 + 1024;
@@ -279,11 +333,19 @@ void Q8_0Any(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, int nt, f
   for (int t = 0; t < nt; ++t) Q8_0<1>(k, w, x + t * xs, xs, y + t * ys, ys);
 }
 
+void Q5_0Any(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, int nt, float* y, size_t ys) {
+  for (int t = 0; t < nt; t += 2) {
+    if (nt - t >= 2) Q5_0<2>(k, w, x + t * xs, xs, y + t * ys, ys);
+    else Q5_0<1>(k, w, x + t * xs, xs, y + t * ys, ys);
+  }
+}
+
 }  // namespace
 
 PackedDotFn Avx2PackedDot(GgmlType t) {
   switch (t) {
     case GgmlType::Q8_0: return Q8_0Any;
+    case GgmlType::Q5_0: return Q5_0Any;
     case GgmlType::Q4_K: return Q4KAny;
     case GgmlType::Q6_K: return Q6KAny;
     default: return nullptr;
