@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 
 namespace r1 {
 
@@ -27,6 +28,73 @@ void Sampler::Accept(int32_t token) {
     recent_.pop_front();
     if (--counts_[old] == 0) counts_.erase(old);
   }
+}
+
+// Without top-k: min-p and top-p over the whole vocabulary, sampled in id
+// order. The kept set is exactly the full-sort one (the smallest prefix in
+// probability order whose mass reaches top_p, among tokens with p ≥ min_p ·
+// p_max), but only the tokens of the bucket where the top-p cut falls are
+// sorted: probabilities are bucketed by (max - logit) / T, 32 buckets per
+// unit, and bucket masses accumulated from the top. A near-uniform
+// distribution (random test models) thus costs O(n), not a 152k sort.
+template <typename Better>
+int32_t Sampler::SampleNucleus(const Better& better) {
+  const size_t n = cand_.size();
+  const double t = p_.temperature;
+  float mx = cand_[0].first;
+  for (const auto& c : cand_) mx = std::max(mx, c.first);
+  std::vector<double>& prob = prob_;
+  prob.resize(n);
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += prob[i] = std::exp((cand_[i].first - mx) / t);
+  constexpr int kBuckets = 4096, kExcluded = kBuckets;
+  bucket_.resize(n);
+  mass_.assign(kBuckets, 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    const double x = (static_cast<double>(mx) - cand_[i].first) / t * 32.0;
+    int b = x < kBuckets - 1 ? static_cast<int>(x) : kBuckets - 1;
+    if (p_.min_p > 0 && prob[i] < p_.min_p) b = kExcluded;  // p / p_max with p_max = 1
+    bucket_[i] = b;
+    if (b != kExcluded) mass_[static_cast<size_t>(b)] += prob[i];
+  }
+  // The bucket where the running mass reaches top_p (none: keep every bucket).
+  const double target = p_.top_p < 1.0f ? p_.top_p * sum : std::numeric_limits<double>::infinity();
+  double cum = 0;
+  int cut = kBuckets;
+  for (int b = 0; b < kBuckets; ++b) {
+    if (cum + mass_[static_cast<size_t>(b)] >= target) {
+      cut = b;
+      break;
+    }
+    cum += mass_[static_cast<size_t>(b)];
+  }
+  // Inside the cut bucket, the top-p boundary in probability order.
+  std::pair<float, int32_t> last{0.0f, -1};
+  double kept = cum;
+  if (cut < kBuckets) {
+    edge_.clear();
+    for (size_t i = 0; i < n; ++i)
+      if (bucket_[i] == cut) edge_.push_back(cand_[i]);
+    std::sort(edge_.begin(), edge_.end(), better);
+    for (const auto& c : edge_) {
+      kept += prob[static_cast<size_t>(c.second)];
+      last = c;
+      if (kept >= target) break;
+    }
+  }
+  auto in = [&](size_t i) {
+    const int b = bucket_[i];
+    return b < cut || (b == cut && cut < kBuckets && !better(last, cand_[i]));
+  };
+  double r = Uniform() * kept;
+  int32_t pick = -1;
+  for (size_t i = 0; i < n; ++i) {
+    if (!in(i)) continue;
+    pick = static_cast<int32_t>(i);
+    r -= prob[i];
+    if (r < 0) break;
+  }
+  return pick;  // ≥ 0: the most probable token (p = 1 ≥ min_p) is always kept
 }
 
 int32_t Sampler::Sample(const float* logits, int64_t n_vocab) {
@@ -55,34 +123,7 @@ int32_t Sampler::Sample(const float* logits, int64_t n_vocab) {
     for (size_t i = 0; i < n; ++i) sum += prob[i] = std::exp((cand_[i].first - mx) / p_.temperature);
     for (auto& pr : prob) pr /= sum;
   } else {
-    // Softmax over the whole vocabulary (normalizer summed in id order), then
-    // the candidates in probability order as far as min-p / top-p can reach.
-    double mx = cand_[0].first;
-    for (const auto& c : cand_) mx = std::max<double>(mx, c.first);
-    double sum = 0;
-    for (const auto& c : cand_) sum += std::exp((c.first - mx) / p_.temperature);
-    const bool cut = p_.min_p > 0 || p_.top_p < 1.0f;
-    size_t k = full_sort_ || !cut ? n : std::min<size_t>(n, 64);
-    for (;;) {
-      if (k == n) {
-        std::sort(cand_.begin(), cand_.end(), better);
-      } else {
-        std::partial_sort(cand_.begin(), cand_.begin() + static_cast<std::ptrdiff_t>(k), cand_.end(), better);
-      }
-      prob.resize(k);
-      for (size_t i = 0; i < k; ++i) prob[i] = std::exp((cand_[i].first - mx) / p_.temperature) / sum;
-      if (k == n) break;
-      // Enough when the min-p or top-p cut (computed below) falls inside the prefix.
-      bool inside = false;
-      if (p_.min_p > 0 && prob[k - 1] < p_.min_p * prob[0]) inside = true;
-      if (!inside && p_.top_p < 1.0f) {
-        double cum = 0;
-        for (size_t i = 0; i + 1 < k && !inside; ++i) inside = (cum += prob[i]) >= p_.top_p;
-      }
-      if (inside) break;
-      k = std::min(n, k * 8);
-    }
-    n = k;
+    return SampleNucleus(better);
   }
   // min-p: keep tokens with p >= min_p · p_max.
   if (p_.min_p > 0) {

@@ -4,11 +4,11 @@
 // depends only on its own logits and seed, never on what else is batched with
 // it. Temperature 0 is greedy (argmax; ties go to the lowest id).
 //
-// Cost: top-p / min-p need the candidates in probability order, but only as
-// far as the nucleus reaches. Sample() sorts a prefix (64 candidates, then 8×
-// more while the cut is not inside it) instead of the whole vocabulary, which
-// for a 152k vocabulary saves ~10 ms per token; the result is the same as a
-// full sort (SamplerTest checks this).
+// Cost: without top-k, the top-p / min-p nucleus is found by bucketing the
+// probabilities and sorting only the bucket the cut falls in, then sampled in
+// id order: O(vocabulary) per token even when the distribution is flat,
+// where a full sort of a 152k vocabulary takes ~10 ms. The kept set is the
+// full sort's (SamplerTest checks it against one).
 #pragma once
 
 #include <cstdint>
@@ -41,10 +41,6 @@ class Sampler {
 
   const SamplerParams& params() const { return p_; }
 
-  // Tests: sort the whole vocabulary instead of growing a sorted prefix
-  // (the result must be the same; this is the simple form to compare with).
-  void UseFullSortForTesting() { full_sort_ = true; }
-
  private:
   double Uniform();  // [0, 1)
 
@@ -53,8 +49,12 @@ class Sampler {
   std::deque<int32_t> recent_;
   std::unordered_map<int32_t, int> counts_;
   std::vector<std::pair<float, int32_t>> cand_;
-  std::vector<double> prob_;
-  bool full_sort_ = false;
+  std::vector<double> prob_, mass_;
+  std::vector<int> bucket_;
+  std::vector<std::pair<float, int32_t>> edge_;
+
+  template <typename Better>
+  int32_t SampleNucleus(const Better& better);
 };
 
 }  // namespace r1

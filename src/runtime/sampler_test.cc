@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -20,38 +22,57 @@ std::vector<float> Logits(int n, float scale, std::mt19937& rng) {
   return l;
 }
 
-// The prefix-growing selection gives exactly the full sort's tokens, for every
-// combination of the cut-offs and penalties.
-TEST(SamplerTest, PrefixSortEqualsFullSort) {
+// The nucleus is the full sort's: sort by probability, keep p >= min_p·p_max,
+// then the smallest prefix whose mass (of the whole softmax) reaches top_p.
+// Every sampled token is in it, and tokens come with their renormalised
+// probabilities.
+TEST(SamplerTest, NucleusMatchesFullSort) {
   std::mt19937 rng(5);
-  int checked = 0;
+  const int n = 300, draws = 4000;
   for (float scale : {0.01f, 0.5f, 2.0f, 8.0f}) {
     for (float top_p : {1.0f, 0.95f, 0.5f}) {
       for (float min_p : {0.0f, 0.05f}) {
-        for (int top_k : {0, 40}) {
-          SamplerParams p;
-          p.top_p = top_p;
-          p.min_p = min_p;
-          p.top_k = top_k;
-          p.temperature = 0.7f;
-          p.presence_penalty = 0.3f;
-          p.seed = rng();
-          Sampler fast(p), full(p);
-          full.UseFullSortForTesting();
-          for (int step = 0; step < 20; ++step) {
-            const std::vector<float> l = Logits(5000, scale, rng);
-            const int32_t a = fast.Sample(l.data(), 5000), b = full.Sample(l.data(), 5000);
-            ASSERT_EQ(a, b) << "scale " << scale << " top_p " << top_p << " min_p " << min_p << " top_k " << top_k
-                            << " step " << step;
-            fast.Accept(a);
-            full.Accept(b);
-            ++checked;
+        const std::vector<float> l = Logits(n, scale, rng);
+        const float temp = 0.7f;
+        // Reference: full sort.
+        std::vector<int> order(n);
+        for (int i = 0; i < n; ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [&](int a, int b) { return l[a] > l[b] || (l[a] == l[b] && a < b); });
+        std::vector<double> p(n);
+        double sum = 0;
+        for (int i = 0; i < n; ++i) sum += p[i] = std::exp((l[i] - l[order[0]]) / temp);
+        std::vector<int> kept;
+        double cum = 0;
+        for (int i : order) {
+          if (min_p > 0 && p[i] < min_p) break;
+          kept.push_back(i);
+          cum += p[i];
+          if (top_p < 1 && cum >= top_p * sum) break;
+        }
+        std::vector<int> count(n, 0);
+        SamplerParams sp;
+        sp.temperature = temp;
+        sp.top_p = top_p;
+        sp.min_p = min_p;
+        sp.seed = rng();
+        Sampler s(sp);
+        for (int d = 0; d < draws; ++d) ++count[static_cast<size_t>(s.Sample(l.data(), n))];
+        const std::string what = "scale " + std::to_string(scale) + " top_p " + std::to_string(top_p) + " min_p " +
+                                 std::to_string(min_p);
+        std::vector<bool> in(n, false);
+        for (int i : kept) in[i] = true;
+        for (int i = 0; i < n; ++i) {
+          if (!in[i]) {
+            EXPECT_EQ(count[i], 0) << what << ": token " << i << " is outside the nucleus";
           }
+        }
+        for (int i : kept) {
+          const double f = p[i] / cum, obs = count[i] / static_cast<double>(draws);
+          EXPECT_NEAR(obs, f, 5 * std::sqrt(f * (1 - f) / draws) + 2e-3) << what << ": token " << i;
         }
       }
     }
   }
-  EXPECT_EQ(checked, 4 * 3 * 2 * 2 * 20);
 }
 
 // Sampling follows the distribution: with top_p 0.5 over logits [3, 2, 1, 0]

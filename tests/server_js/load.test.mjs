@@ -86,6 +86,9 @@ test('bad JSON, huge bodies and slow-loris connections do not disturb other stre
     s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Length: 1000\r\n\r\n{"mess`);
     loris.push(s);
   }
+  // The well-behaved streams must give exactly their undisturbed output.
+  const solo = [];
+  for (let i = 0; i < 6; ++i) solo.push(await streamChat(c, body(300 + i, 20)));
   const good = Array.from({ length: 6 }, (_, i) => streamChat(c, body(300 + i, 20)));
   const post = (b) => fetch(`${BASE}/v1/chat/completions`, { method: 'POST',
     headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' }, body: b });
@@ -96,10 +99,13 @@ test('bad JSON, huge bodies and slow-loris connections do not disturb other stre
   for (const r of badRes.slice(0, 10)) assert.equal(r.status, 400);
   assert.equal(badRes[10].status, 413);
   const results = await Promise.all(good);
-  for (const r of results) {
-    assert.equal(r.finish, 'length');
-    assert.equal(r.usage.completion_tokens, 20);
-  }
+  results.forEach((r, i) => {
+    assert.equal(r.finish, solo[i].finish, `stream ${i} finish`);
+    assert.equal(r.usage.completion_tokens, solo[i].usage.completion_tokens, `stream ${i} tokens`);
+    assert.equal(r.reasoning, solo[i].reasoning, `stream ${i} reasoning`);
+    assert.equal(r.content, solo[i].content, `stream ${i} content`);
+    if (r.finish === 'length') assert.equal(r.usage.completion_tokens, 20);
+  });
   for (const s of loris) s.destroy();
   assert.ok(await kvIdle());
 });
