@@ -19,12 +19,9 @@
 namespace {
 
 struct Options {
-  std::string model;
+  r1::EngineOptions engine;  // ctx_size and batch_size are set from the workload
   int prompt = 512;
   int gen = 128;
-  int threads = 0;
-  r1::KvType kv_type = r1::KvType::kF16;
-  bool repack = true;
   int depth = 0;      // tokens already in the context before decode is timed
   int parallel = 1;   // sequences decoded together (aggregate tok/s)
   bool fast_depth = false;  // fill the depth with random K/V rows instead of a prefill
@@ -60,11 +57,7 @@ r1::Status FillRandom(r1::KvCache& cache, int seq, int64_t n) {
 }
 
 int Run(const Options& o) {
-  r1::EngineOptions eo;
-  eo.model_path = o.model;
-  eo.kv_type = o.kv_type;
-  eo.repack = o.repack;
-  eo.threads = o.threads;
+  r1::EngineOptions eo = o.engine;
   eo.batch_size = o.batch;
   eo.ctx_size = static_cast<int64_t>(o.parallel) * (std::max(o.prompt, o.depth) + o.gen + 16) + 64;
   eo.verbose = !o.json;
@@ -136,10 +129,10 @@ int Run(const Options& o) {
         "{\"model\": \"%s\", \"arch\": \"%s\", \"threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"depth\": %d, "
         "\"parallel\": %d, \"prefill_tps\": %.3f, \"decode_tps\": %.3f, \"bandwidth_gbs\": %.3f, "
         "\"bytes_per_token\": %.0f, \"decode_roofline\": %.4f, \"roofline_tps\": %.3f}\n",
-        o.model.c_str(), info.arch.c_str(), e.pool().size(), o.prompt, o.gen, depth, o.parallel, prefill_tps,
+        eo.model_path.c_str(), info.arch.c_str(), e.pool().size(), o.prompt, o.gen, depth, o.parallel, prefill_tps,
         decode_tps, bw, bytes_per_step, roofline, bw * 1e9 / bytes_per_step * o.parallel);
   } else {
-    std::printf("model            %s (%s)\n", o.model.c_str(), info.arch.c_str());
+    std::printf("model            %s (%s)\n", eo.model_path.c_str(), info.arch.c_str());
     std::printf("threads          %d\n", e.pool().size());
     std::printf("read bandwidth   %.1f GB/s (measured)\n", bw);
     std::printf("bytes/token      %.1f MB (weights %.1f MB + KV %.1f MB)\n", bytes_per_step / 1e6,
@@ -157,12 +150,9 @@ const bool kRegistered = r1::cli::RegisterCommand(
     "bench", "Measure prefill and decode tokens/s and the decode roofline fraction",
     [](CLI::App& app) -> r1::cli::RunFn {
       auto o = std::make_shared<Options>();
-      app.add_option("-m,--model", o->model, "GGUF model")->required();
       app.add_option("-p,--prompt", o->prompt, "Prompt tokens for the prefill test (0 = skip)")->capture_default_str();
       app.add_option("-n,--gen", o->gen, "Tokens to decode")->capture_default_str();
-      app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
-      r1::cli::AddKvTypeOption(app, &o->kv_type);
-      r1::cli::AddRepackOption(app, &o->repack);
+      r1::cli::AddEngineOptions(app, &o->engine);
       app.add_option("-d,--depth", o->depth, "Context depth before the decode test")->capture_default_str();
       app.add_flag("--fast-depth", o->fast_depth,
                    "Fill the depth with random K/V rows instead of a prefill (same decode timing, seconds not minutes)");

@@ -26,12 +26,13 @@
 namespace {
 
 struct Options {
-  std::string model, system;
-  int threads = 0;
-  r1::KvType kv_type = r1::KvType::kF16;
-  bool repack = true;
+  r1::EngineOptions engine = [] {
+    r1::EngineOptions e;
+    e.ctx_size = 8192;
+    return e;
+  }();
+  std::string system;
   int64_t n_predict = 4096;
-  int64_t ctx = 8192;
   int64_t max_thinking = -1;
   std::vector<std::string> stop;
   r1::SamplerParams sampling;
@@ -209,13 +210,7 @@ class Chat {
 };
 
 int Run(const Options& o) {
-  r1::EngineOptions eo;
-  eo.model_path = o.model;
-  eo.kv_type = o.kv_type;
-  eo.repack = o.repack;
-  eo.threads = o.threads;
-  eo.ctx_size = o.ctx;
-  auto loaded = r1::Engine::Load(eo);
+  auto loaded = r1::Engine::Load(o.engine);
   if (!loaded.ok()) return r1::cli::Fail(loaded.status());
   auto tok = r1::Tokenizer::FromGguf((*loaded)->file());
   if (!tok.ok()) return r1::cli::Fail(tok.status());
@@ -259,17 +254,14 @@ int Run(const Options& o) {
 const bool kRegistered = r1::cli::RegisterCommand(
     "chat", "Interactive chat in the terminal, showing the thinking", [](CLI::App& app) -> r1::cli::RunFn {
       auto o = std::make_shared<Options>();
-      app.add_option("-m,--model", o->model, "GGUF model")->required();
       app.add_option("--system", o->system, "System prompt (DeepSeek recommends none for R1)");
       app.add_flag("--hide-thinking", o->hide_thinking, "Fold the thinking into one line");
       app.add_option("--max-thinking-tokens", o->max_thinking, "Thinking budget (0 = no thinking, -1 = unlimited)")
           ->capture_default_str();
       app.add_option("--stop", o->stop, "Stop string (repeatable)");
       app.add_option("-n,--n-predict", o->n_predict, "Maximum tokens per answer")->capture_default_str();
-      app.add_option("-c,--ctx-size", o->ctx, "Context size (tokens)")->capture_default_str();
-      app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
-      r1::cli::AddKvTypeOption(app, &o->kv_type);
-      r1::cli::AddRepackOption(app, &o->repack);
+      r1::cli::AddEngineOptions(app, &o->engine);
+      app.add_option("-c,--ctx-size", o->engine.ctx_size, "Context size (tokens)")->capture_default_str();
       r1::cli::AddSamplingOptions(app, &o->sampling);
       return [o] { return Run(*o); };
     });

@@ -14,12 +14,13 @@
 namespace {
 
 struct Options {
-  std::string model, prompt, tokens, system;
-  int threads = 0;
-  r1::KvType kv_type = r1::KvType::kF16;
-  bool repack = true;
+  r1::EngineOptions engine = [] {
+    r1::EngineOptions e;
+    e.ctx_size = 4096;
+    return e;
+  }();
+  std::string prompt, tokens, system;
   int64_t n_predict = 512;
-  int64_t ctx = 4096;
   r1::SamplerParams sampling;
   bool raw = false;        // feed the prompt as is, without the chat template
   bool show_ids = false;   // print token ids instead of text
@@ -28,13 +29,7 @@ struct Options {
 std::atomic<bool> g_interrupted{false};
 
 int Run(Options o) {
-  r1::EngineOptions eo;
-  eo.model_path = o.model;
-  eo.kv_type = o.kv_type;
-  eo.repack = o.repack;
-  eo.threads = o.threads;
-  eo.ctx_size = o.ctx;
-  auto loaded = r1::Engine::Load(eo);
+  auto loaded = r1::Engine::Load(o.engine);
   if (!loaded.ok()) return r1::cli::Fail(loaded.status());
   r1::Engine& engine = **loaded;
   auto tok = r1::Tokenizer::FromGguf(engine.file());
@@ -107,7 +102,6 @@ int Run(Options o) {
 const bool kRegistered = r1::cli::RegisterCommand(
     "run", "Generate a reply to one prompt, streaming the text", [](CLI::App& app) -> r1::cli::RunFn {
       auto o = std::make_shared<Options>();
-      app.add_option("-m,--model", o->model, "GGUF model")->required();
       auto* p = app.add_option("-p,--prompt", o->prompt, "Prompt text (rendered with the model's chat template)");
       auto* t = app.add_option("--tokens", o->tokens, "Prompt as comma-separated token ids (used as is)");
       p->excludes(t);
@@ -115,10 +109,8 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_flag("--raw", o->raw, "Do not apply the chat template");
       app.add_flag("--ids", o->show_ids, "Print token ids instead of text");
       app.add_option("-n,--n-predict", o->n_predict, "Maximum tokens to generate")->capture_default_str();
-      app.add_option("-c,--ctx-size", o->ctx, "Context size (tokens)")->capture_default_str();
-      app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
-      r1::cli::AddKvTypeOption(app, &o->kv_type);
-      r1::cli::AddRepackOption(app, &o->repack);
+      r1::cli::AddEngineOptions(app, &o->engine);
+      app.add_option("-c,--ctx-size", o->engine.ctx_size, "Context size (tokens)")->capture_default_str();
       r1::cli::AddSamplingOptions(app, &o->sampling);
       return [o] {
         if (o->prompt.empty() && o->tokens.empty()) {

@@ -60,6 +60,13 @@ void AddRepackOption(CLI::App& app, bool* repack) {
                         "Do not repack weights for the kernels at load (less memory, slower matmuls)");
 }
 
+void AddEngineOptions(CLI::App& app, EngineOptions* eo) {
+  app.add_option("-m,--model", eo->model_path, "GGUF model")->required();
+  app.add_option("-t,--threads", eo->threads, "Threads (default: physical cores)");
+  AddKvTypeOption(app, &eo->kv_type);
+  AddRepackOption(app, &eo->repack);
+}
+
 int Fail(const Status& s) {
   std::fprintf(stderr, "r1: %s\n", s.message().c_str());
   return 1;

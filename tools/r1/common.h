@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "r1/status.h"
+#include "runtime/engine.h"
 #include "runtime/kv_cache.h"
 #include "runtime/sampler.h"
 
@@ -26,6 +27,10 @@ void AddKvTypeOption(CLI::App& app, KvType* t);
 
 // --no-repack: keep the weights in the file's layout (no load-time repacking).
 void AddRepackOption(CLI::App& app, bool* repack);
+
+// The engine flags every model-running command shares, bound to `eo`:
+// -m/--model (required), -t/--threads, --kv-type, --no-repack.
+void AddEngineOptions(CLI::App& app, EngineOptions* eo);
 
 // Prints "r1: <message>" to stderr and returns exit code 1.
 int Fail(const Status& s);
