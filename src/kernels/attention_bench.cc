@@ -8,7 +8,11 @@
 // "flops" counts 2·(head_dim_k + head_dim_v) per head and key.
 #include <benchmark/benchmark.h>
 
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -32,8 +36,30 @@ struct Shape {
 // shape 1: absorbed MLA like DeepSeek-V2-Lite (16 heads, one 576-wide latent).
 const Shape kShapes[] = {{12, 2, 128, 128, false}, {16, 1, 576, 512, true}};
 
+// Anonymous mapping with transparent huge pages, as the real KV cache uses:
+// with 4 KiB pages the hardware prefetchers stop at every page boundary.
+struct Buffer {
+  uint8_t* p = nullptr;
+  size_t n = 0;
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  Buffer(Buffer&& o) noexcept : p(o.p), n(o.n) { o.p = nullptr; o.n = 0; }
+  ~Buffer() { if (p != nullptr) ::munmap(p, n); }
+  void resize(size_t bytes) {
+    n = bytes;
+    void* m = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) std::abort();
+    ::madvise(m, n, MADV_HUGEPAGE);
+    p = static_cast<uint8_t*>(m);
+  }
+  size_t size() const { return n; }
+  uint8_t* data() { return p; }
+  uint8_t& operator[](size_t i) { return p[i]; }
+};
+
 struct Cache {
-  std::vector<uint8_t> k, v;
+  Buffer k, v;
   std::vector<const void*> kp, vp;
   KvView view;
 };
@@ -46,7 +72,7 @@ Cache MakeCache(const Shape& s, KvType type, int64_t n_kv, int64_t block) {
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> mant(0, 1023);
   auto half = [&] { return static_cast<uint16_t>((mant(rng) & 1 ? 0x8000 : 0) | (13 << 10) | mant(rng)); };
-  auto fill = [&](std::vector<uint8_t>& v) {
+  auto fill = [&](Buffer& v) {
     const size_t step = type == KvType::kF16 ? 2 : static_cast<size_t>(kKvQ8Bytes);
     for (size_t i = 0; i < v.size(); i += step) {
       const uint16_t h = half();
@@ -64,7 +90,15 @@ Cache MakeCache(const Shape& s, KvType type, int64_t n_kv, int64_t block) {
     c.kp.push_back(c.k.data() + KvBytes(type, b * block * ks));
     c.vp.push_back(s.mla ? c.kp.back() : c.v.data() + KvBytes(type, b * block * vs));
   }
+  // Head-major blocks, as the paged cache stores them: one KV head's rows
+  // are contiguous within a block.
   c.view = KvView{type, c.kp.data(), c.vp.data(), block, n_kv, ks, vs};
+  if (!s.mla && s.n_head_kv > 1) {
+    c.view.k_row_stride = s.dk;
+    c.view.v_row_stride = s.dv;
+    c.view.k_head_stride = block * s.dk;
+    c.view.v_head_stride = block * s.dv;
+  }
   return c;
 }
 
