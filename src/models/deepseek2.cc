@@ -218,6 +218,7 @@ Status Deepseek2Model::LoadMla(Weights& w, const std::string& p, bool derive, Ml
         for (int64_t d = 0; d < nope; ++d)
           for (int64_t c = 0; c < kvl; ++c) t[c * nope + d] = kvb[(h * (nope + vh) + d) * kvl + c];
         a->k_b[h] = Derived(t, nope, kvl, a->kv_b.type, derived_);
+        w.Pack(&a->k_b[h], /*release=*/false);
       }
     }
   } else {
@@ -239,6 +240,7 @@ Status Deepseek2Model::LoadMla(Weights& w, const std::string& p, bool derive, Ml
         std::copy_n(vf.data() + h * vh * kvl, vh * kvl, kv.data() + (h * (nope + vh) + nope) * kvl);
       }
       a->kv_b = Derived(kv, kvl, H * (nope + vh), kb->type, derived_);
+      w.Pack(&a->kv_b, /*release=*/false);
     }
   }
   return Status::Ok();

@@ -111,6 +111,10 @@ void MoeFeedForward::Forward(const RouterConfig& c, const MoeWeights& w, const f
   active_.clear();
   for (int e = 0; e < E; ++e)
     if (!slots_[e].empty()) active_.push_back(e);
+  // Busiest experts first, so the tasks handed out last are the small ones
+  // and the two threads finish together (the order never changes a result).
+  std::stable_sort(active_.begin(), active_.end(),
+                   [&](int a, int b) { return slots_[a].size() > slots_[b].size(); });
 
   // The input, quantized once, then gathered per active expert.
   auto quantized = [&](GgmlType weight_type, kernels::QuantizedActs* q) -> const QuantizedActs& {
@@ -145,7 +149,9 @@ void MoeFeedForward::Forward(const RouterConfig& c, const MoeWeights& w, const f
   u_.resize(A);
   sg_.resize(static_cast<size_t>(n * Fs));
   su_.resize(sg_.size());
-  ForTasks(static_cast<int64_t>(2 * A) + 2 * n_sh, pool, [&](int64_t i) {
+  // Shared-expert chunks (every token) first, then the routed experts.
+  ForTasks(static_cast<int64_t>(2 * A) + 2 * n_sh, pool, [&](int64_t task) {
+    const int64_t i = (task + 2 * n_sh) % (2 * static_cast<int64_t>(A) + 2 * n_sh);
     const bool up = i % 2;
     const int64_t j = i / 2;
     if (j < static_cast<int64_t>(A)) {
@@ -171,7 +177,8 @@ void MoeFeedForward::Forward(const RouterConfig& c, const MoeWeights& w, const f
   const int64_t n_down_sh = shared ? n_sh : 0;
   const int64_t rows_sh = shared ? (n_embd + n_sh - 1) / n_sh : 0;
   if (shared) kernels::SiluMul(sg_.data(), su_.data(), n * Fs, sg_.data());
-  ForTasks(static_cast<int64_t>(A) + n_down_sh, pool, [&](int64_t j) {
+  ForTasks(static_cast<int64_t>(A) + n_down_sh, pool, [&](int64_t task) {
+    const int64_t j = (task + n_down_sh) % (static_cast<int64_t>(A) + n_down_sh);
     if (j < static_cast<int64_t>(A)) {
       const int e = active_[static_cast<size_t>(j)];
       const int64_t n_e = xe_[j].n_tokens;

@@ -38,7 +38,7 @@ Weights::Weights(const gguf::File& f, const LoadOptions& opts)
 
 Weights::~Weights() = default;
 
-void Weights::Pack(kernels::Matrix* m) {
+void Weights::Pack(kernels::Matrix* m, bool release) {
   if (!repack_ || kernels::FastPackedDot(m->type) == nullptr) return;
   if (pool_ == nullptr) {
     own_pool_ = std::make_unique<ThreadPool>();
@@ -46,7 +46,7 @@ void Weights::Pack(kernels::Matrix* m) {
   }
   if (!packed_) packed_ = std::make_unique<kernels::PackedWeights>();
   const auto t0 = std::chrono::steady_clock::now();
-  if (packed_->Pack(m, *pool_)) {
+  if (packed_->Pack(m, *pool_) && release) {
     // The packed copy serves the matmuls from now on: let the kernel drop the
     // original's pages from this process (they stay valid and are re-read
     // from the file if anything touches them, e.g. an embedding lookup), so

@@ -30,7 +30,9 @@ class Weights {
   // rows · n_expert rows; expert e is Slice(e · rows, rows).
   StatusOr<kernels::Matrix> Experts(const std::string& name, int64_t k, int64_t rows, int64_t n_expert);
   // Repacks `m` if the options ask for it and its type and shape allow.
-  void Pack(kernels::Matrix* m);
+  // `release`: drop the original's pages from the process afterwards (right
+  // for file mappings, which re-read on access; wrong for heap copies).
+  void Pack(kernels::Matrix* m, bool release = true);
   // The packed copies, for the model to own (null when nothing was packed).
   std::unique_ptr<kernels::PackedWeights> TakePacked();
   uint64_t packed_bytes() const { return packed_ ? packed_->bytes() : 0; }
