@@ -165,18 +165,19 @@ void PackedGemv(PackedDotFn fn, const Matrix& w, const QuantizedActs& xq, float*
   pool.ParallelFor(parts, [&](int64_t pb, int64_t pe, int) {
     for (int64_t part = pb; part < pe; ++part) {
       const int64_t g0 = groups * part / parts, g1 = groups * (part + 1) / parts;
-      for (int64_t g = g0; g < g1; ++g)
-        fn(w.k, w.packed + static_cast<size_t>(g) * w.packed_group_bytes, static_cast<const uint8_t*>(xq.row(0)), xq.row_bytes, nt,
-           y + g * kPackRows, static_cast<size_t>(w.rows));
+      fn(w.k, w.packed + static_cast<size_t>(g0) * w.packed_group_bytes, g1 - g0,
+         static_cast<const uint8_t*>(xq.row(0)), xq.row_bytes, nt, y + g0 * kPackRows, static_cast<size_t>(w.rows));
     }
   });
 }
 
 void PackedGemm(PackedDotFn fn, const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool) {
   const int64_t groups = w.rows / kPackRows, n_tok = xq.n_tokens;
+  // Tiles of an even number of groups where possible (kernels pair groups).
   int64_t tile = static_cast<int64_t>(kTileBytes / std::max<size_t>(1, w.packed_group_bytes));
   const int64_t balance = (groups + pool.size() * 4 - 1) / (pool.size() * 4);
   tile = std::max<int64_t>(1, std::min(tile, balance));
+  if (tile > 1 || groups > 2 * pool.size()) tile = (tile + 1) & ~int64_t{1};
   const int64_t n_tiles = (groups + tile - 1) / tile;
   // Few tokens (batched decode): each group's weights are read from memory
   // once and used for every token while in L1. Many tokens (prefill): tokens
@@ -187,9 +188,9 @@ void PackedGemm(PackedDotFn fn, const Matrix& w, const QuantizedActs& xq, float*
       const int64_t g0 = ti * tile, g1 = std::min(groups, g0 + tile);
       for (int64_t t = 0; t < n_tok; t += tok_step) {
         const int nt = static_cast<int>(std::min<int64_t>(tok_step, n_tok - t));
-        for (int64_t g = g0; g < g1; ++g)
-          fn(w.k, w.packed + static_cast<size_t>(g) * w.packed_group_bytes, static_cast<const uint8_t*>(xq.row(t)), xq.row_bytes, nt,
-             y + t * w.rows + g * kPackRows, static_cast<size_t>(w.rows));
+        fn(w.k, w.packed + static_cast<size_t>(g0) * w.packed_group_bytes, g1 - g0,
+           static_cast<const uint8_t*>(xq.row(t)), xq.row_bytes, nt, y + t * w.rows + g0 * kPackRows,
+           static_cast<size_t>(w.rows));
       }
     }
   });

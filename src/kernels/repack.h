@@ -47,13 +47,13 @@ namespace r1::kernels {
 
 inline constexpr int kPackRows = 8;
 
-// y[t * y_stride + r] = dot(row r of the 8-row group, activation row t) for
-// r < 8 and t < n_tokens (any count ≥ 1; the kernels take them in the
-// register blocks that suit them). `group` is the packed group (k elements per
-// row), `x` the first activation row (VecDotType layout), x_stride its row
-// size in bytes.
-using PackedDotFn = void (*)(int64_t k, const uint8_t* group, const uint8_t* x, size_t x_stride,
-                             int n_tokens, float* y, size_t y_stride);
+// y[t * y_stride + 8g + r] = dot(row r of group g, activation row t) for
+// g < n_groups consecutive packed groups (k elements per row), r < 8 and
+// t < n_tokens (any count ≥ 1; the kernels take groups and tokens in the
+// register blocks that suit them). `x` is the first activation row
+// (VecDotType layout), x_stride its row size in bytes.
+using PackedDotFn = void (*)(int64_t k, const uint8_t* groups, int64_t n_groups, const uint8_t* x,
+                             size_t x_stride, int n_tokens, float* y, size_t y_stride);
 
 // The packed kernel for `t` on this CPU, or nullptr when `t` has no packed
 // kernel here (then matrices of that type are not repacked).

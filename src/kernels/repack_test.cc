@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "kernels/matmul.h"
@@ -67,8 +68,9 @@ TEST(RepackTest, PackedMatMulEqualsScalarReference) {
   for (GgmlType t : kPackedTypes) {
     if (!Available(t)) GTEST_SKIP() << "no packed kernels on this CPU";
     for (bool extreme : {false, true}) {
-      for (int64_t k : {256, 768, 2304}) {
-        const int64_t rows = 40;
+      // 40 rows: five groups, one per tile; 136 rows: tiles of several groups,
+      // so kernels that pair groups run both their pairs and a leftover.
+      for (auto [k, rows] : {std::pair<int64_t, int64_t>{256, 40}, {768, 40}, {2304, 40}, {512, 136}}) {
         Weight w(t, rows, k, rng, extreme);
         PackedWeights packed;
         ThreadPool pool(2);
@@ -76,7 +78,7 @@ TEST(RepackTest, PackedMatMulEqualsScalarReference) {
         ASSERT_TRUE(packed.Pack(&pm, pool));
         ASSERT_NE(pm.packed, nullptr);
         EXPECT_EQ(packed.bytes(), PackedGroupBytes(t, k) * (rows / 8));
-        for (int64_t n_tok : {1, 2, 3, 4, 5, 7, 13}) {
+        for (int64_t n_tok : {1, 2, 3, 4, 5, 7, 13, 23}) {
           const std::vector<float> x = Acts(n_tok * k, rng);
           QuantizedActs xq;
           QuantizeActs(VecDotType(t), x.data(), k, n_tok, &xq, pool);

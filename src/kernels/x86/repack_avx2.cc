@@ -65,9 +65,15 @@ R1_INLINE void Store(const __m256 (&sum)[NT], float* y, size_t ys) {
   for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * ys, sum[t]);
 }
 
+// Bytes of one packed block position (8 rows) per type (repack.h).
+constexpr size_t kQ8_0Block = 16 + 256;
+constexpr size_t kQ5_0Block = 16 + 32 + 128;
+constexpr size_t kQ4KBlock = 16 + 16 + 64 + 64 + 1024;
+constexpr size_t kQ6KBlock = 16 + 128 + 1024 + 512;
+
 template <int NT>
 void Q8_0(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
-  constexpr size_t kBlock = 16 + 256;
+  constexpr size_t kBlock = kQ8_0Block;
   const int64_t nb = k / kQK0;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 sum[NT];
@@ -107,7 +113,7 @@ void Q8_0(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, si
 // 8 granules of a block add up in int16).
 template <int NT>
 void Q5_0(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
-  constexpr size_t kBlock = 16 + 32 + 128;
+  constexpr size_t kBlock = kQ5_0Block;
   const int64_t nb = k / kQK0;
   const __m256i m4 = _mm256_set1_epi8(15), b16 = _mm256_set1_epi8(16), ones = _mm256_set1_epi16(1);
   // Byte b of each 32-bit lane ← the lane's low byte, tested against bit b.
@@ -158,7 +164,7 @@ void Q5_0(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, si
 
 template <int NT>
 void Q4K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
-  constexpr size_t kBlock = 16 + 16 + 64 + 64 + 1024;
+  constexpr size_t kBlock = kQ4KBlock;
   const int64_t nb = k / kQK;
   const __m256i m4 = _mm256_set1_epi8(15);
   __m256 sum[NT];
@@ -221,6 +227,84 @@ void Q4K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, siz
   Store<NT>(sum, y, ys);
 }
 
+// Two consecutive packed groups (16 rows): every broadcast activation word
+// feeds both groups' codes.
+template <int NT>
+void Q4K2G(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
+  constexpr size_t kBlock = kQ4KBlock;
+  const int64_t nb = k / kQK;
+  const uint8_t* w2 = w + nb * kBlock;
+  const __m256i m4 = _mm256_set1_epi8(15);
+  __m256 sum[2][NT];
+  #pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) sum[0][t] = sum[1][t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* bb[2] = {w + i * kBlock, w2 + i * kBlock};
+    const BlockQ8K* xb[NT];
+    __m256i acc[2][NT];
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      xb[t] = reinterpret_cast<const BlockQ8K*>(x + t * xs) + i;
+      acc[0][t] = acc[1][t] = _mm256_setzero_si256();
+    }
+    #pragma GCC unroll 1
+    for (int g = 0; g < 4; ++g) {
+      __m256i lo16[2][NT], hi16[2][NT];
+      #pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) lo16[0][t] = hi16[0][t] = lo16[1][t] = hi16[1][t] = _mm256_setzero_si256();
+      #pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m256i q0 = Load256(bb[0] + 160 + 256 * g + 32 * j);
+        const __m256i q1 = Load256(bb[1] + 160 + 256 * g + 32 * j);
+        #pragma GCC unroll 4
+        for (int t = 0; t < NT; ++t) {
+          const int8_t* a = xb[t]->qs + 64 * g + 4 * j;
+          const __m256i al = Bcast32(a), ah = Bcast32(a + 32);
+          lo16[0][t] = _mm256_add_epi16(lo16[0][t], _mm256_maddubs_epi16(_mm256_and_si256(q0, m4), al));
+          hi16[0][t] = _mm256_add_epi16(hi16[0][t], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q0, 4), m4), ah));
+          lo16[1][t] = _mm256_add_epi16(lo16[1][t], _mm256_maddubs_epi16(_mm256_and_si256(q1, m4), al));
+          hi16[1][t] = _mm256_add_epi16(hi16[1][t], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q1, 4), m4), ah));
+          Pin(lo16[0][t]); Pin(hi16[0][t]); Pin(lo16[1][t]); Pin(hi16[1][t]);
+        }
+      }
+      #pragma GCC unroll 2
+      for (int G = 0; G < 2; ++G) {
+        const __m256i sl = RowScalesU8(bb[G] + 32 + 16 * g), sh = RowScalesU8(bb[G] + 32 + 16 * g + 8);
+        #pragma GCC unroll 4
+        for (int t = 0; t < NT; ++t)
+          acc[G][t] = _mm256_add_epi32(acc[G][t], _mm256_add_epi32(_mm256_madd_epi16(lo16[G][t], sl),
+                                                                   _mm256_madd_epi16(hi16[G][t], sh)));
+      }
+    }
+    #pragma GCC unroll 2
+    for (int G = 0; G < 2; ++G) {
+      const uint8_t* b = bb[G];
+      __m256i mn[4];
+      #pragma GCC unroll 4
+      for (int p = 0; p < 4; ++p)
+        mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 96 + 16 * p)));
+      const __m256 d8 = Halves8(b), dm8 = Halves8(b + 16);
+      #pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) {
+        const __m256i bs = Load256(xb[t]->bsums);
+        const __m256i s2 = _mm256_hadd_epi16(bs, bs);
+        __m256i im = _mm256_madd_epi16(mn[0], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(0)));
+        im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[1], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(1))));
+        im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[2], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(4))));
+        im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[3], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(5))));
+        const __m256 xd = _mm256_set1_ps(xb[t]->d);
+        sum[G][t] = _mm256_fmadd_ps(_mm256_mul_ps(d8, xd), _mm256_cvtepi32_ps(acc[G][t]), sum[G][t]);
+        sum[G][t] = _mm256_fnmadd_ps(_mm256_mul_ps(dm8, xd), _mm256_cvtepi32_ps(im), sum[G][t]);
+      }
+    }
+  }
+  #pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    _mm256_storeu_ps(y + t * ys, sum[0][t]);
+    _mm256_storeu_ps(y + t * ys + 8, sum[1][t]);
+  }
+}
+
 // Eight signed bytes (one per row) → int16 lanes 2r and 2r+1 = byte r.
 R1_INLINE __m256i RowScalesI8(const uint8_t* p) {
   const __m128i v = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
@@ -229,7 +313,7 @@ R1_INLINE __m256i RowScalesI8(const uint8_t* p) {
 
 template <int NT>
 void Q6K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
-  constexpr size_t kBlock = 16 + 128 + 1024 + 512;
+  constexpr size_t kBlock = kQ6KBlock;
   const int64_t nb = k / kQK;
   const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
   __m256 sum[NT];
@@ -314,30 +398,66 @@ void Q6K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, siz
 //   Q6_K<n>  579 / 695 / - / -       → pairs (more do not fit the registers;
 //                                       MatMul uses the unpacked kernel for prefill)
 //   Q8_0<n>  298 / 727 / 966 / 1428  → one at a time
+// Q4_K with two or more tokens takes groups in pairs as well (Q4K2G: each
+// broadcast activation word feeds 16 rows), 15-25% faster than one group at
+// a time for 8-64 tokens; a single token streams one group at a time.
 // Results do not depend on the split (each lane's arithmetic is the same).
-void Q4KAny(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, int nt, float* y, size_t ys) {
-  for (int t = 0; t < nt; t += 2) {
-    if (nt - t >= 2) Q4K<2>(k, w, x + t * xs, xs, y + t * ys, ys);
-    else Q4K<1>(k, w, x + t * xs, xs, y + t * ys, ys);
+
+// Group g of a run: its packed bytes and its 8 outputs.
+template <size_t kBlockBytes, int kBlockElems>
+struct Run {
+  int64_t k;
+  const uint8_t* w;
+  float* y;
+  size_t Bytes() const { return static_cast<size_t>(k / kBlockElems) * kBlockBytes; }
+  const uint8_t* W(int64_t g) const { return w + static_cast<size_t>(g) * Bytes(); }
+  float* Y(int64_t g) const { return y + g * 8; }
+};
+
+void Q4KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
+            size_t ys) {
+  const Run<kQ4KBlock, kQK> r{k, w, y};
+  int64_t g = 0;
+  if (nt >= 2) {
+    for (; g + 2 <= n_groups; g += 2) {
+      int t = 0;
+      for (; t + 2 <= nt; t += 2) Q4K2G<2>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
+      if (t < nt)
+        for (int64_t h = g; h < g + 2; ++h) Q4K<1>(k, r.W(h), x + t * xs, xs, r.Y(h) + t * ys, ys);
+    }
   }
+  for (; g < n_groups; ++g)
+    for (int t = 0; t < nt; t += 2) {
+      if (nt - t >= 2) Q4K<2>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
+      else Q4K<1>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
+    }
 }
 
-void Q6KAny(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, int nt, float* y, size_t ys) {
-  for (int t = 0; t < nt; t += 2) {
-    if (nt - t >= 2) Q6K<2>(k, w, x + t * xs, xs, y + t * ys, ys);
-    else Q6K<1>(k, w, x + t * xs, xs, y + t * ys, ys);
-  }
+void Q6KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
+            size_t ys) {
+  const Run<kQ6KBlock, kQK> r{k, w, y};
+  for (int64_t g = 0; g < n_groups; ++g)
+    for (int t = 0; t < nt; t += 2) {
+      if (nt - t >= 2) Q6K<2>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
+      else Q6K<1>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
+    }
 }
 
-void Q8_0Any(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, int nt, float* y, size_t ys) {
-  for (int t = 0; t < nt; ++t) Q8_0<1>(k, w, x + t * xs, xs, y + t * ys, ys);
+void Q8_0Any(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
+             size_t ys) {
+  const Run<kQ8_0Block, kQK0> r{k, w, y};
+  for (int64_t g = 0; g < n_groups; ++g)
+    for (int t = 0; t < nt; ++t) Q8_0<1>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
 }
 
-void Q5_0Any(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, int nt, float* y, size_t ys) {
-  for (int t = 0; t < nt; t += 2) {
-    if (nt - t >= 2) Q5_0<2>(k, w, x + t * xs, xs, y + t * ys, ys);
-    else Q5_0<1>(k, w, x + t * xs, xs, y + t * ys, ys);
-  }
+void Q5_0Any(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
+             size_t ys) {
+  const Run<kQ5_0Block, kQK0> r{k, w, y};
+  for (int64_t g = 0; g < n_groups; ++g)
+    for (int t = 0; t < nt; t += 2) {
+      if (nt - t >= 2) Q5_0<2>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
+      else Q5_0<1>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
+    }
 }
 
 }  // namespace
