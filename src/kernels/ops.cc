@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu.h"
 #include "kernels/quant.h"
+#include "kernels/x86/x86_kernels.h"
 
 namespace r1::kernels {
 
@@ -86,11 +88,21 @@ void Softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void SiluMul(const float* gate, const float* up, int64_t n, float* out) {
+void SiluMulRef(const float* gate, const float* up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) {
     float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
+}
+
+void SiluMul(const float* gate, const float* up, int64_t n, float* out, ThreadPool* pool) {
+  static const auto fn = GetCpuFeatures().avx2 && !ForceScalar() ? x86::SiluMulAvx2 : SiluMulRef;
+  constexpr int64_t kChunk = 16384;  // below this a wake-up costs more than the work
+  if (pool == nullptr || pool->size() == 1 || n < 2 * kChunk) {
+    fn(gate, up, n, out);
+    return;
+  }
+  pool->ParallelFor(n, [&](int64_t b, int64_t e, int) { fn(gate + b, up + b, e - b, out + b); }, 8);
 }
 
 void AddBias(float* y, const float* b, int64_t n, int64_t d) {

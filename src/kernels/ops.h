@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/thread_pool.h"
+
 namespace r1::kernels {
 
 // out[t] = x[t] / sqrt(mean(x[t]²) + eps) * w, for n rows of length d.
@@ -44,8 +46,13 @@ std::vector<float> RopeInvFreqYarn(int n_rot, double base, double factor, int64_
 // In-place softmax over n values.
 void Softmax(float* x, int64_t n);
 
-// out[i] = silu(gate[i]) * up[i] over n values; out may alias gate.
-void SiluMul(const float* gate, const float* up, int64_t n, float* out);
+// out[i] = silu(gate[i]) * up[i] over n values; out may alias gate. AVX2
+// where available (relative error < 1e-6 against SiluMulRef), split over
+// `pool` when one is given and n is large; element-wise, so the result never
+// depends on the split.
+void SiluMul(const float* gate, const float* up, int64_t n, float* out, ThreadPool* pool = nullptr);
+// The portable scalar loop (std::exp), the reference for the above.
+void SiluMulRef(const float* gate, const float* up, int64_t n, float* out);
 
 // y[t, :] += b for n rows of length d.
 void AddBias(float* y, const float* b, int64_t n, int64_t d);

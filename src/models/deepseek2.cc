@@ -442,7 +442,7 @@ Status Deepseek2Model::Forward(const Batch& batch, KvCache& cache, float* logits
       acts_.Reset();
       acts_.Project(L.ffn_gate, h_.data(), n, ff_gate_.data(), pool);
       acts_.Project(L.ffn_up, h_.data(), n, ff_up_.data(), pool);
-      kernels::SiluMul(ff_gate_.data(), ff_up_.data(), n * hp_.n_ff, ff_gate_.data());
+      kernels::SiluMul(ff_gate_.data(), ff_up_.data(), n * hp_.n_ff, ff_gate_.data(), &pool);
       kernels::MatMul(L.ffn_down, ff_gate_.data(), n, y_.data(), pool);
     }
     kernels::Add(x_.data(), y_.data(), n * E);

@@ -227,7 +227,7 @@ void DenseModel::FeedForward(const Layer& L, int64_t n, ThreadPool& pool) {
   acts_.Reset();
   acts_.Project(L.w_gate, h_.data(), n, ff_gate_.data(), pool);
   acts_.Project(L.w_up, h_.data(), n, ff_up_.data(), pool);
-  kernels::SiluMul(ff_gate_.data(), ff_up_.data(), n * hp_.n_ff, ff_gate_.data());
+  kernels::SiluMul(ff_gate_.data(), ff_up_.data(), n * hp_.n_ff, ff_gate_.data(), &pool);
   kernels::MatMul(L.w_down, ff_gate_.data(), n, h_.data(), pool);
   kernels::Add(x_.data(), h_.data(), n * hp_.n_embd);
 }

@@ -176,7 +176,7 @@ void MoeFeedForward::Forward(const RouterConfig& c, const MoeWeights& w, const f
   ys_.resize(static_cast<size_t>(n * k * n_embd));
   const int64_t n_down_sh = shared ? n_sh : 0;
   const int64_t rows_sh = shared ? (n_embd + n_sh - 1) / n_sh : 0;
-  if (shared) kernels::SiluMul(sg_.data(), su_.data(), n * Fs, sg_.data());
+  if (shared) kernels::SiluMul(sg_.data(), su_.data(), n * Fs, sg_.data(), &pool);
   ForTasks(static_cast<int64_t>(A) + n_down_sh, pool, [&](int64_t task) {
     const int64_t j = (task + n_down_sh) % (static_cast<int64_t>(A) + n_down_sh);
     if (j < static_cast<int64_t>(A)) {

@@ -34,4 +34,8 @@ PackedDotFn Avx2PackedDot(GgmlType weight_type);  // repack_avx2.cc (8-row packe
 DotKernels Avx512Kernels(GgmlType weight_type, bool has_bf16);  // vecdot_avx512.cc
 DotKernels Avx512KQuantKernels(GgmlType weight_type);          // vecdot_k_avx512.cc
 
+// ops_avx2.cc: SiluMul (ops.h) with a polynomial exp, relative error < 1e-6
+// against the scalar loop.
+void SiluMulAvx2(const float* gate, const float* up, int64_t n, float* out);
+
 }  // namespace r1::kernels::x86

@@ -1,0 +1,63 @@
+// AVX2 + FMA element-wise operators (see ops.h; the portable loops in ops.cc
+// are their scalar references, ops_test.cc compares the two).
+//
+// ODR hygiene as in x86_kernels.h: only the table-facing functions leave the
+// anonymous namespace.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/x86/x86_kernels.h"
+
+namespace r1::kernels::x86 {
+namespace {
+
+// e^x for float lanes, relative error below 3e-7 over the float range:
+// 2^(x·log2 e) split into an integer power (exponent bits) and a degree-6
+// polynomial on [-0.5, 0.5]. Like expf, x above 88.72 gives +inf; x below
+// -87.3 gives ~1e-38 instead of a denormal (silu needs neither end exactly).
+inline __m256 Exp(__m256 x) {
+  const __m256 over = _mm256_cmp_ps(x, _mm256_set1_ps(88.72f), _CMP_GT_OQ);
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.72f));
+  const __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
+  const __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // f = x·log2e − n, with x·log2e computed in two parts to keep f exact-ish.
+  __m256 f = _mm256_fmsub_ps(x, _mm256_set1_ps(1.44269504088896341f), n);
+  __m256 r = _mm256_set1_ps(1.535336188319500e-4f);
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(1.339887440266574e-3f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(9.618437357674640e-3f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(5.550332471162809e-2f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(2.402264791363012e-1f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(6.931472028550421e-1f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(1.0f));
+  // 2^n for n in [-126, 128]: split as 2^(n/2)·2^(n - n/2) so n = 128 does not
+  // overflow the exponent field.
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i h = _mm256_srai_epi32(ni, 1);
+  const __m256 p1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
+  const __m256 p2 =
+      _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), _mm256_set1_epi32(127)), 23));
+  return _mm256_blendv_ps(_mm256_mul_ps(_mm256_mul_ps(r, p1), p2), _mm256_set1_ps(__builtin_inff()), over);
+}
+
+void SiluMulImpl(const float* gate, const float* up, int64_t n, float* out) {
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = Exp(_mm256_sub_ps(zero, g));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
+  }
+  if (i < n) {  // tail through a zero-padded vector
+    alignas(32) float g[8] = {}, u[8] = {}, o[8];
+    for (int64_t j = i; j < n; ++j) g[j - i] = gate[j], u[j - i] = up[j];
+    SiluMulImpl(g, u, 8, o);
+    for (int64_t j = i; j < n; ++j) out[j] = o[j - i];
+  }
+}
+
+}  // namespace
+
+void SiluMulAvx2(const float* gate, const float* up, int64_t n, float* out) { SiluMulImpl(gate, up, n, out); }
+
+}  // namespace r1::kernels::x86
