@@ -95,6 +95,21 @@ void SiluMulRef(const float* gate, const float* up, int64_t n, float* out) {
   }
 }
 
+double ExpShiftSumRef(const float* x, int64_t n, float shift, float scale, float* out) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float e = std::exp((x[i] - shift) * scale);
+    if (out != nullptr) out[i] = e;
+    sum += e;
+  }
+  return sum;
+}
+
+double ExpShiftSum(const float* x, int64_t n, float shift, float scale, float* out) {
+  static const auto fn = GetCpuFeatures().avx2 && !ForceScalar() ? x86::ExpShiftSumAvx2 : ExpShiftSumRef;
+  return fn(x, n, shift, scale, out);
+}
+
 void SiluMul(const float* gate, const float* up, int64_t n, float* out, ThreadPool* pool) {
   static const auto fn = GetCpuFeatures().avx2 && !ForceScalar() ? x86::SiluMulAvx2 : SiluMulRef;
   constexpr int64_t kChunk = 16384;  // below this a wake-up costs more than the work

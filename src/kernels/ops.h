@@ -54,6 +54,13 @@ void SiluMul(const float* gate, const float* up, int64_t n, float* out, ThreadPo
 // The portable scalar loop (std::exp), the reference for the above.
 void SiluMulRef(const float* gate, const float* up, int64_t n, float* out);
 
+// out[i] = exp((x[i] - shift) · scale) (out may be null) and their sum, in
+// double; for softmax normalizers over a vocabulary (sampling, logprobs).
+// AVX2 where available (each value within 1e-6 relative of expf); x[i] may
+// be -inf (gives 0). ExpShiftSumRef is the scalar loop.
+double ExpShiftSum(const float* x, int64_t n, float shift, float scale, float* out);
+double ExpShiftSumRef(const float* x, int64_t n, float shift, float scale, float* out);
+
 // y[t, :] += b for n rows of length d.
 void AddBias(float* y, const float* b, int64_t n, int64_t d);
 

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <algorithm>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -51,6 +53,29 @@ TEST(OpsTest, SiluMulSplitOverThreadsIsIdentical) {
   // In place (out aliases gate), as the models call it.
   SiluMul(g.data(), u.data(), n, g.data(), &pool);
   EXPECT_EQ(0, std::memcmp(one.data(), g.data(), n * sizeof(float)));
+}
+
+TEST(OpsTest, ExpShiftSumMatchesReference) {
+  std::mt19937 rng(8);
+  std::normal_distribution<float> d(0.0f, 4.0f);
+  for (int64_t n : {1, 5, 8, 13, 151936}) {
+    std::vector<float> x(static_cast<size_t>(n)), fast(x.size()), ref(x.size());
+    for (auto& v : x) v = d(rng);
+    if (n > 1) x[0] = -std::numeric_limits<float>::infinity();
+    float mx = x[0];
+    for (float v : x) mx = std::max(mx, v);
+    for (float scale : {1.0f, 1.0f / 0.6f}) {
+      const double sf = ExpShiftSum(x.data(), n, mx, scale, fast.data());
+      const double sr = ExpShiftSumRef(x.data(), n, mx, scale, ref.data());
+      EXPECT_NEAR(sf, sr, 1e-6 * sr + 1e-300) << "n=" << n;
+      EXPECT_EQ(ExpShiftSum(x.data(), n, mx, scale, nullptr), sf);
+      if (n > 1) {
+        EXPECT_EQ(fast[0], 0.0f);
+      }
+      // Below e^-87.3 the fast path flushes to 0 where expf gives a denormal.
+      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(fast[i], ref[i], 1e-6 * ref[i] + 1e-37) << "n=" << n << " i=" << i;
+    }
+  }
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <limits>
 
+#include "kernels/ops.h"
+
 namespace r1 {
 
 Sampler::Sampler(const SamplerParams& p) : p_(p), state_(p.seed ^ 0x853C49E6748FEA9Bull) {}
@@ -39,23 +41,22 @@ void Sampler::Accept(int32_t token) {
 // distribution (random test models) thus costs O(n), not a 152k sort.
 template <typename Better>
 int32_t Sampler::SampleNucleus(const Better& better) {
-  const size_t n = cand_.size();
+  const std::vector<float>& lg = logit_;
+  const size_t n = lg.size();
   const double t = p_.temperature;
-  float mx = cand_[0].first;
-  for (const auto& c : cand_) mx = std::max(mx, c.first);
-  std::vector<double>& prob = prob_;
-  prob.resize(n);
-  // Single-precision exp (a few ns; the double one costs ~2 ms over a 152k
-  // vocabulary), summed in double.
+  float mx = lg[0];
+  for (float l : lg) mx = std::max(mx, l);
+  // exp((l - max) / T) in single precision (vectorised), summed in double.
   const float inv_t = static_cast<float>(1.0 / t);
-  double sum = 0;
-  for (size_t i = 0; i < n; ++i) sum += prob[i] = std::exp((cand_[i].first - mx) * inv_t);
+  exp_.resize(n);
+  const std::vector<float>& prob = exp_;
+  const double sum = kernels::ExpShiftSum(lg.data(), static_cast<int64_t>(n), mx, inv_t, exp_.data());
   constexpr int kBuckets = 16384, kExcluded = kBuckets;  // 256 a unit: down to e^-64
   bucket_.resize(n);
   int top_bucket = 0;
   if (mass_.size() != kBuckets) mass_.assign(kBuckets, 0.0);  // all zero between calls
   for (size_t i = 0; i < n; ++i) {
-    const float x = (mx - cand_[i].first) * inv_t * 256.0f;
+    const float x = (mx - lg[i]) * inv_t * 256.0f;
     int b = x < kBuckets - 1 ? static_cast<int>(x) : kBuckets - 1;
     if (p_.min_p > 0 && prob[i] < p_.min_p) b = kExcluded;  // p / p_max with p_max = 1
     bucket_[i] = b;
@@ -81,7 +82,7 @@ int32_t Sampler::SampleNucleus(const Better& better) {
   if (cut < kBuckets) {
     edge_.clear();
     for (size_t i = 0; i < n; ++i)
-      if (bucket_[i] == cut) edge_.push_back(cand_[i]);
+      if (bucket_[i] == cut) edge_.emplace_back(lg[i], static_cast<int32_t>(i));
     std::sort(edge_.begin(), edge_.end(), better);
     for (const auto& c : edge_) {
       kept += prob[static_cast<size_t>(c.second)];
@@ -91,7 +92,7 @@ int32_t Sampler::SampleNucleus(const Better& better) {
   }
   auto in = [&](size_t i) {
     const int b = bucket_[i];
-    return b < cut || (b == cut && cut < kBuckets && !better(last, cand_[i]));
+    return b < cut || (b == cut && cut < kBuckets && !better(last, std::pair<float, int32_t>(lg[i], static_cast<int32_t>(i))));
   };
   double r = Uniform() * kept;
   int32_t pick = -1;
@@ -107,11 +108,10 @@ int32_t Sampler::SampleNucleus(const Better& better) {
 }
 
 int32_t Sampler::Sample(const float* logits, int64_t n_vocab) {
-  cand_.resize(static_cast<size_t>(n_vocab));
-  for (int64_t i = 0; i < n_vocab; ++i) cand_[static_cast<size_t>(i)] = {logits[i], static_cast<int32_t>(i)};
+  logit_.assign(logits, logits + n_vocab);
   for (const auto& [tok, count] : counts_) {
     if (tok < 0 || tok >= n_vocab) continue;
-    float& l = cand_[static_cast<size_t>(tok)].first;
+    float& l = logit_[static_cast<size_t>(tok)];
     if (p_.repetition_penalty != 1.0f) l = l > 0 ? l / p_.repetition_penalty : l * p_.repetition_penalty;
     l -= p_.presence_penalty + p_.frequency_penalty * static_cast<float>(count);
   }
@@ -119,11 +119,16 @@ int32_t Sampler::Sample(const float* logits, int64_t n_vocab) {
   auto better = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
-  if (p_.temperature <= 0.0f) return std::min_element(cand_.begin(), cand_.end(), better)->second;
+  if (p_.temperature <= 0.0f) {  // the first maximum: ties go to the lower id
+    return static_cast<int32_t>(std::max_element(logit_.begin(), logit_.end()) - logit_.begin());
+  }
+  if (p_.top_k <= 0 || p_.top_k >= n_vocab) return SampleNucleus(better);
 
+  cand_.resize(static_cast<size_t>(n_vocab));
+  for (int64_t i = 0; i < n_vocab; ++i) cand_[static_cast<size_t>(i)] = {logit_[static_cast<size_t>(i)], static_cast<int32_t>(i)};
   size_t n = cand_.size();
   std::vector<double>& prob = prob_;
-  if (p_.top_k > 0 && static_cast<size_t>(p_.top_k) < n) {
+  {
     std::partial_sort(cand_.begin(), cand_.begin() + p_.top_k, cand_.end(), better);
     n = static_cast<size_t>(p_.top_k);
     // Softmax over the survivors, in double.
@@ -131,8 +136,6 @@ int32_t Sampler::Sample(const float* logits, int64_t n_vocab) {
     double mx = cand_[0].first, sum = 0;
     for (size_t i = 0; i < n; ++i) sum += prob[i] = std::exp((cand_[i].first - mx) / p_.temperature);
     for (auto& pr : prob) pr /= sum;
-  } else {
-    return SampleNucleus(better);
   }
   // min-p: keep tokens with p >= min_p · p_max.
   if (p_.min_p > 0) {

@@ -48,7 +48,9 @@ class Sampler {
   uint64_t state_;
   std::deque<int32_t> recent_;
   std::unordered_map<int32_t, int> counts_;
+  std::vector<float> logit_;  // penalised logits, by token id
   std::vector<std::pair<float, int32_t>> cand_;
+  std::vector<float> exp_;    // exp((logit - max) / T), by token id
   std::vector<double> prob_, mass_;
   std::vector<int> bucket_;
   std::vector<std::pair<float, int32_t>> edge_;

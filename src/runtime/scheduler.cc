@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/ops.h"
+
 namespace r1 {
 
 const char* FinishReasonName(FinishReason r) {
@@ -273,8 +275,7 @@ TokenOutput Scheduler::Pick(Seq& s, const float* logits) const {
   if (p.logprobs) {
     float mx = logits[0];
     for (int64_t v = 1; v < n_vocab; ++v) mx = std::max(mx, logits[v]);
-    double sum = 0;
-    for (int64_t v = 0; v < n_vocab; ++v) sum += std::exp(logits[v] - mx);  // float exp, double sum
+    const double sum = kernels::ExpShiftSum(logits, n_vocab, mx, 1.0f, nullptr);  // float exp, double sum
     const float lse = mx + static_cast<float>(std::log(sum));
     out.logprob = logits[out.token] - lse;
     const int k = std::clamp<int>(p.top_logprobs, 0, static_cast<int>(std::min<int64_t>(n_vocab, 20)));

@@ -37,5 +37,6 @@ DotKernels Avx512KQuantKernels(GgmlType weight_type);          // vecdot_k_avx51
 // ops_avx2.cc: SiluMul (ops.h) with a polynomial exp, relative error < 1e-6
 // against the scalar loop.
 void SiluMulAvx2(const float* gate, const float* up, int64_t n, float* out);
+double ExpShiftSumAvx2(const float* x, int64_t n, float shift, float scale, float* out);
 
 }  // namespace r1::kernels::x86
