@@ -49,15 +49,24 @@ void PackQ8_0(const BlockQ8_0* const* b, uint8_t* out) {
 }
 
 void PackQ5_0(const BlockQ5_0* const* b, uint8_t* out) {
-  const uint8_t* qs[8];
   for (int r = 0; r < 8; ++r) {
     std::memcpy(out + 2 * r, &b[r]->d, 2);
-    std::memcpy(out + 16 + 4 * r, b[r]->qh, 4);
-    qs[r] = b[r]->qs;
+    uint32_t qh;
+    std::memcpy(&qh, b[r]->qh, 4);
+    // hb[4r + b] bit j = high bit of element 4j + b, bit 4 + j = of element
+    // 16 + 4j + b (j < 4): the elements granule j's low / high nibbles hold.
+    for (int byte = 0; byte < 4; ++byte) {
+      uint8_t v = 0;
+      for (int j = 0; j < 4; ++j) {
+        v |= static_cast<uint8_t>(((qh >> (4 * j + byte)) & 1) << j);
+        v |= static_cast<uint8_t>(((qh >> (16 + 4 * j + byte)) & 1) << (4 + j));
+      }
+      out[16 + 4 * r + byte] = v;
+    }
   }
   // qs[j][r][4] = row r qs[4j + b], j < 4 (16 bytes a row).
   for (int j = 0; j < 4; ++j)
-    for (int r = 0; r < 8; ++r) std::memcpy(out + 48 + (j * 8 + r) * 4, qs[r] + 4 * j, 4);
+    for (int r = 0; r < 8; ++r) std::memcpy(out + 48 + (j * 8 + r) * 4, b[r]->qs + 4 * j, 4);
 }
 
 void PackQ4K(const BlockQ4K* const* b, uint8_t* out) {

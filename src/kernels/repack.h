@@ -12,7 +12,9 @@
 // Packed block of 8 rows (one super-block / block position i, all 8 rows):
 //
 //   Q8_0 (272 B = 8 × 34):   d[8] fp16 | qs[j<8][r<8][4]          qs[j][r][b] = row r qs[4j + b]
-//   Q5_0 (176 B = 8 × 22):   d[8] fp16 | qh[r<8][4] | qs[j<4][r<8][4] = row r qs[4j + b]
+//   Q5_0 (176 B = 8 × 22):   d[8] fp16 | hb[r<8][4] | qs[j<4][r<8][4] = row r qs[4j + b]
+//                            hb[r][b] bit j = high bit of element 4j + b,
+//                            bit 4 + j = of element 16 + 4j + b (j < 4)
 //   Q4_K (1184 B = 8 × 148): d[8] fp16 | dmin[8] fp16 | sc[s<8][r<8] u8 |
 //                            mn[p<4][r<8][2] u8 (mins of sub-blocks 2p, 2p+1) |
 //                            qs[g<4][j<8][r<8][4]                 = row r qs[32g + 4j + b]

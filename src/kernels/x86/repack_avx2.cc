@@ -12,7 +12,8 @@
 // give pair sums ≤ 2·15·127 = 3810, so all 8 granules of a 32-element
 // sub-block fit (30480 < 32767); Q6_K codes < 64 give ≤ 16002, so two fit.
 // Q8_0 (signed × signed) uses |w| · sign(x, w), whose pair sums ≤ 2·128·127
-// fit exactly, and widens every product.
+// fit exactly, and widens every product. Q5_0 multiplies the unsigned codes
+// (≤ 31: four granules fit) and subtracts 16·Σx.
 //
 // Every integer total is exact, and the float fold per block / super-block
 // is the reference's (ref/vecdot.cc) lane by lane, so each output equals
@@ -108,55 +109,59 @@ void Q8_0(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, si
   Store<NT>(sum, y, ys);
 }
 
-// Q5_0: 5-bit codes u (nibble | qh bit << 4), value u - 16, against Q8_0
-// activations with |w| · sign(x, w) like Q8_0 (pair sums ≤ 2·16·127, so all
-// 8 granules of a block add up in int16).
+// Q5_0: unsigned 5-bit codes u = nibble | hb << 4 (value u - 16) against
+// Q8_0 activations: Σ u·x by vpmaddubsw (pair sums ≤ 2·31·127, four granules
+// per int16 accumulator, low and high nibbles apart), minus 16·Σx. The high
+// bits are pre-arranged (repack.h) so that one shift and mask puts each
+// granule's bit at bit 4 of its byte.
 template <int NT>
 void Q5_0(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
   constexpr size_t kBlock = kQ5_0Block;
   const int64_t nb = k / kQK0;
-  const __m256i m4 = _mm256_set1_epi8(15), b16 = _mm256_set1_epi8(16), ones = _mm256_set1_epi16(1);
-  // Byte b of each 32-bit lane ← the lane's low byte, tested against bit b.
-  const __m256i low_byte = _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12,  //
-                                            0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12);
-  const __m256i bits = _mm256_set1_epi32(0x08040201);
-  auto high = [&](__m256i qh, int shift) {  // 16 where bit (shift + b) of the row's qh is set
-    const __m256i t = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_srli_epi32(qh, shift), low_byte), bits);
-    return _mm256_and_si256(_mm256_cmpeq_epi8(t, bits), b16);
-  };
+  const __m256i m4 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
+  const __m256i ones8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
   __m256 sum[NT];
   #pragma GCC unroll 4
   for (int t = 0; t < NT; ++t) sum[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     const uint8_t* b = w + i * kBlock;
-    const __m256i qh = Load256(b + 16);
+    const __m256i hb = Load256(b + 16);
     const BlockQ8_0* xb[NT];
-    __m256i s16[NT];
+    __m256i lo16[NT], hi16[NT];
     #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) {
       xb[t] = reinterpret_cast<const BlockQ8_0*>(x + t * xs) + i;
-      s16[t] = _mm256_setzero_si256();
+      lo16[t] = hi16[t] = _mm256_setzero_si256();
     }
     #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
       const __m256i q = Load256(b + 48 + 32 * j);
-      // Elements 4j.. (low nibbles, qh bits 4j..) and 16 + 4j.. (high nibbles).
-      const __m256i lo = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(q, m4), high(qh, 4 * j)), b16);
-      const __m256i hi = _mm256_sub_epi8(
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), high(qh, 16 + 4 * j)), b16);
-      const __m256i alo = _mm256_sign_epi8(lo, lo), ahi = _mm256_sign_epi8(hi, hi);
+      // Bit j of hb to bit 4 (16-bit shifts: what crosses a byte lands
+      // outside bit 4 for shifts ≤ 4 left or ≤ 3 right).
+      const __m256i hl = j == 0 ? _mm256_slli_epi16(hb, 4) : j == 1 ? _mm256_slli_epi16(hb, 3)
+                         : j == 2 ? _mm256_slli_epi16(hb, 2) : _mm256_slli_epi16(hb, 1);
+      const __m256i hh = j == 0 ? hb : j == 1 ? _mm256_srli_epi16(hb, 1)
+                         : j == 2 ? _mm256_srli_epi16(hb, 2) : _mm256_srli_epi16(hb, 3);
+      const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_and_si256(hl, m16));
+      const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), _mm256_and_si256(hh, m16));
       #pragma GCC unroll 4
       for (int t = 0; t < NT; ++t) {
-        const __m256i pl = _mm256_maddubs_epi16(alo, _mm256_sign_epi8(Bcast32(xb[t]->qs + 4 * j), lo));
-        const __m256i ph = _mm256_maddubs_epi16(ahi, _mm256_sign_epi8(Bcast32(xb[t]->qs + 16 + 4 * j), hi));
-        s16[t] = _mm256_add_epi16(s16[t], _mm256_add_epi16(pl, ph));
+        lo16[t] = _mm256_add_epi16(lo16[t], _mm256_maddubs_epi16(lo, Bcast32(xb[t]->qs + 4 * j)));
+        hi16[t] = _mm256_add_epi16(hi16[t], _mm256_maddubs_epi16(hi, Bcast32(xb[t]->qs + 16 + 4 * j)));
       }
     }
     const __m256 wd = Halves8(b);
     #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) {
+      // Σx of the block in every lane.
+      __m256i sx = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, Load256(xb[t]->qs)), ones);
+      sx = _mm256_add_epi32(sx, _mm256_shuffle_epi32(sx, 0x4E));
+      sx = _mm256_add_epi32(sx, _mm256_shuffle_epi32(sx, 0xB1));
+      sx = _mm256_add_epi32(sx, _mm256_permute2x128_si256(sx, sx, 0x01));
+      const __m256i isum = _mm256_sub_epi32(
+          _mm256_add_epi32(_mm256_madd_epi16(lo16[t], ones), _mm256_madd_epi16(hi16[t], ones)), _mm256_slli_epi32(sx, 4));
       const __m256 dd = _mm256_mul_ps(wd, _mm256_set1_ps(HalfToFloat(xb[t]->d)));
-      sum[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(_mm256_madd_epi16(s16[t], ones)), sum[t]);
+      sum[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum), sum[t]);
     }
   }
   Store<NT>(sum, y, ys);
