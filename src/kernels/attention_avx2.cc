@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "kernels/attention_impl.h"
+#include "kernels/x86/simd_avx2.h"
 
 namespace r1::kernels::attn {
 namespace {
@@ -59,13 +60,7 @@ inline __m256 Exp2(__m256 x) {
   x = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(127.0f));
   __m256 n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 f = _mm256_sub_ps(x, n);  // [-0.5, 0.5]
-  __m256 r = _mm256_set1_ps(1.535336188319500e-4f);
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(1.339887440266574e-3f));
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(9.618437357674640e-3f));
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(5.550332471162809e-2f));
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(2.402264791363012e-1f));
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(6.931472028550421e-1f));
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(1.0f));
+  __m256 r = x86::Exp2Poly(f);
   __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   r = _mm256_mul_ps(r, _mm256_castsi256_ps(e));
   return _mm256_andnot_ps(under, r);

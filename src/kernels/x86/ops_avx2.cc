@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "kernels/x86/simd_avx2.h"
 #include "kernels/x86/x86_kernels.h"
 
 namespace r1::kernels::x86 {
@@ -24,13 +25,7 @@ inline __m256 Exp(__m256 x) {
   const __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   // f = x·log2e − n, with x·log2e computed in two parts to keep f exact-ish.
   __m256 f = _mm256_fmsub_ps(x, _mm256_set1_ps(1.44269504088896341f), n);
-  __m256 r = _mm256_set1_ps(1.535336188319500e-4f);
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(1.339887440266574e-3f));
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(9.618437357674640e-3f));
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(5.550332471162809e-2f));
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(2.402264791363012e-1f));
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(6.931472028550421e-1f));
-  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(1.0f));
+  __m256 r = Exp2Poly(f);
   // 2^n for n in [-126, 128]: split as 2^(n/2)·2^(n - n/2) so n = 128 does not
   // overflow the exponent field.
   const __m256i ni = _mm256_cvtps_epi32(n);

@@ -167,6 +167,31 @@ void Q5_0(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, si
   Store<NT>(sum, y, ys);
 }
 
+// Folds one packed Q4_K block's integer sums into the float totals:
+// sum += d·xd·acc − dmin·xd·(mins · bsums of each 32-element sub-block),
+// pairs of sub-blocks per vpmaddwd.
+template <int NT>
+R1_INLINE void Q4KFold(const uint8_t* b, const BlockQ8K* const (&xb)[NT], const __m256i (&acc)[NT],
+                       __m256 (&sum)[NT]) {
+  __m256i mn[4];
+  #pragma GCC unroll 4
+  for (int p = 0; p < 4; ++p)
+    mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 96 + 16 * p)));
+  const __m256 d8 = Halves8(b), dm8 = Halves8(b + 16);
+  #pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    const __m256i bs = Load256(xb[t]->bsums);
+    const __m256i s2 = _mm256_hadd_epi16(bs, bs);  // int32 lanes 0,1,4,5: sub-block sums (2p, 2p+1)
+    __m256i im = _mm256_madd_epi16(mn[0], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(0)));
+    im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[1], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(1))));
+    im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[2], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(4))));
+    im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[3], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(5))));
+    const __m256 xd = _mm256_set1_ps(xb[t]->d);
+    sum[t] = _mm256_fmadd_ps(_mm256_mul_ps(d8, xd), _mm256_cvtepi32_ps(acc[t]), sum[t]);
+    sum[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dm8, xd), _mm256_cvtepi32_ps(im), sum[t]);
+  }
+}
+
 template <int NT>
 void Q4K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
   constexpr size_t kBlock = kQ4KBlock;
@@ -210,24 +235,7 @@ void Q4K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, siz
         acc[t] = _mm256_add_epi32(acc[t], _mm256_add_epi32(_mm256_madd_epi16(lo16[t], sl),
                                                            _mm256_madd_epi16(hi16[t], sh)));
     }
-    // mins · (bsums of each 32-element sub-block), pairs of sub-blocks per vpmaddwd.
-    __m256i mn[4];
-    #pragma GCC unroll 4
-    for (int p = 0; p < 4; ++p)
-      mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 96 + 16 * p)));
-    const __m256 d8 = Halves8(b), dm8 = Halves8(b + 16);
-    #pragma GCC unroll 4
-    for (int t = 0; t < NT; ++t) {
-      const __m256i bs = Load256(xb[t]->bsums);
-      const __m256i s2 = _mm256_hadd_epi16(bs, bs);  // int32 lanes 0,1,4,5: sub-block sums (2p, 2p+1)
-      __m256i im = _mm256_madd_epi16(mn[0], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(0)));
-      im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[1], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(1))));
-      im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[2], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(4))));
-      im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[3], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(5))));
-      const __m256 xd = _mm256_set1_ps(xb[t]->d);
-      sum[t] = _mm256_fmadd_ps(_mm256_mul_ps(d8, xd), _mm256_cvtepi32_ps(acc[t]), sum[t]);
-      sum[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dm8, xd), _mm256_cvtepi32_ps(im), sum[t]);
-    }
+    Q4KFold<NT>(b, xb, acc, sum);
   }
   Store<NT>(sum, y, ys);
 }
@@ -281,27 +289,8 @@ void Q4K2G(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, s
                                                                    _mm256_madd_epi16(hi16[G][t], sh)));
       }
     }
-    #pragma GCC unroll 2
-    for (int G = 0; G < 2; ++G) {
-      const uint8_t* b = bb[G];
-      __m256i mn[4];
-      #pragma GCC unroll 4
-      for (int p = 0; p < 4; ++p)
-        mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 96 + 16 * p)));
-      const __m256 d8 = Halves8(b), dm8 = Halves8(b + 16);
-      #pragma GCC unroll 4
-      for (int t = 0; t < NT; ++t) {
-        const __m256i bs = Load256(xb[t]->bsums);
-        const __m256i s2 = _mm256_hadd_epi16(bs, bs);
-        __m256i im = _mm256_madd_epi16(mn[0], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(0)));
-        im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[1], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(1))));
-        im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[2], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(4))));
-        im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[3], _mm256_permutevar8x32_epi32(s2, _mm256_set1_epi32(5))));
-        const __m256 xd = _mm256_set1_ps(xb[t]->d);
-        sum[G][t] = _mm256_fmadd_ps(_mm256_mul_ps(d8, xd), _mm256_cvtepi32_ps(acc[G][t]), sum[G][t]);
-        sum[G][t] = _mm256_fnmadd_ps(_mm256_mul_ps(dm8, xd), _mm256_cvtepi32_ps(im), sum[G][t]);
-      }
-    }
+    Q4KFold<NT>(bb[0], xb, acc[0], sum[0]);
+    Q4KFold<NT>(bb[1], xb, acc[1], sum[1]);
   }
   #pragma GCC unroll 4
   for (int t = 0; t < NT; ++t) {
@@ -419,6 +408,21 @@ struct Run {
   float* Y(int64_t g) const { return y + g * 8; }
 };
 
+// Groups [g0, g1) one at a time, tokens in pairs (`two`, when the type has
+// a pair kernel) and singly (`one`).
+using TokenKernel = void (*)(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys);
+
+template <size_t kBlockBytes, int kBlockElems>
+void ByGroup(const Run<kBlockBytes, kBlockElems>& r, int64_t g0, int64_t g1, const uint8_t* x, size_t xs,
+             int nt, size_t ys, TokenKernel two, TokenKernel one) {
+  for (int64_t g = g0; g < g1; ++g)
+    for (int t = 0; t < nt;) {
+      const bool pair = two != nullptr && nt - t >= 2;
+      (pair ? two : one)(r.k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
+      t += pair ? 2 : 1;
+    }
+}
+
 void Q4KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
             size_t ys) {
   const Run<kQ4KBlock, kQK> r{k, w, y};
@@ -431,39 +435,24 @@ void Q4KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, siz
         for (int64_t h = g; h < g + 2; ++h) Q4K<1>(k, r.W(h), x + t * xs, xs, r.Y(h) + t * ys, ys);
     }
   }
-  for (; g < n_groups; ++g)
-    for (int t = 0; t < nt; t += 2) {
-      if (nt - t >= 2) Q4K<2>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
-      else Q4K<1>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
-    }
+  ByGroup(r, g, n_groups, x, xs, nt, ys, Q4K<2>, Q4K<1>);
 }
 
 void Q6KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
             size_t ys) {
-  const Run<kQ6KBlock, kQK> r{k, w, y};
-  for (int64_t g = 0; g < n_groups; ++g)
-    for (int t = 0; t < nt; t += 2) {
-      if (nt - t >= 2) Q6K<2>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
-      else Q6K<1>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
-    }
+  ByGroup(Run<kQ6KBlock, kQK>{k, w, y}, 0, n_groups, x, xs, nt, ys, Q6K<2>, Q6K<1>);
 }
 
 void Q8_0Any(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
              size_t ys) {
-  const Run<kQ8_0Block, kQK0> r{k, w, y};
-  for (int64_t g = 0; g < n_groups; ++g)
-    for (int t = 0; t < nt; ++t) Q8_0<1>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
+  ByGroup(Run<kQ8_0Block, kQK0>{k, w, y}, 0, n_groups, x, xs, nt, ys, nullptr, Q8_0<1>);
 }
 
 void Q5_0Any(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
              size_t ys) {
-  const Run<kQ5_0Block, kQK0> r{k, w, y};
-  for (int64_t g = 0; g < n_groups; ++g)
-    for (int t = 0; t < nt; t += 2) {
-      if (nt - t >= 2) Q5_0<2>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
-      else Q5_0<1>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
-    }
+  ByGroup(Run<kQ5_0Block, kQK0>{k, w, y}, 0, n_groups, x, xs, nt, ys, Q5_0<2>, Q5_0<1>);
 }
+
 
 }  // namespace
 

@@ -18,6 +18,18 @@ namespace {
 
 R1_INLINE float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
 
+// 2^f for f in [-0.5, 0.5], relative error ~2e-7 (degree-6 minimax). The
+// exp kernels (attention's softmax, ops' exp) scale it by 2^n.
+R1_INLINE __m256 Exp2Poly(__m256 f) {
+  __m256 r = _mm256_set1_ps(1.535336188319500e-4f);
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(1.339887440266574e-3f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(9.618437357674640e-3f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(5.550332471162809e-2f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(2.402264791363012e-1f));
+  r = _mm256_fmadd_ps(r, f, _mm256_set1_ps(6.931472028550421e-1f));
+  return _mm256_fmadd_ps(r, f, _mm256_set1_ps(1.0f));
+}
+
 // Fixed-order horizontal sums (the order is part of each kernel's result).
 R1_INLINE float Hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
