@@ -129,8 +129,13 @@ void Add(float* y, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
-void ToF16(const float* x, uint16_t* out, int64_t n) {
+void ToF16Ref(const float* x, uint16_t* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = F32ToF16(x[i]);
+}
+
+void ToF16(const float* x, uint16_t* out, int64_t n) {
+  static const auto fn = GetCpuFeatures().avx2 && !ForceScalar() ? x86::ToF16Avx2 : ToF16Ref;
+  fn(x, out, n);
 }
 
 }  // namespace r1::kernels

@@ -67,7 +67,9 @@ void AddBias(float* y, const float* b, int64_t n, int64_t d);
 // y[i] += x[i].
 void Add(float* y, const float* x, int64_t n);
 
-// Float to F16 (round to nearest even) for the KV cache.
+// Float to F16 (round to nearest even) for the KV cache; F16C where
+// available, bit-identical to ToF16Ref (the scalar F32ToF16 loop), NaNs included.
 void ToF16(const float* x, uint16_t* out, int64_t n);
+void ToF16Ref(const float* x, uint16_t* out, int64_t n);
 
 }  // namespace r1::kernels

@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/quant.h"
 #include "kernels/thread_pool.h"
 
 namespace r1::kernels {
@@ -76,6 +77,28 @@ TEST(OpsTest, ExpShiftSumMatchesReference) {
       for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(fast[i], ref[i], 1e-6 * ref[i] + 1e-37) << "n=" << n << " i=" << i;
     }
   }
+}
+
+// F16C conversion against the scalar one, bit for bit: random magnitudes over
+// the whole half range and beyond, exact ties, subnormals, overflow, NaN.
+TEST(OpsTest, ToF16MatchesReferenceBitForBit) {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> e(-30.0f, 20.0f);
+  std::vector<float> x;
+  for (int i = 0; i < 200000; ++i) x.push_back((i & 1 ? -1.0f : 1.0f) * std::exp2(e(rng)));
+  for (uint16_t h = 0; h < 0x7bff; h += 3) {
+    const float a = F16ToF32(h), b = F16ToF32(static_cast<uint16_t>(h + 1));
+    x.push_back((a + b) / 2);  // exact in float: a tie, rounds to even
+  }
+  for (float v : {0.0f, -0.0f, 65504.0f, 65519.0f, 65520.0f, 1e9f, -1e9f, 5.96e-8f, 2.98e-8f, 2.99e-8f, 1e-30f,
+                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN()})
+    x.push_back(v);
+  x.push_back(1.0f);  // odd length: the tail path
+  std::vector<uint16_t> fast(x.size()), ref(x.size());
+  ToF16(x.data(), fast.data(), static_cast<int64_t>(x.size()));
+  ToF16Ref(x.data(), ref.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(fast[i], ref[i]) << "x=" << x[i];
 }
 
 }  // namespace

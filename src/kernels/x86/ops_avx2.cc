@@ -79,7 +79,24 @@ double ExpShiftSumImpl(const float* x, int64_t n, float shift, float scale, floa
   return sum;
 }
 
+void ToF16Impl(const float* x, uint16_t* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  if (i < n) {
+    alignas(32) float v[8] = {};
+    alignas(16) uint16_t o[8];
+    for (int64_t j = i; j < n; ++j) v[j - i] = x[j];
+    _mm_store_si128(reinterpret_cast<__m128i*>(o),
+                    _mm256_cvtps_ph(_mm256_load_ps(v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (int64_t j = i; j < n; ++j) out[j] = o[j - i];
+  }
+}
+
 }  // namespace
+
+void ToF16Avx2(const float* x, uint16_t* out, int64_t n) { ToF16Impl(x, out, n); }
 
 double ExpShiftSumAvx2(const float* x, int64_t n, float shift, float scale, float* out) {
   return ExpShiftSumImpl(x, n, shift, scale, out);

@@ -38,5 +38,6 @@ DotKernels Avx512KQuantKernels(GgmlType weight_type);          // vecdot_k_avx51
 // against the scalar loop.
 void SiluMulAvx2(const float* gate, const float* up, int64_t n, float* out);
 double ExpShiftSumAvx2(const float* x, int64_t n, float shift, float scale, float* out);
+void ToF16Avx2(const float* x, uint16_t* out, int64_t n);  // F16C, bit-identical to F32ToF16
 
 }  // namespace r1::kernels::x86
