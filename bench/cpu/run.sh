@@ -35,27 +35,26 @@ print("%-24s prefill %s  decode %s  bandwidth %s GB/s" % (sys.argv[1], m("prefil
 ' "$label"
 }
 
+# pair LABEL_A LABEL_B "ARGS_A" "ARGS_B": n alternated runs of each.
+pair() {
+  for _ in $(seq "$n"); do
+    # shellcheck disable=SC2086
+    row "$1" 1 $3
+    # shellcheck disable=SC2086
+    row "$2" 1 $4
+  done
+}
+
 row "decode Q4_K_M" "$n" -m "$q4" -p 0 -n 128
 row "decode Q8_0" "$n" -m "$q8" -p 0 -n 128
 row "pp512 Q4_K_M" "$n" -m "$q4" -p 512 -n 0
 row "pp512 Q8_0" "$n" -m "$q8" -p 512 -n 0
-for _ in $(seq "$n"); do
-  row "depth 256" 1 -m "$q4" -p 0 -n 32 -d 256 --fast-depth
-  row "depth 8192" 1 -m "$q4" -p 0 -n 32 -d 8192 --fast-depth
-done
-for _ in $(seq "$n"); do
-  row "pp256 1 thread" 1 -m "$q4" -p 256 -n 0 -t 1
-  row "pp256 2 threads" 1 -m "$q4" -p 256 -n 0 -t 2
-done
-for _ in $(seq "$n"); do
-  row "1 sequence" 1 -m "$q4" -p 0 -n 64
-  row "8 sequences" 1 -m "$q4" -p 0 -n 64 --parallel 8
-done
+pair "depth 256" "depth 8192" "-m $q4 -p 0 -n 32 -d 256 --fast-depth" "-m $q4 -p 0 -n 32 -d 8192 --fast-depth"
+pair "pp256 1 thread" "pp256 2 threads" "-m $q4 -p 256 -n 0 -t 1" "-m $q4 -p 256 -n 0 -t 2"
+pair "1 sequence" "8 sequences" "-m $q4 -p 0 -n 64" "-m $q4 -p 0 -n 64 --parallel 8"
 if [ "$moe" = 1 ]; then
   row "V2-Lite pp512" "$n" -m "$ds" -p 512 -n 0
   row "V2-Lite decode" "$n" -m "$ds" -p 0 -n 64
-  for _ in $(seq "$n"); do
-    row "V2-Lite depth 256" 1 -m "$ds" -p 0 -n 32 -d 256 --fast-depth
-    row "V2-Lite depth 4096" 1 -m "$ds" -p 0 -n 32 -d 4096 --fast-depth
-  done
+  pair "V2-Lite depth 256" "V2-Lite depth 4096" "-m $ds -p 0 -n 32 -d 256 --fast-depth" \
+    "-m $ds -p 0 -n 32 -d 4096 --fast-depth"
 fi
