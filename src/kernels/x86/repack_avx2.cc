@@ -72,6 +72,23 @@ constexpr size_t kQ5_0Block = 16 + 32 + 128;
 constexpr size_t kQ4KBlock = 16 + 16 + 64 + 64 + 1024;
 constexpr size_t kQ6KBlock = 16 + 128 + 1024 + 512;
 
+// Two-group kernels (16 rows): zeroed totals, and group g's rows stored at
+// y + 8g for each token.
+template <int NT>
+R1_INLINE void Zero2(__m256 (&sum)[2][NT]) {
+  #pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) sum[0][t] = sum[1][t] = _mm256_setzero_ps();
+}
+
+template <int NT>
+R1_INLINE void Store2(const __m256 (&sum)[2][NT], float* y, size_t ys) {
+  #pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    _mm256_storeu_ps(y + t * ys, sum[0][t]);
+    _mm256_storeu_ps(y + t * ys + 8, sum[1][t]);
+  }
+}
+
 template <int NT>
 void Q8_0(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
   constexpr size_t kBlock = kQ8_0Block;
@@ -117,8 +134,7 @@ void Q8_0x2(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, 
   const uint8_t* w2 = w + nb * kQ8_0Block;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 sum[2][NT];
-  #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) sum[0][t] = sum[1][t] = _mm256_setzero_ps();
+  Zero2<NT>(sum);
   for (int64_t i = 0; i < nb; ++i) {
     const uint8_t* bb[2] = {w + i * kQ8_0Block, w2 + i * kQ8_0Block};
     const BlockQ8_0* xb[NT];
@@ -149,11 +165,7 @@ void Q8_0x2(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, 
       }
     }
   }
-  #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) {
-    _mm256_storeu_ps(y + t * ys, sum[0][t]);
-    _mm256_storeu_ps(y + t * ys + 8, sum[1][t]);
-  }
+  Store2<NT>(sum, y, ys);
 }
 
 // Q5_0: unsigned 5-bit codes u = nibble | hb << 4 (value u - 16) against
@@ -296,8 +308,7 @@ void Q4K2G(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, s
   const uint8_t* w2 = w + nb * kBlock;
   const __m256i m4 = _mm256_set1_epi8(15);
   __m256 sum[2][NT];
-  #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) sum[0][t] = sum[1][t] = _mm256_setzero_ps();
+  Zero2<NT>(sum);
   for (int64_t i = 0; i < nb; ++i) {
     const uint8_t* bb[2] = {w + i * kBlock, w2 + i * kBlock};
     const BlockQ8K* xb[NT];
@@ -339,11 +350,7 @@ void Q4K2G(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, s
     Q4KFold<NT>(bb[0], xb, acc[0], sum[0]);
     Q4KFold<NT>(bb[1], xb, acc[1], sum[1]);
   }
-  #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) {
-    _mm256_storeu_ps(y + t * ys, sum[0][t]);
-    _mm256_storeu_ps(y + t * ys + 8, sum[1][t]);
-  }
+  Store2<NT>(sum, y, ys);
 }
 
 // Eight signed bytes (one per row) → int16 lanes 2r and 2r+1 = byte r.
