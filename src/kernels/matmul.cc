@@ -181,8 +181,9 @@ void PackedGemm(PackedDotFn fn, const Matrix& w, const QuantizedActs& xq, float*
   const int64_t n_tiles = (groups + tile - 1) / tile;
   // Few tokens (batched decode): each group's weights are read from memory
   // once and used for every token while in L1. Many tokens (prefill): tokens
-  // in fours over an L2-resident tile, so activations stay in L1.
-  const int64_t tok_step = n_tok <= kSmallBatch ? n_tok : 4;
+  // in fours (Q6_K: eights, its codes cost more to rebuild) over an
+  // L2-resident tile, so activations stay in L1.
+  const int64_t tok_step = n_tok <= kSmallBatch ? n_tok : w.type == GgmlType::Q6_K ? 8 : 4;
   pool.ParallelFor(n_tiles, [&](int64_t tb, int64_t te, int) {
     for (int64_t ti = tb; ti < te; ++ti) {
       const int64_t g0 = ti * tile, g1 = std::min(groups, g0 + tile);
@@ -242,10 +243,7 @@ void MatMul(const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool
   if (xq.type != VecDotType(w.type)) Fail("activation type is not VecDotType(weight type)");
   if (xq.k != w.k) Fail("activation length differs from the weight's row length");
   if (w.rows <= 0 || xq.n_tokens <= 0) return;
-  // Q6_K's packed kernel only pays off for GEMV; its unpacked AVX2 dotx4 is
-  // as fast for prefill and, like every K-quant kernel here, bit-identical to
-  // the reference, so the two paths can be mixed freely.
-  const bool packed = w.packed != nullptr && !(w.type == GgmlType::Q6_K && xq.n_tokens > kDecodeMaxTokens);
+  const bool packed = w.packed != nullptr;
   if (packed) {
     const PackedDotFn fn = FastPackedDot(w.type);
     if (fn == nullptr || w.rows % kPackRows != 0) Fail("packed matrix without a packed kernel");

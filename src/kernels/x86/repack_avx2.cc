@@ -359,6 +359,32 @@ R1_INLINE __m256i RowScalesI8(const uint8_t* p) {
   return _mm256_set_m128i(_mm_unpackhi_epi16(v, v), _mm_unpacklo_epi16(v, v));
 }
 
+// Folds one packed Q6_K block's integer sums into the float totals. The
+// codes are biased by +32: subtract 32 · Σ_s sc[s] · bsums[s], two
+// sub-blocks per vpmaddwd (row r's pair in int16 lanes 2r, 2r+1).
+template <int NT>
+R1_INLINE void Q6KFold(const uint8_t* b, const BlockQ8K* const (&xb)[NT], const __m256i (&acc)[NT],
+                       __m256 (&sum)[NT]) {
+  const uint8_t* sc = b + 16;
+  __m256i pv[8];
+  #pragma GCC unroll 8
+  for (int p = 0; p < 8; ++p) {
+    const __m128i e = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * p));
+    const __m128i o = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * p + 8));
+    pv[p] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(e, o));
+  }
+  const __m256 d8 = Halves8(b);
+  #pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) {
+    __m256i corr = _mm256_setzero_si256();
+    #pragma GCC unroll 8
+    for (int p = 0; p < 8; ++p) corr = _mm256_add_epi32(corr, _mm256_madd_epi16(pv[p], Bcast32(xb[t]->bsums + 2 * p)));
+    const __m256i isum = _mm256_sub_epi32(acc[t], _mm256_slli_epi32(corr, 5));
+    const __m256 dd = _mm256_mul_ps(d8, _mm256_set1_ps(xb[t]->d));
+    sum[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum), sum[t]);
+  }
+}
+
 template <int NT>
 void Q6K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
   constexpr size_t kBlock = kQ6KBlock;
@@ -417,25 +443,62 @@ void Q6K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, siz
         }
       }
     }
-    // The codes are biased by +32: subtract 32 · Σ_s sc[s] · bsums[s], two
-    // sub-blocks per vpmaddwd (row r's pair in int16 lanes 2r, 2r+1).
-    __m256i pv[8];
+    Q6KFold<NT>(b, xb, acc, sum);
+  }
+  Store<NT>(sum, y, ys);
+}
+
+// Q6_K for many tokens: the codes of each 4-element granule are rebuilt
+// once (the 6-bit assembly is most of Q6_K's cost) and then feed NT tokens;
+// each kk reloads its bytes from L1 instead of keeping all of them live, so
+// the NT accumulators fit the registers.
+template <int NT>
+void Q6KWide(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
+  constexpr size_t kBlock = kQ6KBlock;
+  const int64_t nb = k / kQK;
+  const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+  __m256 sum[NT];
+  #pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) sum[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = w + i * kBlock;
+    const uint8_t* sc = b + 16;
+    const uint8_t* qs = b + 144;
+    const BlockQ8K* xb[NT];
+    __m256i acc[NT];
     #pragma GCC unroll 8
-    for (int p = 0; p < 8; ++p) {
-      const __m128i e = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * p));
-      const __m128i o = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * p + 8));
-      pv[p] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(e, o));
-    }
-    const __m256 d8 = Halves8(b);
-    #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) {
-      __m256i corr = _mm256_setzero_si256();
-      #pragma GCC unroll 8
-      for (int p = 0; p < 8; ++p) corr = _mm256_add_epi32(corr, _mm256_madd_epi16(pv[p], Bcast32(xb[t]->bsums + 2 * p)));
-      const __m256i isum = _mm256_sub_epi32(acc[t], _mm256_slli_epi32(corr, 5));
-      const __m256 dd = _mm256_mul_ps(d8, _mm256_set1_ps(xb[t]->d));
-      sum[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum), sum[t]);
+      xb[t] = reinterpret_cast<const BlockQ8K*>(x + t * xs) + i;
+      acc[t] = _mm256_setzero_si256();
     }
+    #pragma GCC unroll 1
+    for (int h = 0; h < 2; ++h) {
+      #pragma GCC unroll 1
+      for (int jp = 0; jp < 4; ++jp) {
+        const uint8_t* qp = qs + 192 * (4 * h + jp);
+        #pragma GCC unroll 4
+        for (int kk = 0; kk < 4; ++kk) {
+          __m256i q[2];
+          #pragma GCC unroll 2
+          for (int jj = 0; jj < 2; ++jj) {
+            const __m256i lr = Load256(qp + 64 * (kk & 1) + 32 * jj), hr = Load256(qp + 128 + 32 * jj);
+            const __m256i l = kk < 2 ? lr : _mm256_srli_epi16(lr, 4);
+            const __m256i hq = kk == 0 ? _mm256_slli_epi16(hr, 4) : kk == 1 ? _mm256_slli_epi16(hr, 2)
+                               : kk == 2 ? hr : _mm256_srli_epi16(hr, 2);
+            q[jj] = _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(hq, m30));
+          }
+          const __m256i scv = RowScalesI8(sc + 8 * (8 * h + 2 * kk + jp / 2));
+          #pragma GCC unroll 8
+          for (int t = 0; t < NT; ++t) {
+            const int8_t* a = xb[t]->qs + 128 * h + 32 * kk + 8 * jp;
+            const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(q[0], Bcast32(a)),
+                                                 _mm256_maddubs_epi16(q[1], Bcast32(a + 4)));
+            acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(s16, scv));
+          }
+        }
+      }
+    }
+    Q6KFold<NT>(b, xb, acc, sum);
   }
   Store<NT>(sum, y, ys);
 }
@@ -443,13 +506,15 @@ void Q6K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, siz
 // How many tokens one call of each kernel takes: measured on 8 rows × 1536
 // in L1 (min of 15 runs, one core), ns per call by tokens 1/2/3/4:
 //   Q4_K<n>  193 / 317 / 605 / 710   → pairs (4 tokens: 2 × 317 < 710)
-//   Q6_K<n>  579 / 695 / - / -       → pairs (more do not fit the registers;
-//                                       MatMul uses the unpacked kernel for prefill)
+//   Q6_K<n>  579 / 695 / - / -       → pairs for up to 2 tokens; from 3 on,
+//                                       Q6KWide rebuilds each granule's codes once
+//                                       for 3, 4 or 8 tokens
 //   Q8_0<n>  298 / 727 / 966 / 1428  → one at a time
 // With two or more tokens, Q4_K and Q8_0 take groups in pairs as well (each
 // broadcast activation word feeds 16 rows): Q4K2G<2> is 15-25% faster than
 // one group at a time for 8-64 tokens, Q8_0x2<2> ~18% at 8 tokens and ~5% at
-// 64; a single token streams one group at a time.
+// 64; a single token streams one group at a time. Q6KWide, 8960 × 1536 at 8
+// tokens: 190 GFLOP/s (unpacked dotx4) → 232 (4 tokens a call) → 275 (8).
 // Results do not depend on the split (each lane's arithmetic is the same).
 
 // Group g of a run: its packed bytes and its 8 outputs.
@@ -495,7 +560,17 @@ void Q4KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, siz
 
 void Q6KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
             size_t ys) {
-  ByGroup(Run<kQ6KBlock, kQK>{k, w, y}, 0, n_groups, x, xs, nt, ys, Q6K<2>, Q6K<1>);
+  const Run<kQ6KBlock, kQK> r{k, w, y};
+  if (nt < 3) return ByGroup(r, 0, n_groups, x, xs, nt, ys, Q6K<2>, Q6K<1>);
+  for (int64_t g = 0; g < n_groups; ++g)
+    for (int t = 0; t < nt;) {
+      const int left = nt - t;
+      const int step = left >= 8 ? 8 : left >= 4 ? 4 : left;
+      const TokenKernel fn = step == 8 ? Q6KWide<8> : step == 4 ? Q6KWide<4> : step == 3 ? Q6KWide<3>
+                             : step == 2 ? Q6K<2> : Q6K<1>;
+      fn(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
+      t += step;
+    }
 }
 
 void Q8_0Any(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
