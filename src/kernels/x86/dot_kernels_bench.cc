@@ -7,6 +7,8 @@
 //   BM_KernDot/<type>    dot   over the tile against one activation row
 //   BM_KernDot4/<type>   dot4  over the tile against one activation row
 //   BM_KernDotX4/<type>  dotx4 over the tile against four activation rows
+//   BM_KernPacked/<type>/<n>  the 8-row packed kernel (repack.h) over the
+//                        packed tile against n activation rows
 //
 // bytes_per_second counts weight bytes; "macs" is multiply-adds per second
 // (rows · k · tokens), the figure that bounds prefill.
@@ -17,6 +19,8 @@
 #include <vector>
 
 #include "kernels/quant.h"
+#include "kernels/repack.h"
+#include "kernels/thread_pool.h"
 
 namespace r1::kernels {
 namespace {
@@ -58,7 +62,38 @@ void BM_Kern(benchmark::State& state, GgmlType t, int form) {
                                               benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void BM_KernPacked(benchmark::State& state, GgmlType t, int nt) {
+  const PackedDotFn fn = FastPackedDot(t);
+  if (fn == nullptr) {
+    state.SkipWithError("no packed kernel for this type on this CPU");
+    return;
+  }
+  const auto w = Rows(t, kRows, kK, 1);
+  const auto x = Rows(VecDotType(t), nt, kK, 2);
+  Matrix m{t, w.data(), kK, kRows, GgmlRowSize(t, kK)};
+  ThreadPool pool(1);
+  PackedWeights packed;
+  if (!packed.Pack(&m, pool)) {
+    state.SkipWithError("packing failed");
+    return;
+  }
+  std::vector<float> y(static_cast<size_t>(nt) * kRows);
+  for (auto _ : state) {
+    fn(kK, m.packed, kRows / kPackRows, x.data(), GgmlRowSize(VecDotType(t), kK), nt, y.data(), kRows);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.size()));
+  state.counters["macs"] = benchmark::Counter(static_cast<double>(kRows * kK * nt),
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
 const bool kRegistered = [] {
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K})
+    for (int nt : {1, 2, 8, 16}) {
+      const std::string name = "BM_KernPacked/" + GgmlTypeName(t) + "/" + std::to_string(nt);
+      benchmark::RegisterBenchmark(name.c_str(), BM_KernPacked, t, nt);
+    }
   for (GgmlType t : {GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0,
                      GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
     const std::string name = GgmlTypeName(t);
