@@ -1,10 +1,21 @@
 #include "runtime/engine.h"
 
 #include <algorithm>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 
 namespace r1 {
+
+bool RepackFits(uint64_t model_bytes, uint64_t ram_bytes) {
+  return ram_bytes == 0 || model_bytes <= ram_bytes / 4 * 3;
+}
+
+uint64_t PhysicalMemoryBytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+}
 
 StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
   auto e = std::unique_ptr<Engine>(new Engine());
@@ -16,6 +27,13 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
   e->pool_ = std::make_unique<ThreadPool>(opts.threads);
   LoadOptions lo;
   lo.repack = opts.repack;
+  if (const uint64_t ram = PhysicalMemoryBytes(); lo.repack && !RepackFits(e->file_->file_size(), ram)) {
+    lo.repack = false;
+    if (opts.verbose)
+      std::fprintf(stderr, "r1: %s is %.1f GiB, over 3/4 of this machine's %.1f GiB of RAM: its weights stay "
+                   "mmapped and are not repacked\n", opts.model_path.c_str(),
+                   static_cast<double>(e->file_->file_size()) / (1 << 30), static_cast<double>(ram) / (1 << 30));
+  }
   lo.pool = e->pool_.get();
   auto model = LoadModel(*e->file_, lo);
   if (!model.ok()) return model.status();

@@ -25,6 +25,13 @@ struct EngineOptions {
   bool repack = true;       // repack weights for the kernels at load (LoadOptions::repack)
 };
 
+// Whether repacking (a copy of the weights in anonymous memory; the mmapped
+// pages are dropped afterwards) fits: the model must take at most 3/4 of the
+// machine's RAM. Larger models stay mmapped as they are and run through the
+// page cache, even when they exceed RAM.
+bool RepackFits(uint64_t model_bytes, uint64_t ram_bytes);
+uint64_t PhysicalMemoryBytes();  // 0 when unknown
+
 class Engine {
  public:
   static StatusOr<std::unique_ptr<Engine>> Load(const EngineOptions& opts);
