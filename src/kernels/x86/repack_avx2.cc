@@ -600,6 +600,10 @@ void Q6KWide(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y,
 // Q5_0 (one core, BM_KernPacked, GMAC/s at 1/2/8 tokens): 35.7/42.5/45 with
 // the activation sums redone per group and two groups × two tokens; 41.8/
 // 48.5/61.5 with ActBlocks once per call and one group × four tokens.
+// Since then, one group × four tokens (decoding the nibbles once for four
+// tokens) measured ahead of the paired groups on one core, BM_KernPacked
+// Q4_K at 8/16 tokens: 95/93 GMAC/s against 89/89, pp512 +6%; Q4K2G still
+// serves the last two or three tokens.
 // Results do not depend on the split (each lane's arithmetic is the same).
 
 // Group g of a run: its packed bytes and its 8 outputs.
@@ -628,19 +632,33 @@ void ByGroup(const Run<kBlockBytes, kBlockElems>& r, int64_t g0, int64_t g1, con
     }
 }
 
+// Tokens in fours, one group at a time (`four`: the codes are decoded once
+// for four tokens); what is left, two tokens over two groups at a time
+// (`pair`, sharing each broadcast; `pair1` for a third token), then singly
+// (`one`). Each callee gets (group, first token).
+template <class Four, class Pair, class Pair1, class One>
+void FoursThenPairs(int64_t n_groups, int nt, Four four, Pair pair, Pair1 pair1, One one) {
+  const int t4 = nt & ~3;
+  for (int64_t g = 0; g < n_groups && t4 > 0; ++g)
+    for (int t = 0; t < t4; t += 4) four(g, t);
+  int64_t g = 0;
+  if (nt - t4 >= 2) {
+    for (; g + 2 <= n_groups; g += 2) {
+      pair(g, t4);
+      if (nt - t4 == 3) pair1(g, t4 + 2);
+    }
+  }
+  for (; g < n_groups; ++g)
+    for (int t = t4; t < nt; ++t) one(g, t);
+}
+
 void Q4KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
             size_t ys) {
   const Run<kQ4KBlock, kQK> r{k, w, y};
-  int64_t g = 0;
-  if (nt >= 2) {
-    for (; g + 2 <= n_groups; g += 2) {
-      int t = 0;
-      for (; t + 2 <= nt; t += 2) Q4K2G<2>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
-      if (t < nt)
-        for (int64_t h = g; h < g + 2; ++h) Q4K<1>(k, r.W(h), x + t * xs, xs, r.Y(h) + t * ys, ys);
-    }
-  }
-  ByGroup(r, g, n_groups, x, xs, nt, ys, Q4K<2>, Q4K<1>);
+  const auto call = [&](TokenKernel fn) {
+    return [&r, fn, k, x, xs, ys](int64_t g, int t) { fn(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys); };
+  };
+  FoursThenPairs(n_groups, nt, call(Q4K<4>), call(Q4K2G<2>), call(Q4K2G<1>), call(Q4K<1>));
 }
 
 void Q6KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
@@ -677,21 +695,13 @@ void Q5_0Any(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, si
   const Run<kQ5_0Block, kQK0> r{k, w, y};
   const int64_t nb = k / kQK0;
   const ActBlock* a = ActBlocks(x, xs, nt, nb);
-  // Tokens in fours one group at a time (the codes are rebuilt once for
-  // four tokens); the rest in pairs over pairs of groups, then singly.
-  const int t4 = nt & ~3;
-  for (int64_t g = 0; g < n_groups && t4 > 0; ++g)
-    for (int t = 0; t < t4; t += 4) Q5_0<4>(k, r.W(g), x + t * xs, xs, a + t * nb, r.Y(g) + t * ys, ys);
-  int64_t g = 0;
-  int t = t4;
-  if (nt - t4 >= 2) {
-    for (; g + 2 <= n_groups; g += 2) {
-      Q5_0x2<2>(k, r.W(g), x + t * xs, xs, a + t * nb, r.Y(g) + t * ys, ys);
-      if (nt - t4 == 3) Q5_0x2<1>(k, r.W(g), x + (t + 2) * xs, xs, a + (t + 2) * nb, r.Y(g) + (t + 2) * ys, ys);
-    }
-  }
-  for (; g < n_groups; ++g)
-    for (int u = t; u < nt; ++u) Q5_0<1>(k, r.W(g), x + u * xs, xs, a + u * nb, r.Y(g) + u * ys, ys);
+  using Fn = void (*)(int64_t, const uint8_t*, const uint8_t*, size_t, const ActBlock*, float*, size_t);
+  const auto call = [&](Fn fn) {
+    return [&r, fn, k, x, xs, a, nb, ys](int64_t g, int t) {
+      fn(k, r.W(g), x + t * xs, xs, a + t * nb, r.Y(g) + t * ys, ys);
+    };
+  };
+  FoursThenPairs(n_groups, nt, call(Q5_0<4>), call(Q5_0x2<2>), call(Q5_0x2<1>), call(Q5_0<1>));
 }
 
 
