@@ -467,75 +467,13 @@ R1_INLINE void Q6KFold(const uint8_t* b, const BlockQ8K* const (&xb)[NT], const 
   }
 }
 
+// Q6_K: the 6-bit codes of each granule (4 elements × 8 rows) are rebuilt
+// from ql and qh once (that assembly is most of Q6_K's cost) and then feed
+// NT tokens, two granules (8 elements, one sub-block scale) per vpmaddwd.
+// Each kk reloads its bytes from L1 instead of keeping them all live, so
+// up to 8 tokens' accumulators fit the registers.
 template <int NT>
 void Q6K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
-  constexpr size_t kBlock = kQ6KBlock;
-  const int64_t nb = k / kQK;
-  const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
-  __m256 sum[NT];
-  #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) sum[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* b = w + i * kBlock;
-    const uint8_t* sc = b + 16;
-    const uint8_t* qs = b + 144;
-    const BlockQ8K* xb[NT];
-    __m256i acc[NT];
-    #pragma GCC unroll 4
-    for (int t = 0; t < NT; ++t) {
-      xb[t] = reinterpret_cast<const BlockQ8K*>(x + t * xs) + i;
-      acc[t] = _mm256_setzero_si256();
-    }
-    #pragma GCC unroll 1
-    for (int h = 0; h < 2; ++h) {
-      // Granule pair jp (granules 2jp, 2jp+1) of the half: load each byte
-      // once, then for kk < 4 the codes of elements 128h + 32kk + 4j + [0, 4)
-      // (ql unit 2h + (kk & 1), nibble kk / 2; qh unit h, bits 2kk, 2kk+1),
-      // in sub-block 8h + 2kk + jp / 2.
-      #pragma GCC unroll 1
-      for (int jp = 0; jp < 4; ++jp) {
-        const uint8_t* qp = qs + 192 * (4 * h + jp);
-        __m256i l0[2], l1[2], hb[2];
-        #pragma GCC unroll 2
-        for (int jj = 0; jj < 2; ++jj) {
-          l0[jj] = Load256(qp + 32 * jj);
-          l1[jj] = Load256(qp + 64 + 32 * jj);
-          hb[jj] = Load256(qp + 128 + 32 * jj);
-        }
-        #pragma GCC unroll 4
-        for (int kk = 0; kk < 4; ++kk) {
-          __m256i s16[NT];
-          #pragma GCC unroll 2
-          for (int jj = 0; jj < 2; ++jj) {
-            const __m256i l = kk == 0 ? l0[jj] : kk == 1 ? l1[jj] : kk == 2 ? _mm256_srli_epi16(l0[jj], 4)
-                                                                            : _mm256_srli_epi16(l1[jj], 4);
-            const __m256i hq = kk == 0 ? _mm256_slli_epi16(hb[jj], 4) : kk == 1 ? _mm256_slli_epi16(hb[jj], 2)
-                               : kk == 2 ? hb[jj] : _mm256_srli_epi16(hb[jj], 2);
-            const __m256i q = _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(hq, m30));
-            #pragma GCC unroll 2
-            for (int t = 0; t < NT; ++t) {
-              const __m256i p =
-                  _mm256_maddubs_epi16(q, Bcast32(xb[t]->qs + 128 * h + 32 * kk + 8 * jp + 4 * jj));
-              s16[t] = jj == 0 ? p : _mm256_add_epi16(s16[t], p);
-            }
-          }
-          const __m256i scv = RowScalesI8(sc + 8 * (8 * h + 2 * kk + jp / 2));
-          #pragma GCC unroll 2
-          for (int t = 0; t < NT; ++t) acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(s16[t], scv));
-        }
-      }
-    }
-    Q6KFold<NT>(b, xb, acc, sum);
-  }
-  Store<NT>(sum, y, ys);
-}
-
-// Q6_K for many tokens: the codes of each 4-element granule are rebuilt
-// once (the 6-bit assembly is most of Q6_K's cost) and then feed NT tokens;
-// each kk reloads its bytes from L1 instead of keeping all of them live, so
-// the NT accumulators fit the registers.
-template <int NT>
-void Q6KWide(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
   constexpr size_t kBlock = kQ6KBlock;
   const int64_t nb = k / kQK;
   const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
@@ -585,25 +523,23 @@ void Q6KWide(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y,
   Store<NT>(sum, y, ys);
 }
 
-// How many tokens one call of each kernel takes: measured on 8 rows × 1536
-// in L1 (min of 15 runs, one core), ns per call by tokens 1/2/3/4:
-//   Q4_K<n>  193 / 317 / 605 / 710   → pairs (4 tokens: 2 × 317 < 710)
-//   Q6_K<n>  579 / 695 / - / -       → pairs for up to 2 tokens; from 3 on,
-//                                       Q6KWide rebuilds each granule's codes once
-//                                       for 3, 4 or 8 tokens
-//   Q8_0<n>  298 / 727 / 966 / 1428  → one at a time
-// With two or more tokens, Q4_K and Q8_0 take groups in pairs as well (each
-// broadcast activation word feeds 16 rows): Q4K2G<2> is 15-25% faster than
-// one group at a time for 8-64 tokens, Q8_0x2<2> ~18% at 8 tokens and ~5% at
-// 64; a single token streams one group at a time. Q6KWide, 8960 × 1536 at 8
-// tokens: 190 GFLOP/s (unpacked dotx4) → 232 (4 tokens a call) → 275 (8).
-// Q5_0 (one core, BM_KernPacked, GMAC/s at 1/2/8 tokens): 35.7/42.5/45 with
-// the activation sums redone per group and two groups × two tokens; 41.8/
-// 48.5/61.5 with ActBlocks once per call and one group × four tokens.
-// Since then, one group × four tokens (decoding the nibbles once for four
-// tokens) measured ahead of the paired groups on one core, BM_KernPacked
-// Q4_K at 8/16 tokens: 95/93 GMAC/s against 89/89, pp512 +6%; Q4K2G still
-// serves the last two or three tokens.
+// How tokens and groups are split (BM_KernPacked: one core, 256 rows × 1536
+// in L2, GMAC/s; multiply = vpmaddubsw/vpmaddwd, which share two ports with
+// vpsignb and vpabsb on this Zen 4):
+//   Q4_K  one token streams one group (GEMV is memory-bound); four tokens
+//         against one group decode the nibbles once for all four (95 at 8
+//         tokens) and beat two groups × two tokens sharing each broadcast
+//         (89), which serve the last two or three tokens.
+//   Q6_K  the 6-bit assembly dominates, so one group takes 8, 4 or fewer
+//         tokens per call (8960 × 1536 at 8 tokens, two cores: 190 GFLOP/s
+//         for the unpacked dotx4, 232 four at a time, 275 eight); the same
+//         kernel at 1-2 tokens matches the old load-once GEMV kernel.
+//   Q5_0  like Q4_K; the activation scale and 16·Σx once per call
+//         (ActBlocks) took it from 45 to 61.5 at 8 tokens.
+//   Q8_0  two groups × two tokens (Q8_0x2: ~18% over one group at 8
+//         tokens); it stays at ~46, three shared-port instructions per 32
+//         products and token. Widening the codes for vpmaddwd instead (no
+//         sign trick) gained 8% on one core and nothing end to end.
 // Results do not depend on the split (each lane's arithmetic is the same).
 
 // Group g of a run: its packed bytes and its 8 outputs.
@@ -664,13 +600,11 @@ void Q4KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, siz
 void Q6KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
             size_t ys) {
   const Run<kQ6KBlock, kQK> r{k, w, y};
-  if (nt < 3) return ByGroup(r, 0, n_groups, x, xs, nt, ys, Q6K<2>, Q6K<1>);
   for (int64_t g = 0; g < n_groups; ++g)
     for (int t = 0; t < nt;) {
       const int left = nt - t;
       const int step = left >= 8 ? 8 : left >= 4 ? 4 : left;
-      const TokenKernel fn = step == 8 ? Q6KWide<8> : step == 4 ? Q6KWide<4> : step == 3 ? Q6KWide<3>
-                             : step == 2 ? Q6K<2> : Q6K<1>;
+      const TokenKernel fn = step == 8 ? Q6K<8> : step == 4 ? Q6K<4> : step == 3 ? Q6K<3> : step == 2 ? Q6K<2> : Q6K<1>;
       fn(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
       t += step;
     }
