@@ -167,6 +167,13 @@ constexpr size_t kHuge = size_t{2} << 20;
 constexpr size_t kChunk = size_t{64} << 20;  // mapping granularity
 }  // namespace
 
+std::vector<std::pair<const void*, size_t>> PackedWeights::Regions() const {
+  std::vector<std::pair<const void*, size_t>> r;
+  for (const Chunk& c : chunks_)
+    if (c.used > 0) r.emplace_back(c.data, c.used);
+  return r;
+}
+
 PackedWeights::~PackedWeights() {
   for (const Chunk& c : chunks_) ::munmap(c.map, c.map_len);
 }

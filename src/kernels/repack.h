@@ -39,6 +39,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "gguf/ggml_types.h"
@@ -89,6 +90,8 @@ class PackedWeights {
 
   uint64_t bytes() const { return bytes_; }
   size_t count() const { return count_; }
+  // The memory holding the packed copies: (start, bytes) per mapping.
+  std::vector<std::pair<const void*, size_t>> Regions() const;
 
  private:
   uint8_t* Allocate(size_t bytes);

@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "kernels/membw.h"
@@ -81,6 +83,21 @@ TEST(MemBwTest, MeasuresSomething) {
   double gbs = kernels::MeasureReadBandwidthGBs(pool, size_t{64} << 20, 2);
   EXPECT_GT(gbs, 0.5);
   EXPECT_LT(gbs, 10000.0);
+}
+
+// Regions of any alignment and length are read only within their bounds
+// (ASan checks each heap block's edges); nothing to read gives 0.
+TEST(MemBwTest, ReadsRegionsWithinTheirBounds) {
+  ThreadPool pool(2);
+  std::vector<std::unique_ptr<uint8_t[]>> blocks;
+  std::vector<std::pair<const void*, size_t>> regions;
+  for (size_t n : {size_t{1}, size_t{255}, size_t{4099}, (size_t{5} << 20) + 77}) {
+    blocks.emplace_back(new uint8_t[n]());
+    regions.emplace_back(blocks.back().get() + (n > 1 ? 1 : 0), n > 1 ? n - 1 : n);
+  }
+  EXPECT_GT(kernels::MeasureRegionsReadGBs(pool, regions, 2), 0.0);
+  EXPECT_EQ(kernels::MeasureRegionsReadGBs(pool, {}, 2), 0.0);
+  EXPECT_EQ(kernels::MeasureRegionsReadGBs(pool, {{blocks[0].get(), 1}}, 2), 0.0);
 }
 
 }  // namespace

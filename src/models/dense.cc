@@ -33,6 +33,9 @@ class DenseModel final : public Model {
  public:
   const ModelInfo& info() const override { return info_; }
   Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override;
+  std::vector<std::pair<const void*, size_t>> PackedMemory() const override {
+    return packed_ ? packed_->Regions() : std::vector<std::pair<const void*, size_t>>{};
+  }
 
   Status Load(const gguf::File& f, const DenseSpec& spec, const LoadOptions& opts);
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gguf/gguf.h"
@@ -64,6 +65,11 @@ class Model {
   // batch.logits[t] set, in batch order: [batch.n_outputs(), n_vocab].
   // The cache must have room (KvCache::Reserve) for every position.
   virtual Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) = 0;
+
+  // The memory of the repacked weight copies (LoadOptions::repack), for
+  // measuring how fast the weights themselves can be read; empty when
+  // nothing was repacked.
+  virtual std::vector<std::pair<const void*, size_t>> PackedMemory() const { return {}; }
 };
 
 struct LoadOptions {

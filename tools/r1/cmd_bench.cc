@@ -2,7 +2,10 @@
 //
 // Decode reads every active weight once per token, so its ceiling is
 //   bandwidth / bytes_per_token   tokens/s.
-// decode_roofline = bytes_per_token × decode tok/s ÷ measured read bandwidth.
+// decode_roofline = bytes_per_token × decode tok/s ÷ measured read bandwidth
+// (a fresh 1 GiB buffer); weights_roofline divides by the bandwidth measured
+// reading the repacked weights themselves, which on some hosts sit in
+// slower or faster memory than a fresh buffer.
 // bytes_per_token counts the weights a token reads (ModelInfo:
 // active_weight_bytes; for MoE only the routed experts' share) plus the KV
 // cache it reads at the benchmark's context depth.
@@ -74,6 +77,8 @@ int Run(const Options& o) {
 
   if (!o.json) std::fprintf(stderr, "r1: measuring memory read bandwidth...\n");
   const double bw = r1::kernels::MeasureReadBandwidthGBs(e.pool());
+  // And the memory the repacked weights were given (0 without repacking).
+  const double wbw = r1::kernels::MeasureRegionsReadGBs(e.pool(), e.model().PackedMemory(), 3);
 
   // Warm up: touches the weights (page cache) and the scratch buffers.
   std::vector<float> logits;
@@ -123,18 +128,21 @@ int Run(const Options& o) {
   const double bytes_per_step = static_cast<double>(info.active_weight_bytes) + kv_bytes * o.parallel;
   const double steps_per_s = o.gen / decode_s;
   const double roofline = bytes_per_step * steps_per_s / (bw * 1e9);
+  const double weights_roofline = wbw > 0 ? bytes_per_step * steps_per_s / (wbw * 1e9) : 0.0;
 
   if (o.json) {
     std::printf(
         "{\"model\": \"%s\", \"arch\": \"%s\", \"threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"depth\": %d, "
         "\"parallel\": %d, \"prefill_tps\": %.3f, \"decode_tps\": %.3f, \"bandwidth_gbs\": %.3f, "
-        "\"bytes_per_token\": %.0f, \"decode_roofline\": %.4f, \"roofline_tps\": %.3f}\n",
+        "\"bytes_per_token\": %.0f, \"decode_roofline\": %.4f, \"roofline_tps\": %.3f, "
+        "\"weights_bandwidth_gbs\": %.3f, \"weights_roofline\": %.4f}\n",
         eo.model_path.c_str(), info.arch.c_str(), e.pool().size(), o.prompt, o.gen, depth, o.parallel, prefill_tps,
-        decode_tps, bw, bytes_per_step, roofline, bw * 1e9 / bytes_per_step * o.parallel);
+        decode_tps, bw, bytes_per_step, roofline, bw * 1e9 / bytes_per_step * o.parallel, wbw, weights_roofline);
   } else {
     std::printf("model            %s (%s)\n", eo.model_path.c_str(), info.arch.c_str());
     std::printf("threads          %d\n", e.pool().size());
     std::printf("read bandwidth   %.1f GB/s (measured)\n", bw);
+    if (wbw > 0) std::printf("weights memory   %.1f GB/s (reading the repacked copy itself)\n", wbw);
     std::printf("bytes/token      %.1f MB (weights %.1f MB + KV %.1f MB)\n", bytes_per_step / 1e6,
                 static_cast<double>(info.active_weight_bytes) / 1e6, kv_bytes * o.parallel / 1e6);
     if (o.prompt > 0) std::printf("prefill          %.2f tok/s (pp%d)\n", prefill_tps, o.prompt);
@@ -142,6 +150,9 @@ int Run(const Options& o) {
                 o.parallel > 1 ? (", " + std::to_string(o.parallel) + " sequences, aggregate").c_str() : "");
     std::printf("decode roofline  %.1f%% (ceiling %.1f tok/s)\n", 100 * roofline,
                 bw * 1e9 / bytes_per_step * o.parallel);
+    if (wbw > 0)
+      std::printf("  of weights mem %.1f%% (ceiling %.1f tok/s)\n", 100 * weights_roofline,
+                  wbw * 1e9 / bytes_per_step * o.parallel);
   }
   return 0;
 }
