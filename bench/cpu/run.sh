@@ -31,7 +31,8 @@ rows = [json.loads(l) for l in sys.stdin if l.startswith("{")]
 def m(k):
     v = [r[k] for r in rows]
     return "%7.2f [%.2f-%.2f]" % (st.median(v), min(v), max(v))
-print("%-24s prefill %s  decode %s  bandwidth %s GB/s" % (sys.argv[1], m("prefill_tps"), m("decode_tps"), m("bandwidth_gbs")))
+print("%-24s prefill %s  decode %s  bandwidth %s GB/s  weights mem %s GB/s" % (
+    sys.argv[1], m("prefill_tps"), m("decode_tps"), m("bandwidth_gbs"), m("weights_bandwidth_gbs")))
 ' "$label"
 }
 
