@@ -553,20 +553,7 @@ struct Run {
   float* Y(int64_t g) const { return y + g * 8; }
 };
 
-// Groups [g0, g1) one at a time, tokens in pairs (`two`, when the type has
-// a pair kernel) and singly (`one`).
 using TokenKernel = void (*)(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys);
-
-template <size_t kBlockBytes, int kBlockElems>
-void ByGroup(const Run<kBlockBytes, kBlockElems>& r, int64_t g0, int64_t g1, const uint8_t* x, size_t xs,
-             int nt, size_t ys, TokenKernel two, TokenKernel one) {
-  for (int64_t g = g0; g < g1; ++g)
-    for (int t = 0; t < nt;) {
-      const bool pair = two != nullptr && nt - t >= 2;
-      (pair ? two : one)(r.k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
-      t += pair ? 2 : 1;
-    }
-}
 
 // Tokens in fours, one group at a time (`four`: the codes are decoded once
 // for four tokens); what is left, two tokens over two groups at a time
@@ -621,7 +608,8 @@ void Q8_0Any(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, si
       if (t < nt) Q8_0x2<1>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
     }
   }
-  ByGroup(r, g, n_groups, x, xs, nt, ys, nullptr, Q8_0<1>);
+  for (; g < n_groups; ++g)
+    for (int t = 0; t < nt; ++t) Q8_0<1>(k, r.W(g), x + t * xs, xs, r.Y(g) + t * ys, ys);
 }
 
 void Q5_0Any(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
