@@ -94,20 +94,7 @@ double MeasureReadBandwidthGBs(ThreadPool& pool, size_t bytes, int passes) {
       for (size_t i = 0; i < per_chunk; ++i) p[i] = i ^ static_cast<uint64_t>(c);
     }
   });
-  const SumFn sum = BestSum();
-  std::vector<uint64_t> sinks(pool.size() * 8, 0);  // one cache line per thread
-  double best = 0.0;
-  for (int pass = 0; pass < std::max(1, passes); ++pass) {
-    auto t0 = std::chrono::steady_clock::now();
-    pool.ParallelFor(n_chunks, [&](int64_t b, int64_t e, int tid) {
-      sinks[tid * 8] += sum(base + b * per_chunk, static_cast<size_t>(e - b) * per_chunk);
-    });
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (s > 0) best = std::max(best, static_cast<double>(bytes) / s / 1e9);
-  }
-  volatile uint64_t keep = 0;
-  for (uint64_t v : sinks) keep = keep + v;
-  (void)keep;
+  const double best = MeasureRegionsReadGBs(pool, {{base, bytes}}, passes);
   munmap(mem, bytes + kAlign);
   return best;
 }
@@ -130,7 +117,7 @@ double MeasureRegionsReadGBs(ThreadPool& pool, const std::vector<std::pair<const
   }
   if (total == 0) return 0.0;
   const SumFn sum = BestSum();
-  std::vector<uint64_t> sinks(pool.size() * 8, 0);
+  std::vector<uint64_t> sinks(pool.size() * 8, 0);  // one cache line per thread
   double best = 0.0;
   for (int pass = 0; pass < std::max(1, passes); ++pass) {
     auto t0 = std::chrono::steady_clock::now();

@@ -1,8 +1,8 @@
 #include "runtime/engine.h"
 
-#include <algorithm>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
