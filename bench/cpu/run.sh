@@ -5,7 +5,8 @@
 # $DS; the V2-Lite-shaped one is ~10 GB, skipped unless $DS is set or
 # WITH_MOE=1). Pairs that are compared (depth 256 vs 8192, 1 vs 2 threads,
 # 1 vs 8 sequences) run alternately, because this class of VM drifts by
-# ±15% between runs and its memory bandwidth is bimodal per process.
+# ±15% between runs and the speed of its memory depends on where an
+# allocation lands (the weights' own bandwidth is printed beside it).
 set -euo pipefail
 build="${1:-build/release}"
 n="${2:-3}"
