@@ -21,8 +21,11 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <vector>
 
 #include "kernels/cpu.h"
+#include "kernels/ops.h"
 #include "kernels/matmul_internal.h"
 #include "kernels/quant.h"
 #include "kernels/repack.h"
@@ -104,97 +107,154 @@ void RowsByDot4(const Kernels& kn, const Matrix& w, const QuantizedActs& xq, int
       y[t * w.rows + r] = kn.dot(w.k, base + static_cast<size_t>(r) * w.row_bytes, xq.row(t));
 }
 
-void Gemv(const Kernels& kn, const Matrix& w, const QuantizedActs& xq, float* y,
-          ThreadPool& pool) {
-  // One contiguous, 4-row-aligned slice per thread (each streams its own part
-  // of the weight); small matrices use fewer threads than a wake-up costs.
-  const size_t bytes = w.row_bytes * static_cast<size_t>(w.rows);
-  const int64_t parts = std::clamp<int64_t>(static_cast<int64_t>(bytes / kMinSliceBytes), 1,
-                                            std::min<int64_t>(pool.size(), (w.rows + 3) / 4));
-  const int64_t groups = (w.rows + 3) / 4;
-  pool.ParallelFor(parts, [&](int64_t pb, int64_t pe, int) {
-    for (int64_t part = pb; part < pe; ++part) {
-      const int64_t b = std::min(w.rows, groups * part / parts * 4);
-      const int64_t e = std::min(w.rows, groups * (part + 1) / parts * 4);
-      RowsByDot4(kn, w, xq, b, e, 0, xq.n_tokens, y);
+// Rows [r0, r1) of w for every token of xq, on the calling thread. For a
+// packed matrix r0 is a multiple of kPackRows and r1 is too, or w.rows.
+//
+// Few tokens (decode, batched decode): the rows are read from memory once
+// and every token is applied to each weight block while it is in L1. Many
+// tokens (prefill, rows an L2-sized tile): tokens in fours (packed Q6_K:
+// eights, its codes cost more to rebuild) over the tile, so the activations
+// stay in L1.
+void RowRange(const Matrix& w, const QuantizedActs& xq, int64_t r0, int64_t r1, float* y) {
+  const int64_t n_tok = xq.n_tokens;
+  if (w.packed != nullptr) {
+    const PackedDotFn fn = FastPackedDot(w.type);
+    const int64_t tok_step = n_tok <= kSmallBatch ? n_tok : w.type == GgmlType::Q6_K ? 8 : 4;
+    for (int64_t t = 0; t < n_tok; t += tok_step) {
+      const int nt = static_cast<int>(std::min<int64_t>(tok_step, n_tok - t));
+      fn(w.k, w.packed + static_cast<size_t>(r0 / kPackRows) * w.packed_group_bytes, (r1 - r0) / kPackRows,
+         static_cast<const uint8_t*>(xq.row(t)), xq.row_bytes, nt, y + t * w.rows + r0,
+         static_cast<size_t>(w.rows));
     }
-  });
-}
-
-void Gemm(const Kernels& kn, const Matrix& w, const QuantizedActs& xq, float* y,
-          ThreadPool& pool) {
-  const int64_t rows = w.rows, n_tok = xq.n_tokens;
-  // Rows per tile: fits kTileBytes, a multiple of 4, and leaves at least ~4
-  // tiles per thread so uneven tiles balance out.
-  int64_t tile = static_cast<int64_t>(kTileBytes / std::max<size_t>(1, w.row_bytes));
-  const int64_t balance = (rows + pool.size() * 4 - 1) / (pool.size() * 4);
-  tile = std::max<int64_t>(4, std::min(tile, balance) & ~int64_t{3});
-  const int64_t n_tiles = (rows + tile - 1) / tile;
+    return;
+  }
+  const Kernels kn = KernelsFor(w.type);
+  if (n_tok <= kDecodeMaxTokens || kn.dotx4 == nullptr) {
+    RowsByDot4(kn, w, xq, r0, r1, 0, n_tok, y);
+    return;
+  }
+  // dotx4 decodes each weight block once for four tokens.
   const int64_t tok4 = n_tok & ~int64_t{3};
   const auto* base = static_cast<const uint8_t*>(w.data);
-  const size_t xrb = xq.row_bytes;
+  for (int64_t t = 0; t < tok4; t += 4) {
+    const void* x4 = xq.row(t);
+    for (int64_t r = r0; r < r1; ++r) {
+      float out4[4];
+      kn.dotx4(w.k, base + static_cast<size_t>(r) * w.row_bytes, x4, xq.row_bytes, out4);
+      for (int i = 0; i < 4; ++i) y[(t + i) * w.rows + r] = out4[i];
+    }
+  }
+  if (tok4 < n_tok) RowsByDot4(kn, w, xq, r0, r1, tok4, n_tok, y);
+}
 
-  pool.ParallelFor(n_tiles, [&](int64_t tb, int64_t te, int) {
-    for (int64_t ti = tb; ti < te; ++ti) {
-      const int64_t r0 = ti * tile, r1 = std::min(rows, r0 + tile);
-      for (int64_t t = 0; t < tok4; t += 4) {
-        const void* x4 = xq.row(t);
-        for (int64_t r = r0; r < r1; ++r) {
-          float out4[4];
-          kn.dotx4(w.k, base + static_cast<size_t>(r) * w.row_bytes, x4, xrb, out4);
-          y[(t + 0) * rows + r] = out4[0];
-          y[(t + 1) * rows + r] = out4[1];
-          y[(t + 2) * rows + r] = out4[2];
-          y[(t + 3) * rows + r] = out4[3];
+// Streams the matrix (each row read once per call, GEMV-like) rather than
+// tiling it for reuse across tokens.
+bool Streams(const Matrix& w, int64_t n_tok) {
+  return n_tok <= kDecodeMaxTokens || (w.packed == nullptr && FastVecDotX4(w.type) == nullptr);
+}
+
+// Work planning for one parallel pass over the rows of several row spaces
+// ("items": a matrix, or gate and up together).
+struct PlanItem {
+  int64_t rows;
+  size_t row_bytes;  // weight bytes read per row (both matrices of a pair)
+  int64_t gran;      // row ranges start at multiples of this
+};
+struct Segment {
+  int item;
+  int64_t r0, r1;
+};
+struct Plan {
+  std::vector<Segment> segs;
+  std::vector<size_t> part_begin;  // part p is segs[part_begin[p], part_begin[p+1])
+  int64_t parts() const { return static_cast<int64_t>(part_begin.size()) - 1; }
+};
+
+// Streaming: the concatenated rows cut into at most pool-size parts of equal
+// bytes (each thread streams one contiguous run; less than kMinSliceBytes a
+// part is not worth a wake-up). Tiling: tiles of at most kTileBytes (about 4
+// per thread), dealt out as one contiguous run of about equal bytes per
+// thread.
+Plan MakePlan(const std::vector<PlanItem>& items, bool stream, int threads) {
+  Plan plan;
+  size_t total = 0;
+  for (const PlanItem& it : items) total += it.row_bytes * static_cast<size_t>(it.rows);
+  plan.part_begin.push_back(0);
+  if (stream) {
+    const int64_t parts = std::clamp<int64_t>(static_cast<int64_t>(total / kMinSliceBytes), 1, threads);
+    // Cut c of parts sits at byte total*c/parts, rounded down to a row
+    // boundary of the item it falls in: monotonic, so parts never overlap.
+    auto cut = [&](int64_t c) -> std::pair<int, int64_t> {
+      size_t at = total / static_cast<size_t>(parts) * static_cast<size_t>(c) +
+                  total % static_cast<size_t>(parts) * static_cast<size_t>(c) / static_cast<size_t>(parts);
+      for (int i = 0; i < static_cast<int>(items.size()); ++i) {
+        const size_t bytes = items[i].row_bytes * static_cast<size_t>(items[i].rows);
+        if (at < bytes) {
+          const int64_t r = static_cast<int64_t>(at / std::max<size_t>(1, items[i].row_bytes));
+          return {i, r / items[i].gran * items[i].gran};
         }
+        at -= bytes;
       }
-      if (tok4 < n_tok) RowsByDot4(kn, w, xq, r0, r1, tok4, n_tok, y);
+      return {static_cast<int>(items.size()), 0};
+    };
+    auto prev = cut(0);
+    for (int64_t p = 1; p <= parts; ++p) {
+      const auto next = p == parts ? std::pair<int, int64_t>{static_cast<int>(items.size()), 0} : cut(p);
+      for (int i = prev.first; i <= next.first && i < static_cast<int>(items.size()); ++i) {
+        const int64_t r0 = i == prev.first ? prev.second : 0;
+        const int64_t r1 = i == next.first ? next.second : items[i].rows;
+        if (r0 < r1) plan.segs.push_back({i, r0, r1});
+      }
+      plan.part_begin.push_back(plan.segs.size());
+      prev = next;
     }
+    return plan;
+  }
+  const size_t tile_bytes = std::max<size_t>(1, std::min(kTileBytes, total / (static_cast<size_t>(threads) * 4)));
+  std::vector<size_t> ends;  // cumulative bytes at the end of each tile
+  size_t done = 0;
+  for (int i = 0; i < static_cast<int>(items.size()); ++i) {
+    const PlanItem& it = items[i];
+    int64_t tile = static_cast<int64_t>(tile_bytes / std::max<size_t>(1, it.row_bytes));
+    tile = std::max(it.gran, tile / it.gran * it.gran);
+    // Packed kernels pair groups: an even number of groups per tile.
+    if (it.gran == kPackRows && tile > kPackRows) tile = (tile + 2 * kPackRows - 1) / (2 * kPackRows) * (2 * kPackRows);
+    for (int64_t r0 = 0; r0 < it.rows; r0 += tile) {
+      const int64_t r1 = std::min(it.rows, r0 + tile);
+      plan.segs.push_back({i, r0, r1});
+      done += it.row_bytes * static_cast<size_t>(r1 - r0);
+      ends.push_back(done);
+    }
+  }
+  // One part per thread, contiguous runs of tiles of about equal bytes (a
+  // tile goes where its middle falls): tiles of a small matrix weigh less.
+  const size_t n_parts = static_cast<size_t>(std::min<int64_t>(threads, static_cast<int64_t>(plan.segs.size())));
+  size_t s = 0;
+  for (size_t p = 1; p <= n_parts; ++p) {
+    const size_t limit = total / n_parts * p + total % n_parts * p / n_parts;
+    while (s < plan.segs.size() && (p == n_parts || ends[s] - (ends[s] - (s ? ends[s - 1] : 0)) / 2 < limit)) ++s;
+    plan.part_begin.push_back(s);
+  }
+  return plan;
+}
+
+void RunPlan(const Plan& plan, ThreadPool& pool, const std::function<void(const Segment&)>& fn) {
+  pool.ParallelFor(plan.parts(), [&](int64_t pb, int64_t pe, int) {
+    for (size_t s = plan.part_begin[static_cast<size_t>(pb)]; s < plan.part_begin[static_cast<size_t>(pe)]; ++s)
+      fn(plan.segs[s]);
   });
 }
 
-// Packed weights (repack.h): the same two shapes on 8-row groups. Every
-// output is the packed kernel's, whatever the token grouping, so packed
-// matmuls are batch- and thread-invariant too.
-void PackedGemv(PackedDotFn fn, const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool) {
-  const int64_t groups = w.rows / kPackRows;
-  const size_t bytes = w.packed_group_bytes * static_cast<size_t>(groups);
-  const int64_t parts = std::clamp<int64_t>(static_cast<int64_t>(bytes / kMinSliceBytes), 1,
-                                            std::min<int64_t>(pool.size(), groups));
-  const int nt = static_cast<int>(xq.n_tokens);
-  pool.ParallelFor(parts, [&](int64_t pb, int64_t pe, int) {
-    for (int64_t part = pb; part < pe; ++part) {
-      const int64_t g0 = groups * part / parts, g1 = groups * (part + 1) / parts;
-      fn(w.k, w.packed + static_cast<size_t>(g0) * w.packed_group_bytes, g1 - g0,
-         static_cast<const uint8_t*>(xq.row(0)), xq.row_bytes, nt, y + g0 * kPackRows, static_cast<size_t>(w.rows));
-    }
-  });
+void Check(const Matrix& w, const QuantizedActs& xq) {
+  if (xq.type != VecDotType(w.type)) Fail("activation type is not VecDotType(weight type)");
+  if (xq.k != w.k) Fail("activation length differs from the weight's row length");
+  if (w.packed != nullptr && (FastPackedDot(w.type) == nullptr || w.rows % kPackRows != 0))
+    Fail("packed matrix without a packed kernel");
 }
 
-void PackedGemm(PackedDotFn fn, const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool) {
-  const int64_t groups = w.rows / kPackRows, n_tok = xq.n_tokens;
-  // Tiles of an even number of groups where possible (kernels pair groups).
-  int64_t tile = static_cast<int64_t>(kTileBytes / std::max<size_t>(1, w.packed_group_bytes));
-  const int64_t balance = (groups + pool.size() * 4 - 1) / (pool.size() * 4);
-  tile = std::max<int64_t>(1, std::min(tile, balance));
-  if (tile > 1 || groups > 2 * pool.size()) tile = (tile + 1) & ~int64_t{1};
-  const int64_t n_tiles = (groups + tile - 1) / tile;
-  // Few tokens (batched decode): each group's weights are read from memory
-  // once and used for every token while in L1. Many tokens (prefill): tokens
-  // in fours (Q6_K: eights, its codes cost more to rebuild) over an
-  // L2-resident tile, so activations stay in L1.
-  const int64_t tok_step = n_tok <= kSmallBatch ? n_tok : w.type == GgmlType::Q6_K ? 8 : 4;
-  pool.ParallelFor(n_tiles, [&](int64_t tb, int64_t te, int) {
-    for (int64_t ti = tb; ti < te; ++ti) {
-      const int64_t g0 = ti * tile, g1 = std::min(groups, g0 + tile);
-      for (int64_t t = 0; t < n_tok; t += tok_step) {
-        const int nt = static_cast<int>(std::min<int64_t>(tok_step, n_tok - t));
-        fn(w.k, w.packed + static_cast<size_t>(g0) * w.packed_group_bytes, g1 - g0,
-           static_cast<const uint8_t*>(xq.row(t)), xq.row_bytes, nt, y + t * w.rows + g0 * kPackRows,
-           static_cast<size_t>(w.rows));
-      }
-    }
-  });
+PlanItem ItemOf(const Matrix& w) {
+  return PlanItem{w.rows, w.packed != nullptr ? w.packed_group_bytes / kPackRows : w.row_bytes,
+                  w.packed != nullptr ? kPackRows : 4};
 }
 
 }  // namespace
@@ -212,54 +272,108 @@ Matrix Matrix::Slice(int64_t first, int64_t count) const {
   return m;
 }
 
-void QuantizeActs(GgmlType type, const float* x, int64_t k, int64_t n_tokens, QuantizedActs* out,
-                  ThreadPool& pool) {
+namespace {
+
+// Runs row(t, dst) for every token, dst being token t's quantized row;
+// split over the pool only for big batches (a row takes ~1 us).
+void ForEachActRow(GgmlType type, int64_t k, int64_t n_tokens, QuantizedActs* out, ThreadPool& pool,
+                   const std::function<void(int64_t, uint8_t*)>& row) {
   out->type = type;
   out->k = k;
   out->n_tokens = n_tokens;
   out->row_bytes = GgmlRowSize(type, k);
-  const size_t need = out->row_bytes * static_cast<size_t>(n_tokens);
-  out->data.resize(need);
-  if (type == GgmlType::F32) {  // plain copy, no per-row dispatch
-    std::memcpy(out->data.data(), x, need);
-    return;
-  }
-  const QuantizeFn fast = ActQuantizer(type);
-  // A token row takes ~1 us with the SIMD quantizers: split only big batches.
-  const int64_t grain = std::max<int64_t>(1, (fast ? 65536 : 8192) / std::max<int64_t>(1, k));
+  out->data.resize(out->row_bytes * static_cast<size_t>(n_tokens));
+  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, k));
   pool.ParallelFor(n_tokens, [&](int64_t b, int64_t e, int) {
-    for (int64_t t = b; t < e; ++t) {
-      uint8_t* dst = out->data.data() + t * out->row_bytes;
-      if (fast != nullptr) {
-        fast(x + t * k, dst, k);
-      } else {
-        Quantize(type, x + t * k, dst, k);
-      }
-    }
+    for (int64_t t = b; t < e; ++t) row(t, out->data.data() + t * out->row_bytes);
   }, grain);
 }
 
-void MatMul(const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool) {
-  if (xq.type != VecDotType(w.type)) Fail("activation type is not VecDotType(weight type)");
-  if (xq.k != w.k) Fail("activation length differs from the weight's row length");
-  if (w.rows <= 0 || xq.n_tokens <= 0) return;
-  const bool packed = w.packed != nullptr;
-  if (packed) {
-    const PackedDotFn fn = FastPackedDot(w.type);
-    if (fn == nullptr || w.rows % kPackRows != 0) Fail("packed matrix without a packed kernel");
-    if (xq.n_tokens <= kDecodeMaxTokens) {
-      PackedGemv(fn, w, xq, y, pool);
-    } else {
-      PackedGemm(fn, w, xq, y, pool);
-    }
-    return;
-  }
-  const Kernels kn = KernelsFor(w.type);
-  if (xq.n_tokens <= kDecodeMaxTokens || kn.dotx4 == nullptr) {
-    Gemv(kn, w, xq, y, pool);
+void QuantizeRow(GgmlType type, QuantizeFn fast, const float* x, uint8_t* dst, int64_t k) {
+  if (type == GgmlType::F32) {
+    std::memcpy(dst, x, static_cast<size_t>(k) * sizeof(float));
+  } else if (fast != nullptr) {
+    fast(x, dst, k);
   } else {
-    Gemm(kn, w, xq, y, pool);
+    Quantize(type, x, dst, k);
   }
+}
+
+}  // namespace
+
+void QuantizeActs(GgmlType type, const float* x, int64_t k, int64_t n_tokens, QuantizedActs* out,
+                  ThreadPool& pool) {
+  const QuantizeFn fast = ActQuantizer(type);
+  ForEachActRow(type, k, n_tokens, out, pool,
+                [&](int64_t t, uint8_t* dst) { QuantizeRow(type, fast, x + t * k, dst, k); });
+}
+
+void RmsNormQuantize(const float* x, const float* w, int64_t n, int64_t d, float eps, GgmlType type,
+                     QuantizedActs* out, ThreadPool& pool) {
+  const QuantizeFn fast = ActQuantizer(type);
+  ForEachActRow(type, d, n, out, pool, [&](int64_t t, uint8_t* dst) {
+    if (type == GgmlType::F32) {  // the normalised row is the activation row
+      RmsNorm(x + t * d, w, 1, d, eps, reinterpret_cast<float*>(dst));
+      return;
+    }
+    thread_local std::vector<float> row;
+    row.resize(static_cast<size_t>(d));
+    RmsNorm(x + t * d, w, 1, d, eps, row.data());
+    QuantizeRow(type, fast, row.data(), dst, d);
+  });
+}
+
+void MatMul(const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool) {
+  const MatMulJob job{&w, &xq, y};
+  MatMulMany(std::span<const MatMulJob>(&job, 1), pool);
+}
+
+void MatMulMany(std::span<const MatMulJob> jobs, ThreadPool& pool) {
+  int64_t n_tok = -1;
+  for (const MatMulJob& j : jobs) {
+    Check(*j.w, *j.x);
+    if (n_tok >= 0 && j.x->n_tokens != n_tok) Fail("MatMulMany jobs differ in token count");
+    n_tok = j.x->n_tokens;
+  }
+  if (n_tok <= 0) return;
+  // One pass needs one kind of split; a mix (rare) runs as two.
+  const bool stream = Streams(*jobs[0].w, n_tok);
+  std::vector<MatMulJob> same, other;
+  for (const MatMulJob& j : jobs) {
+    if (j.w->rows <= 0) continue;
+    (Streams(*j.w, n_tok) == stream ? same : other).push_back(j);
+  }
+  std::vector<PlanItem> items;
+  for (const MatMulJob& j : same) items.push_back(ItemOf(*j.w));
+  const Plan plan = MakePlan(items, stream, pool.size());
+  RunPlan(plan, pool, [&](const Segment& s) {
+    const MatMulJob& j = same[static_cast<size_t>(s.item)];
+    RowRange(*j.w, *j.x, s.r0, s.r1, j.y);
+  });
+  if (!other.empty()) MatMulMany(other, pool);
+}
+
+void MatMulSiluGate(const Matrix& gate, const QuantizedActs& xg, const Matrix& up, const QuantizedActs& xu,
+                    float* out, float* up_scratch, ThreadPool& pool) {
+  Check(gate, xg);
+  Check(up, xu);
+  if (gate.rows != up.rows || xg.n_tokens != xu.n_tokens) Fail("gate and up differ in shape");
+  const int64_t n_tok = xg.n_tokens, rows = gate.rows;
+  if (n_tok <= 0 || rows <= 0) return;
+  // Row ranges start at multiples of 8 (both packed layouts, and SiluMul's
+  // vector width), so the same elements take the same SiluMul path whatever
+  // the split.
+  const PlanItem g = ItemOf(gate), u = ItemOf(up);
+  const Plan plan = MakePlan({PlanItem{rows, g.row_bytes + u.row_bytes, kPackRows}},
+                             Streams(gate, n_tok) && Streams(up, n_tok), pool.size());
+  RunPlan(plan, pool, [&](const Segment& s) {
+    RowRange(gate, xg, s.r0, s.r1, out);
+    RowRange(up, xu, s.r0, s.r1, up_scratch);
+    for (int64_t t = 0; t < n_tok; ++t) {
+      float* o = out + t * rows + s.r0;
+      SiluMul(o, up_scratch + t * rows + s.r0, s.r1 - s.r0, o);
+    }
+  });
 }
 
 void MatMul(const Matrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "gguf/ggml_types.h"
@@ -54,6 +55,33 @@ void QuantizeActs(GgmlType type, const float* x, int64_t k, int64_t n_tokens,
 
 // y = x · Wᵀ with pre-quantized activations (xq.type must be VecDotType(w.type)).
 void MatMul(const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool);
+
+// One matmul of a MatMulMany call.
+struct MatMulJob {
+  const Matrix* w;
+  const QuantizedActs* x;  // VecDotType(w->type); the same n_tokens for every job
+  float* y;
+};
+
+// Several matmuls in one parallel pass (one wake-up and one barrier instead
+// of one each), split by weight bytes across all of them: e.g. the Q, K and
+// V projections of the same input, whose K and V alone are too small to keep
+// two cores busy. Each output is bit-identical to MatMul's.
+void MatMulMany(std::span<const MatMulJob> jobs, ThreadPool& pool);
+
+// out = silu(x·Gᵀ) ⊙ (x·Uᵀ), the gated feed-forward's first half, in one
+// parallel pass: each task computes the same rows of gate and up and applies
+// SiLU while they are in cache. up_scratch holds n_tokens × rows floats.
+// gate and up have the same rows; xg and xu may be the same object.
+void MatMulSiluGate(const Matrix& gate, const QuantizedActs& xg, const Matrix& up, const QuantizedActs& xu,
+                    float* out, float* up_scratch, ThreadPool& pool);
+
+// Fused RMSNorm and activation quantization: out = Quantize(type,
+// RmsNorm(x)·w) row by row (each row normalised into a small buffer and
+// quantized while in L1, no n × d float intermediate). Bit-identical to
+// RmsNorm followed by QuantizeActs.
+void RmsNormQuantize(const float* x, const float* w, int64_t n, int64_t d, float eps, GgmlType type,
+                     QuantizedActs* out, ThreadPool& pool);
 
 // Convenience: quantizes x itself.
 void MatMul(const Matrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);

@@ -1,6 +1,7 @@
 // MatMul throughput: decode GEMV (1 token) and prefill GEMM (8..512 tokens).
 //
 //   r1_microbench --benchmark_filter=MatMul
+//   R1_BENCH_THREADS=1 r1_microbench ...   (thread-scaling checks)
 //
 // bytes_per_second is weight bytes streamed per call (the decode roofline:
 // compare with MeasureReadBandwidthGBs); "flops" is 2·rows·k·n_tokens per
@@ -8,6 +9,7 @@
 // projections share them; BM_QuantizeActs times that step on its own.
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <random>
@@ -23,7 +25,11 @@ namespace r1::kernels {
 namespace {
 
 ThreadPool& Pool() {
-  static ThreadPool pool;  // one thread per physical core
+  // One thread per physical core, or R1_BENCH_THREADS.
+  static ThreadPool pool([] {
+    const char* v = std::getenv("R1_BENCH_THREADS");
+    return v != nullptr ? std::atoi(v) : 0;
+  }());
   return pool;
 }
 
@@ -88,7 +94,7 @@ void BM_MatMul(benchmark::State& state) {
 void MatMulArgs(benchmark::internal::Benchmark* b) {
   for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::F16,
                      GgmlType::BF16})
-    for (auto [k, rows] : {std::pair<int64_t, int64_t>{1536, 8960}, {1536, 1536}})
+    for (auto [k, rows] : {std::pair<int64_t, int64_t>{1536, 8960}, {8960, 1536}, {1536, 1536}})
       for (int64_t n : {1, 8, 64, 512})
         for (int64_t packed : {0, 1})
           if (packed == 0 || (t != GgmlType::F16 && t != GgmlType::BF16))

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "kernels/ops.h"
 #include "kernels/quant.h"
+#include "kernels/repack.h"
 
 namespace r1::kernels {
 namespace {
@@ -203,6 +205,109 @@ TEST(MatMulTest, QuantizeActsMatchesQuantizeBitForBit) {
   std::vector<uint8_t> want(64);
   Quantize(GgmlType::BF16, sp.data(), want.data(), 32);
   EXPECT_EQ(0, std::memcmp(want.data(), xq.row(0), 64));
+}
+
+// MatMulMany runs several matmuls in one pass, split by bytes across all of
+// them; every output must equal its own MatMul's, packed or not, whatever
+// the token count and threads.
+TEST(MatMulTest, ManyEqualsSeparateMatMuls) {
+  std::mt19937 rng(23);
+  ThreadPool pool1(1);
+  // Q/K/V-like: one big and two small matrices, mixed types (and so mixed
+  // activation types), one of them packed where this CPU has the kernel.
+  Weight wq(GgmlType::Q4_K, 96, 512, rng), wk(GgmlType::Q8_0, 16, 512, rng), wv(GgmlType::Q6_K, 24, 512, rng);
+  Weight wf(GgmlType::F16, 13, 512, rng);  // ragged rows, no packed layout
+  PackedWeights pq, pv;
+  const bool packed_q = pq.Pack(&wq.m, pool1), packed_v = pv.Pack(&wv.m, pool1);
+  SCOPED_TRACE(std::string("packed q/v: ") + (packed_q ? "y" : "n") + (packed_v ? "y" : "n"));
+  const Matrix* ms[] = {&wq.m, &wk.m, &wv.m, &wf.m};
+  for (int64_t n : {1, 2, 3, 4, 9, 17, 40}) {
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      std::vector<float> x = Gaussian(n * 512, rng);
+      std::vector<QuantizedActs> xq(4);
+      std::vector<std::vector<float>> want(4), got(4);
+      std::vector<MatMulJob> jobs;
+      for (int i = 0; i < 4; ++i) {
+        QuantizeActs(VecDotType(ms[i]->type), x.data(), 512, n, &xq[i], pool);
+        want[i].resize(n * ms[i]->rows);
+        got[i].assign(n * ms[i]->rows, -1.0f);
+        MatMul(*ms[i], xq[i], want[i].data(), pool1);
+        jobs.push_back({ms[i], &xq[i], got[i].data()});
+      }
+      MatMulMany(jobs, pool);
+      for (int i = 0; i < 4; ++i)
+        ASSERT_EQ(0, std::memcmp(want[i].data(), got[i].data(), want[i].size() * 4))
+            << "matrix " << i << ", " << n << " tokens, " << threads << " threads";
+    }
+  }
+}
+
+// The fused gate/up/SiLU pass: each output within float rounding of
+// silu(g)·u from the separate matmuls (SiLU's vector and scalar forms differ
+// by < 1e-6 relative), and bit-identical under any batching and threads.
+TEST(MatMulTest, SiluGateMatchesSeparateAndIsInvariant) {
+  std::mt19937 rng(29);
+  ThreadPool pool1(1);
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q8_0, GgmlType::Q5_K, GgmlType::F32}) {
+    for (bool pack : {false, true}) {
+      for (int64_t rows : {64, 45}) {
+        SCOPED_TRACE(GgmlTypeName(t) + (pack ? " packed" : "") + " rows " + std::to_string(rows));
+        const int64_t k = 256, n = 21;
+        Weight g(t, rows, k, rng), u(t, rows, k, rng);
+        PackedWeights pg, pu;
+        if (pack && !(pg.Pack(&g.m, pool1) && pu.Pack(&u.m, pool1))) continue;
+        std::vector<float> x = Gaussian(n * k, rng);
+        QuantizedActs xq;
+        QuantizeActs(VecDotType(t), x.data(), k, n, &xq, pool1);
+        std::vector<float> yg(n * rows), yu(n * rows), ref(n * rows);
+        MatMul(g.m, xq, yg.data(), pool1);
+        MatMul(u.m, xq, yu.data(), pool1);
+        SiluMulRef(yg.data(), yu.data(), n * rows, ref.data());
+        std::vector<float> all(n * rows), scratch(n * rows);
+        ThreadPool pool2(2);
+        MatMulSiluGate(g.m, xq, u.m, xq, all.data(), scratch.data(), pool2);
+        for (int64_t i = 0; i < n * rows; ++i)
+          ASSERT_NEAR(all[i], ref[i], 2e-6f * std::fabs(ref[i]) + 1e-7f) << "element " << i;
+        for (int threads : {1, 3}) {
+          ThreadPool pool(threads);
+          for (int64_t chunk : {1, 2, 5, 16}) {
+            std::vector<float> y(n * rows);
+            for (int64_t t0 = 0; t0 < n; t0 += chunk) {
+              const int64_t m = std::min(chunk, n - t0);
+              QuantizedActs xc;
+              QuantizeActs(VecDotType(t), x.data() + t0 * k, k, m, &xc, pool);
+              MatMulSiluGate(g.m, xc, u.m, xc, y.data() + t0 * rows, scratch.data(), pool);
+            }
+            ASSERT_EQ(0, std::memcmp(all.data(), y.data(), all.size() * 4))
+                << "chunks of " << chunk << ", " << threads << " threads";
+          }
+        }
+      }
+    }
+  }
+}
+
+// The fused RMSNorm + quantization gives the bytes of RmsNorm then QuantizeActs.
+TEST(MatMulTest, RmsNormQuantizeEqualsSeparateSteps) {
+  std::mt19937 rng(31);
+  ThreadPool pool(2);
+  const int64_t d = 512;
+  std::vector<float> w = Gaussian(d, rng);
+  for (int64_t n : {1, 3, 200}) {
+    std::vector<float> x = Gaussian(n * d, rng, 3.0f), h(n * d);
+    RmsNorm(x.data(), w.data(), n, d, 1e-6f, h.data());
+    for (GgmlType t : {GgmlType::Q8_K, GgmlType::Q8_0, GgmlType::BF16, GgmlType::F32}) {
+      SCOPED_TRACE(GgmlTypeName(t) + " n=" + std::to_string(n));
+      QuantizedActs want, got;
+      QuantizeActs(t, h.data(), d, n, &want, pool);
+      RmsNormQuantize(x.data(), w.data(), n, d, 1e-6f, t, &got, pool);
+      ASSERT_EQ(want.type, got.type);
+      ASSERT_EQ(want.row_bytes, got.row_bytes);
+      ASSERT_EQ(want.n_tokens, got.n_tokens);
+      ASSERT_EQ(0, std::memcmp(want.data.data(), got.data.data(), want.data.size()));
+    }
+  }
 }
 
 TEST(MatMulTest, GetRowsDequantizes) {

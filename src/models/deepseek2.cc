@@ -438,14 +438,12 @@ Status Deepseek2Model::Forward(const Batch& batch, KvCache& cache, float* logits
     attn_.Forward(L.mla, il, batch, h_.data(), cache, y_.data(), pool);
     kernels::Add(x_.data(), y_.data(), n * E);
 
-    kernels::RmsNorm(x_.data(), L.ffn_norm.data(), n, E, hp_.eps, h_.data());
     if (L.moe) {
+      kernels::RmsNorm(x_.data(), L.ffn_norm.data(), n, E, hp_.eps, h_.data());
       moe_.Forward(hp_.router, L.experts, h_.data(), n, y_.data(), pool);
     } else {
-      acts_.Reset();
-      acts_.Project(L.ffn_gate, h_.data(), n, ff_gate_.data(), pool);
-      acts_.Project(L.ffn_up, h_.data(), n, ff_up_.data(), pool);
-      kernels::SiluMul(ff_gate_.data(), ff_up_.data(), n * hp_.n_ff, ff_gate_.data(), &pool);
+      acts_.Set(x_.data(), n, E, L.ffn_norm.data(), hp_.eps);
+      acts_.SiluGate(L.ffn_gate, L.ffn_up, ff_gate_.data(), ff_up_.data(), pool);
       kernels::MatMul(L.ffn_down, ff_gate_.data(), n, y_.data(), pool);
     }
     kernels::Add(x_.data(), y_.data(), n * E);

@@ -171,11 +171,12 @@ void DenseModel::AttentionBlock(const Layer& L, int il, const Batch& batch, KvCa
   const int hd = hp_.head_dim;
   const int64_t q_dim = static_cast<int64_t>(hp_.n_head) * hd, kv_dim = static_cast<int64_t>(hp_.n_head_kv) * hd;
 
-  kernels::RmsNorm(x_.data(), L.attn_norm.data(), n, hp_.n_embd, hp_.eps, h_.data());
-  acts_.Reset();
-  acts_.Project(L.wq, h_.data(), n, q_.data(), pool);
-  acts_.Project(L.wk, h_.data(), n, k_.data(), pool);
-  acts_.Project(L.wv, h_.data(), n, v_.data(), pool);
+  // Q, K and V of the normalised rows, in one parallel pass.
+  acts_.Set(x_.data(), n, hp_.n_embd, L.attn_norm.data(), hp_.eps);
+  const kernels::MatMulJob qkv[] = {{&L.wq, &acts_.For(L.wq, pool), q_.data()},
+                                    {&L.wk, &acts_.For(L.wk, pool), k_.data()},
+                                    {&L.wv, &acts_.For(L.wv, pool), v_.data()}};
+  kernels::MatMulMany(qkv, pool);
   if (spec_.qkv_bias) {
     kernels::AddBias(q_.data(), L.bq.data(), n, q_dim);
     kernels::AddBias(k_.data(), L.bk.data(), n, kv_dim);
@@ -226,11 +227,8 @@ void DenseModel::AttentionBlock(const Layer& L, int il, const Batch& batch, KvCa
 }
 
 void DenseModel::FeedForward(const Layer& L, int64_t n, ThreadPool& pool) {
-  kernels::RmsNorm(x_.data(), L.ffn_norm.data(), n, hp_.n_embd, hp_.eps, h_.data());
-  acts_.Reset();
-  acts_.Project(L.w_gate, h_.data(), n, ff_gate_.data(), pool);
-  acts_.Project(L.w_up, h_.data(), n, ff_up_.data(), pool);
-  kernels::SiluMul(ff_gate_.data(), ff_up_.data(), n * hp_.n_ff, ff_gate_.data(), &pool);
+  acts_.Set(x_.data(), n, hp_.n_embd, L.ffn_norm.data(), hp_.eps);
+  acts_.SiluGate(L.w_gate, L.w_up, ff_gate_.data(), ff_up_.data(), pool);
   kernels::MatMul(L.w_down, ff_gate_.data(), n, h_.data(), pool);
   kernels::Add(x_.data(), h_.data(), n * hp_.n_embd);
 }
