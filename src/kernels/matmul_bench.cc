@@ -92,7 +92,7 @@ void BM_MatMul(benchmark::State& state) {
 }
 
 void MatMulArgs(benchmark::internal::Benchmark* b) {
-  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::F16,
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::F16,
                      GgmlType::BF16})
     for (auto [k, rows] : {std::pair<int64_t, int64_t>{1536, 8960}, {8960, 1536}, {1536, 1536}})
       for (int64_t n : {1, 8, 64, 512})
@@ -100,7 +100,7 @@ void MatMulArgs(benchmark::internal::Benchmark* b) {
           if (packed == 0 || (t != GgmlType::F16 && t != GgmlType::BF16))
             b->Args({static_cast<int64_t>(t), k, rows, n, packed});
   // The output head of the 1.5B shape (~130-190 MB): decode GEMV from DRAM.
-  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0})
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q8_0})
     for (int64_t packed : {0, 1}) b->Args({static_cast<int64_t>(t), 1536, 151936, 1, packed});
   b->ArgNames({"type", "k", "rows", "tokens", "packed"});
   b->UseRealTime()->Unit(benchmark::kMicrosecond);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/blocks.h"
 #include "kernels/cpu.h"
@@ -18,6 +19,7 @@ constexpr size_t kPackedQ8_0 = 16 + 256;
 constexpr size_t kPackedQ5_0 = 16 + 32 + 128;
 static_assert(kPackedQ5_0 == 8 * sizeof(BlockQ5_0));
 constexpr size_t kPackedQ4K = 16 + 16 + 64 + 64 + 1024;
+constexpr size_t kPackedQ5K = kPackedQ4K + 256;
 constexpr size_t kPackedQ6K = 16 + 128 + 1024 + 512;
 static_assert(kPackedQ8_0 == 8 * sizeof(BlockQ8_0));
 static_assert(kPackedQ6K == 8 * sizeof(BlockQ6K));
@@ -27,6 +29,7 @@ size_t PackedBlockBytes(GgmlType t) {
     case GgmlType::Q8_0: return kPackedQ8_0;
     case GgmlType::Q5_0: return kPackedQ5_0;
     case GgmlType::Q4_K: return kPackedQ4K;
+    case GgmlType::Q5_K: return kPackedQ5K;
     case GgmlType::Q6_K: return kPackedQ6K;
     default: return 0;
   }
@@ -69,7 +72,9 @@ void PackQ5_0(const BlockQ5_0* const* b, uint8_t* out) {
     for (int r = 0; r < 8; ++r) std::memcpy(out + 48 + (j * 8 + r) * 4, b[r]->qs + 4 * j, 4);
 }
 
-void PackQ4K(const BlockQ4K* const* b, uint8_t* out) {
+// Q4_K and Q5_K share everything but Q5_K's high bits, appended.
+template <typename Block>
+void PackQ45K(const Block* const* b, uint8_t* out) {
   uint8_t* sc = out + 32;
   uint8_t* mn = out + 96;
   for (int r = 0; r < 8; ++r) {
@@ -83,10 +88,28 @@ void PackQ4K(const BlockQ4K* const* b, uint8_t* out) {
       mn[(p * 8 + r) * 2 + 1] = m[2 * p + 1];
     }
   }
+  const uint8_t* src[8];
   for (int g = 0; g < 4; ++g) {
-    const uint8_t* src[8];
     for (int r = 0; r < 8; ++r) src[r] = b[r]->qs + 32 * g;
     Interleave32(src, out + 160 + 256 * g);
+  }
+  if constexpr (std::is_same_v<Block, BlockQ5K>) {
+    // The high bits of sub-blocks 0, 2, 4, 6 to bits 4-7 and of 1, 3, 5, 7 to
+    // bits 0-3: sub-block pair g's two bits are then one immediate shift each
+    // away from bit 4.
+    uint8_t qh[8][32];
+    for (int r = 0; r < 8; ++r) {
+      for (int l = 0; l < 32; ++l) {
+        uint8_t v = 0;
+        for (int p = 0; p < 4; ++p) {
+          v |= static_cast<uint8_t>(((b[r]->qh[l] >> (2 * p)) & 1) << (4 + p));
+          v |= static_cast<uint8_t>(((b[r]->qh[l] >> (2 * p + 1)) & 1) << p);
+        }
+        qh[r][l] = v;
+      }
+      src[r] = qh[r];
+    }
+    Interleave32(src, out + kPackedQ4K);
   }
 }
 
@@ -147,7 +170,8 @@ void PackGroups(const Matrix& w, int64_t g0, int64_t g1, uint8_t* dst) {
     switch (w.type) {
       case GgmlType::Q8_0: PackGroup<BlockQ8_0, PackQ8_0>(w, g, out); break;
       case GgmlType::Q5_0: PackGroup<BlockQ5_0, PackQ5_0>(w, g, out); break;
-      case GgmlType::Q4_K: PackGroup<BlockQ4K, PackQ4K>(w, g, out); break;
+      case GgmlType::Q4_K: PackGroup<BlockQ4K, PackQ45K<BlockQ4K>>(w, g, out); break;
+      case GgmlType::Q5_K: PackGroup<BlockQ5K, PackQ45K<BlockQ5K>>(w, g, out); break;
       case GgmlType::Q6_K: PackGroup<BlockQ6K, PackQ6K>(w, g, out); break;
       default: return;
     }

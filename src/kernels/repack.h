@@ -18,13 +18,16 @@
 //   Q4_K (1184 B = 8 × 148): d[8] fp16 | dmin[8] fp16 | sc[s<8][r<8] u8 |
 //                            mn[p<4][r<8][2] u8 (mins of sub-blocks 2p, 2p+1) |
 //                            qs[g<4][j<8][r<8][4]                 = row r qs[32g + 4j + b]
+//   Q5_K (1440 B = 8 × 180): the Q4_K block, then hb[j<8][r<8][4] for row r's element
+//                            4j + b: bit 4 + p = its high bit in sub-block 2p,
+//                            bit p = in sub-block 2p + 1 (p < 4)
 //   Q6_K (1680 B = 8 × 210): d[8] fp16 | sc[s<16][r<8] i8 |
 //                            [h<2][jp<4]{ L0[jj<2][r<8][4] L1[..] H[..] } with
 //                            j = 2jp + jj: L0 = row r ql[64h + 4j + b],
 //                            L1 = ql[64h + 32 + 4j + b], H = qh[32h + 4j + b]
 //                            (the kernel's reading order)
 //
-// Q4_K's 6-bit scales are stored unpacked (2.8% more bytes) so the kernel
+// Q4_K's and Q5_K's 6-bit scales are stored unpacked (2.8% more bytes) so the kernel
 // never unpacks them. The codes keep their original bit encoding.
 //
 // Results: the packed kernels compute, per output, exactly the scalar

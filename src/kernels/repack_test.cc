@@ -14,12 +14,15 @@
 namespace r1::kernels {
 namespace {
 
-const GgmlType kPackedTypes[] = {GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K};
+const GgmlType kPackedTypes[] = {GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K,
+                                 GgmlType::Q6_K};
 
 struct Weight {
   std::vector<uint8_t> bytes;
   Matrix m;
-  Weight(GgmlType t, int64_t rows, int64_t k, std::mt19937& rng, bool extreme = false) {
+  // extreme: a quarter of the bytes saturated; saturated: all of them (the
+  // largest codes everywhere), fp16 scales kept finite either way.
+  Weight(GgmlType t, int64_t rows, int64_t k, std::mt19937& rng, bool extreme = false, bool saturated = false) {
     std::normal_distribution<float> d(0.0f, 0.5f);
     std::vector<float> f(static_cast<size_t>(rows * k));
     for (auto& v : f) v = d(rng);
@@ -31,7 +34,7 @@ struct Weight {
       // exercise the int16 headroom of the kernels.
       std::uniform_int_distribution<int> coin(0, 3);
       for (auto& b : bytes)
-        if (coin(rng) == 0) b = t == GgmlType::Q8_0 ? 0x80 : 0xff;  // Q5_0: code 31 / qh bits set
+        if (saturated || coin(rng) == 0) b = t == GgmlType::Q8_0 ? 0x80 : 0xff;  // Q5_0: code 31 / qh bits set
       // Keep the fp16 scales finite: rewrite them for the types whose scale is first.
       for (int64_t r = 0; r < rows; ++r) {
         uint8_t* row = bytes.data() + r * rb;
@@ -39,7 +42,7 @@ struct Weight {
         for (size_t o = 0; o < rb; o += bs) {
           const uint16_t h = 0x2c00;  // 1/16
           if (t == GgmlType::Q8_0 || t == GgmlType::Q5_0) std::memcpy(row + o, &h, 2);
-          if (t == GgmlType::Q4_K) { std::memcpy(row + o, &h, 2); std::memcpy(row + o + 2, &h, 2); }
+          if (t == GgmlType::Q4_K || t == GgmlType::Q5_K) { std::memcpy(row + o, &h, 2); std::memcpy(row + o + 2, &h, 2); }
           if (t == GgmlType::Q6_K) std::memcpy(row + o + bs - 2, &h, 2);
         }
       }
@@ -97,6 +100,37 @@ TEST(RepackTest, PackedMatMulEqualsScalarReference) {
           EXPECT_EQ(bad, 0);
         }
       }
+    }
+  }
+}
+
+// Largest codes against activations at ±127 in every position: the int16
+// partial sums of the packed kernels must not overflow.
+TEST(RepackTest, SaturatedCodesAndActivations) {
+  std::mt19937 rng(13);
+  for (GgmlType t : kPackedTypes) {
+    if (!Available(t)) GTEST_SKIP() << "no packed kernels on this CPU";
+    const int64_t rows = 16, k = 512;
+    Weight w(t, rows, k, rng, true, true);
+    ThreadPool pool(2);
+    PackedWeights packed;
+    Matrix pm = w.m;
+    ASSERT_TRUE(packed.Pack(&pm, pool));
+    for (int64_t n_tok : {1, 2, 4, 8}) {
+      std::vector<float> x(static_cast<size_t>(n_tok * k));
+      for (int64_t i = 0; i < n_tok; ++i)
+        for (int64_t c = 0; c < k; ++c) x[static_cast<size_t>(i * k + c)] = i % 2 ? -1.0f : 1.0f;
+      QuantizedActs xq;
+      QuantizeActs(VecDotType(t), x.data(), k, n_tok, &xq, pool);
+      std::vector<float> y(static_cast<size_t>(n_tok * rows));
+      MatMul(pm, xq, y.data(), pool);
+      const VecDotFn ref = RefVecDot(t);
+      for (int64_t i = 0; i < n_tok; ++i)
+        for (int64_t r = 0; r < rows; ++r) {
+          const float want = ref(k, static_cast<const uint8_t*>(w.m.data) + r * w.m.row_bytes, xq.row(i));
+          ASSERT_EQ(want, y[static_cast<size_t>(i * rows + r)])
+              << GgmlTypeName(t) << " n_tok=" << n_tok << " token " << i << " row " << r;
+        }
     }
   }
 }

@@ -89,7 +89,7 @@ void BM_KernPacked(benchmark::State& state, GgmlType t, int nt) {
 }
 
 const bool kRegistered = [] {
-  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K})
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K})
     for (int nt : {1, 2, 8, 16}) {
       const std::string name = "BM_KernPacked/" + GgmlTypeName(t) + "/" + std::to_string(nt);
       benchmark::RegisterBenchmark(name.c_str(), BM_KernPacked, t, nt);
