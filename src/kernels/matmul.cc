@@ -1,19 +1,23 @@
-// Matrix × activations on top of the quant.h dot kernels.
+// Matrix × activations on top of the quant.h dot kernels and the packed
+// kernels of repack.h.
 //
 // Every output y[t, r] is one call of the path's dot, dot4 (4 weight rows × 1
 // token) or dotx4 (1 weight row × 4 tokens) kernel, which quant.h guarantees
-// are bit-identical to each other on the same two rows. Which one runs, and
-// on which thread, depends on n_tokens and the split, but the value never
-// does: matmul is batch- and thread-invariant.
+// are bit-identical to each other on the same two rows (packed kernels: to
+// the scalar reference). Which one runs, and on which thread, depends on
+// n_tokens and the split, but the value never does: matmul is batch- and
+// thread-invariant.
 //
-// Decode (n_tokens < 4) is a memory-bound GEMV: each thread streams one
-// contiguous slice of rows with dot4, so the activation row is loaded once for
-// four weight rows and the hardware prefetchers see a few long streams.
-//
-// Prefill tiles the weight by rows (a tile of a few hundred KB stays in L2)
-// and streams all tokens over it four at a time with dotx4, which decodes each
-// weight block once for four tokens: the weight is read from memory once per
-// call instead of once per token.
+// Work is planned over row ranges (MakePlan), for one matrix or several that
+// read the same activations (MatMulMany, MatMulSiluGate), and each range is
+// computed by RowRange on one thread:
+//  - decode (n_tokens < 4) is a memory-bound GEMV: the rows of all the
+//    matrices are cut into one contiguous run of equal bytes per thread, so
+//    the hardware prefetchers see a few long streams;
+//  - prefill tiles the rows (a tile of a few hundred KB stays in L2) and
+//    streams the tokens over each tile a few at a time, decoding each weight
+//    block once for several tokens: the weight is read from memory once per
+//    call instead of once per token.
 #include "kernels/matmul.h"
 
 #include <algorithm>
