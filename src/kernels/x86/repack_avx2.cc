@@ -399,8 +399,10 @@ void Q4K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, siz
       }
     };
     if constexpr (kFive) {  // unrolled: the high-bit shifts become immediates
-      #pragma GCC unroll 4
-      for (int g = 0; g < 4; ++g) group(g);
+      group(0);
+      group(1);
+      group(2);
+      group(3);
     } else {
       #pragma GCC unroll 1
       for (int g = 0; g < 4; ++g) group(g);
