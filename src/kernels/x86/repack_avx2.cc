@@ -336,16 +336,62 @@ R1_INLINE void Q4KFold(const uint8_t* b, const BlockQ8K* const (&xb)[NT], const 
   }
 }
 
-// One group of 8 rows (Q4_K, or Q5_K when kFive) × NT tokens. Per 32-element
-// sub-block pair g and granule j, one load holds 4 codes of each row; the low
-// nibbles belong to sub-block 2g, the high ones to 2g+1 (Q5_K adds bit 2g
-// and 2g+1 of the granule's qh bytes as bit 4). The int16 sums take 8
-// granules of 4-bit codes, or 4 of 5-bit ones, before widening with the
-// sub-block scales.
-template <int NT, bool kFive = false>
+template <int NT>
 void Q4K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
-  constexpr size_t kBlock = kFive ? kQ5KBlock : kQ4KBlock;
-  constexpr int kRun = kFive ? 4 : 8;  // granules per int16 run
+  constexpr size_t kBlock = kQ4KBlock;
+  const int64_t nb = k / kQK;
+  const __m256i m4 = _mm256_set1_epi8(15);
+  __m256 sum[NT];
+  #pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) sum[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = w + i * kBlock;
+    const BlockQ8K* xb[NT];
+    __m256i acc[NT];
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      xb[t] = reinterpret_cast<const BlockQ8K*>(x + t * xs) + i;
+      acc[t] = _mm256_setzero_si256();
+    }
+    #pragma GCC unroll 1
+    for (int g = 0; g < 4; ++g) {
+      const uint8_t* qs = b + 160 + 256 * g;
+      __m256i lo16[NT], hi16[NT];
+      #pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) lo16[t] = hi16[t] = _mm256_setzero_si256();
+      #pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m256i q = Load256(qs + 32 * j);
+        const __m256i lo = _mm256_and_si256(q, m4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        #pragma GCC unroll 4
+        for (int t = 0; t < NT; ++t) {
+          const int8_t* a = xb[t]->qs + 64 * g + 4 * j;
+          lo16[t] = _mm256_add_epi16(lo16[t], _mm256_maddubs_epi16(lo, Bcast32(a)));
+          hi16[t] = _mm256_add_epi16(hi16[t], _mm256_maddubs_epi16(hi, Bcast32(a + 32)));
+          Pin(lo16[t]);
+          Pin(hi16[t]);
+        }
+      }
+      const __m256i sl = RowScalesU8(b + 32 + 16 * g), sh = RowScalesU8(b + 32 + 16 * g + 8);
+      #pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t)
+        acc[t] = _mm256_add_epi32(acc[t], _mm256_add_epi32(_mm256_madd_epi16(lo16[t], sl),
+                                                           _mm256_madd_epi16(hi16[t], sh)));
+    }
+    Q4KFold<NT>(b, xb, acc, sum);
+  }
+  Store<NT>(sum, y, ys);
+}
+
+// Q5_K: Q4K's loop with each code's fifth bit ORed in from the granule's
+// high-bit bytes (repack.h), and int16 runs of 4 granules instead of 8
+// (4 · 2 · 31 · 128 < 2^15). A separate function: folding it into Q4K as a
+// template measured ~10% slower for Q4_K itself (register allocation).
+template <int NT>
+void Q5K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, size_t ys) {
+  constexpr size_t kBlock = kQ5KBlock;
+  constexpr int kRun = 4;  // granules per int16 run
   const int64_t nb = k / kQK;
   const __m256i m4 = _mm256_set1_epi8(15);
   const __m256i m16 = _mm256_set1_epi8(16);
@@ -354,9 +400,6 @@ void Q4K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, siz
   for (int t = 0; t < NT; ++t) sum[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     const uint8_t* b = w + i * kBlock;
-#ifdef PF_DIST
-    if constexpr (kFive && NT == 1) PrefetchBlock<kBlock>(b + PF_DIST);
-#endif
     const BlockQ8K* xb[NT];
     __m256i acc[NT];
     #pragma GCC unroll 4
@@ -377,12 +420,10 @@ void Q4K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, siz
           const __m256i q = Load256(qs + 32 * j);
           __m256i lo = _mm256_and_si256(q, m4);
           __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-          if constexpr (kFive) {
-            // Sub-block 2g's bit sits at 4 + g, 2g+1's at g (repack.h).
-            const __m256i h = Load256(b + kQ4KBlock + 32 * j);
-            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_srli_epi16(h, g), m16));
-            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(h, 4 - g), m16));
-          }
+          // Sub-block 2g's bit sits at 4 + g, 2g+1's at g (repack.h).
+          const __m256i h = Load256(b + kQ4KBlock + 32 * j);
+          lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_srli_epi16(h, g), m16));
+          hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(h, 4 - g), m16));
           #pragma GCC unroll 4
           for (int t = 0; t < NT; ++t) {
             const int8_t* a = xb[t]->qs + 64 * g + 4 * j;
@@ -398,15 +439,11 @@ void Q4K(int64_t k, const uint8_t* w, const uint8_t* x, size_t xs, float* y, siz
                                                              _mm256_madd_epi16(hi16[t], sh)));
       }
     };
-    if constexpr (kFive) {  // unrolled: the high-bit shifts become immediates
-      group(0);
-      group(1);
-      group(2);
-      group(3);
-    } else {
-      #pragma GCC unroll 1
-      for (int g = 0; g < 4; ++g) group(g);
-    }
+    // Unrolled by hand: the high-bit shifts become immediates.
+    group(0);
+    group(1);
+    group(2);
+    group(3);
     Q4KFold<NT>(b, xb, acc, sum);
   }
   Store<NT>(sum, y, ys);
@@ -628,7 +665,7 @@ void Q5KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, siz
       call(fn)(g + 1, t);
     };
   };
-  FoursThenPairs(n_groups, nt, call(Q4K<4, true>), pair(Q4K<2, true>), pair(Q4K<1, true>), call(Q4K<1, true>));
+  FoursThenPairs(n_groups, nt, call(Q5K<4>), pair(Q5K<2>), pair(Q5K<1>), call(Q5K<1>));
 }
 
 void Q6KAny(int64_t k, const uint8_t* w, int64_t n_groups, const uint8_t* x, size_t xs, int nt, float* y,
