@@ -1,4 +1,6 @@
-// Scripted token streams through ReasoningParser and StopStringMatcher.
+// ReasoningSplitter (channels → text) and StopStringMatcher on scripted
+// pieces. Which channel a token is in is runtime/thinking.h's job
+// (runtime/thinking_test.cc).
 #include "chat/reasoning.h"
 
 #include <gtest/gtest.h>
@@ -10,133 +12,56 @@
 namespace r1::chat {
 namespace {
 
-constexpr int32_t kThink = 100;     // "<think>"
-constexpr int32_t kEndThink = 101;  // "</think>"
-constexpr int32_t kText = 7;        // any other token
+using C = ThinkChannel;
 
-struct Step {
-  int32_t id;
-  std::string piece;
+struct Piece {
+  ThinkChannel channel;
+  std::string text;
 };
 
-struct Collected {
-  std::string reasoning, content;
-  int forced = 0;
-  std::vector<size_t> forced_at;  // step indexes where force_close came back
-  ReasoningDelta last;
-};
-
-Collected FeedAll(ReasoningParser& p, const std::vector<Step>& steps) {
-  Collected c;
-  for (size_t i = 0; i < steps.size(); ++i) {
-    ReasoningDelta d = p.Feed(steps[i].id, steps[i].piece);
-    c.reasoning += d.reasoning;
-    c.content += d.content;
-    if (d.force_close) {
-      ++c.forced;
-      c.forced_at.push_back(i);
-      c.last = d;
-    }
+ReasoningDelta FeedAll(ReasoningSplitter& s, const std::vector<Piece>& pieces) {
+  ReasoningDelta all;
+  for (const Piece& p : pieces) {
+    ReasoningDelta d = s.Feed(p.channel, p.text);
+    all.reasoning += d.reasoning;
+    all.content += d.content;
   }
-  ReasoningDelta end = p.Finish();
-  c.reasoning += end.reasoning;
-  c.content += end.content;
-  return c;
+  ReasoningDelta end = s.Finish();
+  all.reasoning += end.reasoning;
+  all.content += end.content;
+  return all;
 }
 
-ReasoningConfig Config(int64_t budget = -1) {
-  ReasoningConfig cfg;
-  cfg.think_start_id = kThink;
-  cfg.think_end_id = kEndThink;
-  cfg.max_thinking_tokens = budget;
-  return cfg;
+TEST(ReasoningTest, TagsAndFormatWhitespaceAreDropped) {
+  ReasoningSplitter s;
+  auto d = FeedAll(s, {{C::kReasoning, "\n"}, {C::kReasoning, "Let"}, {C::kReasoning, " me think."},
+                       {C::kCloseTag, "</think>"}, {C::kContent, "\n\n"}, {C::kContent, "Answer"}, {C::kContent, "."}});
+  EXPECT_EQ(d.reasoning, "Let me think.");
+  EXPECT_EQ(d.content, "Answer.");
+  EXPECT_FALSE(s.thinking_unterminated());
 }
 
-TEST(ReasoningTest, PromptAlreadyOpenedThink) {
-  std::vector<int32_t> prompt = {1, 2, kThink, 198};  // ...<｜Assistant｜><think>\n
-  ReasoningParser p(Config(), prompt);
-  EXPECT_TRUE(p.prompt_opened_think());
-  auto c = FeedAll(p, {{kText, "Let"}, {kText, " me think."}, {kEndThink, "</think>"}, {kText, "\n\n"}, {kText, "Answer"}, {kText, "."}});
-  EXPECT_EQ(c.reasoning, "Let me think.");
-  EXPECT_EQ(c.content, "Answer.");
-  EXPECT_EQ(p.reasoning_tokens(), 2);
-  EXPECT_FALSE(p.thinking_unterminated());
+TEST(ReasoningTest, WhitespaceBeforeAModelOpenedThinkIsDropped) {
+  ReasoningSplitter s;
+  auto d = FeedAll(s, {{C::kContent, "\n"}, {C::kOpenTag, "<think>"}, {C::kReasoning, "\n"}, {C::kReasoning, "hmm"},
+                       {C::kCloseTag, "</think>"}, {C::kContent, "\n\nHi"}});
+  EXPECT_EQ(d.reasoning, "hmm");
+  EXPECT_EQ(d.content, "Hi");
 }
 
-TEST(ReasoningTest, ModelOpensThinkItself) {
-  std::vector<int32_t> prompt = {1, 2, 3};
-  ReasoningParser p(Config(), prompt);
-  EXPECT_FALSE(p.prompt_opened_think());
-  auto c = FeedAll(p, {{kText, "\n"}, {kThink, "<think>"}, {kText, "\n"}, {kText, "hmm"}, {kEndThink, "</think>"}, {kText, "\n\nHi"}});
-  EXPECT_EQ(c.reasoning, "hmm");
-  EXPECT_EQ(c.content, "Hi");
-  EXPECT_EQ(p.reasoning_tokens(), 2);
+TEST(ReasoningTest, UnterminatedThought) {
+  ReasoningSplitter s;
+  auto d = FeedAll(s, {{C::kReasoning, "still"}, {C::kReasoning, " going"}});
+  EXPECT_EQ(d.reasoning, "still going");
+  EXPECT_EQ(d.content, "");
+  EXPECT_TRUE(s.thinking_unterminated());
 }
 
-TEST(ReasoningTest, ThinkNeverCloses) {
-  std::vector<int32_t> prompt = {kThink, 198};
-  ReasoningParser p(Config(), prompt);
-  auto c = FeedAll(p, {{kText, "still"}, {kText, " going"}});
-  EXPECT_EQ(c.reasoning, "still going");
-  EXPECT_EQ(c.content, "");
-  EXPECT_TRUE(p.thinking_unterminated());
-  EXPECT_EQ(p.state(), ReasoningParser::State::kThinking);
-}
-
-TEST(ReasoningTest, ModelSkipsThinking) {
-  std::vector<int32_t> prompt = {1, 2};
-  ReasoningParser p(Config(), prompt);
-  auto c = FeedAll(p, {{kText, "Direct"}, {kText, " answer"}, {kEndThink, "</think>"}});
-  EXPECT_EQ(c.reasoning, "");
-  EXPECT_EQ(c.content, "Direct answer</think>");
-  EXPECT_EQ(p.reasoning_tokens(), 0);
-  EXPECT_FALSE(p.thinking_unterminated());
-}
-
-TEST(ReasoningTest, ThinkTextInsideAnswerIsNotATag) {
-  std::vector<int32_t> prompt = {kThink};
-  ReasoningParser p(Config(), prompt);
-  // The characters "</think>" as ordinary text tokens do not close the block.
-  auto c = FeedAll(p, {{kText, "a </think> b"}, {kEndThink, "</think>"}, {kText, "c"}});
-  EXPECT_EQ(c.reasoning, "a </think> b");
-  EXPECT_EQ(c.content, "c");
-}
-
-TEST(ReasoningTest, BudgetHitMidWordForcesClose) {
-  std::vector<int32_t> prompt = {kThink, 198};
-  ReasoningParser p(Config(3), prompt);
-  std::vector<Step> steps = {{kText, "Consid"}, {kText, "er"}, {kText, "ing"}};
-  auto c = FeedAll(p, steps);
-  ASSERT_EQ(c.forced, 1);
-  EXPECT_EQ(c.forced_at[0], 2u);  // exactly when the 3rd reasoning token arrived
-  EXPECT_EQ(c.last.force_text, kBudgetCloseText);
-  EXPECT_TRUE(p.budget_forced());
-
-  // The caller tokenizes the forced text and feeds those tokens; then the
-  // model continues with the answer.
-  ReasoningParser q(Config(3), prompt);
-  std::vector<Step> all = steps;
-  all.push_back({kText, "\n\nI have thought about this long enough; time to write the answer.\n"});
-  all.push_back({kEndThink, "</think>"});
-  all.push_back({kText, "\n\n"});
-  all.push_back({kText, "42"});
-  auto d = FeedAll(q, all);
-  EXPECT_EQ(d.forced, 1);  // never asked twice
-  EXPECT_EQ(d.reasoning, "Considering\n\nI have thought about this long enough; time to write the answer.\n");
-  EXPECT_EQ(d.content, "42");
-  EXPECT_FALSE(q.thinking_unterminated());
-}
-
-TEST(ReasoningTest, NoThinkingBudgetZero) {
-  EXPECT_EQ(NoThinkingSuffix("...<｜Assistant｜><think>\n"), "\n</think>\n\n");
-  EXPECT_EQ(NoThinkingSuffix("<|im_start|>assistant\n"), "<think>\n\n</think>\n\n");
-  // The prompt now ends with </think>: everything generated is content.
-  std::vector<int32_t> prompt = {kThink, 198, kEndThink, 271};
-  ReasoningParser p(Config(0), prompt);
-  EXPECT_EQ(p.state(), ReasoningParser::State::kContent);
-  auto c = FeedAll(p, {{kText, "Just"}, {kText, " this"}});
-  EXPECT_EQ(c.content, "Just this");
-  EXPECT_EQ(c.forced, 0);
+TEST(ReasoningTest, ContentKeepsInnerWhitespaceAndTagText) {
+  ReasoningSplitter s;
+  auto d = FeedAll(s, {{C::kContent, "Direct"}, {C::kContent, " answer </think>"}});
+  EXPECT_EQ(d.content, "Direct answer </think>");
+  EXPECT_FALSE(s.thinking_unterminated());
 }
 
 TEST(ReasoningTest, EffortBudgets) {
@@ -147,18 +72,17 @@ TEST(ReasoningTest, EffortBudgets) {
 }
 
 TEST(ReasoningTest, MultiByteCharacterSplitAcrossTokens) {
-  std::vector<int32_t> prompt = {kThink};
-  ReasoningParser p(Config(), prompt);
+  ReasoningSplitter p;
   // "é" = C3 A9 and "🙂" = F0 9F 99 82 arrive in pieces.
-  ReasoningDelta d1 = p.Feed(kText, "caf\xC3");
+  ReasoningDelta d1 = p.Feed(C::kReasoning, "caf\xC3");
   EXPECT_EQ(d1.reasoning, "caf");
-  ReasoningDelta d2 = p.Feed(kText, "\xA9 \xF0\x9F");
+  ReasoningDelta d2 = p.Feed(C::kReasoning, "\xA9 \xF0\x9F");
   EXPECT_EQ(d2.reasoning, "\xC3\xA9 ");
-  ReasoningDelta d3 = p.Feed(kEndThink, "</think>");
+  ReasoningDelta d3 = p.Feed(C::kCloseTag, "</think>");
   EXPECT_EQ(d3.reasoning, "\xF0\x9F");  // block closed: flushed as is
-  ReasoningDelta d4 = p.Feed(kText, "\xE6\x97");
+  ReasoningDelta d4 = p.Feed(C::kContent, "\xE6\x97");
   EXPECT_EQ(d4.content, "");
-  ReasoningDelta d5 = p.Feed(kText, "\xA5!");
+  ReasoningDelta d5 = p.Feed(C::kContent, "\xA5!");
   EXPECT_EQ(d5.content, "\xE6\x97\xA5!");
 }
 

@@ -38,37 +38,78 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
   auto model = LoadModel(*e->file_, lo);
   if (!model.ok()) return model.status();
   e->model_ = std::move(*model);
-  KvCacheConfig kv = e->model_->info().kv;
-  kv.block_size = opts.block_size;
-  kv.n_blocks = (opts.ctx_size + opts.block_size - 1) / opts.block_size;
+  auto tok = Tokenizer::FromGguf(*e->file_);
+  if (!tok.ok()) return tok.status().WithContext("tokenizer");
+  e->tokenizer_ = std::move(*tok);
+  const std::string& source = e->tokenizer_->chat_template();
+  if (!source.empty()) {
+    auto tmpl = chat::ChatTemplate::Parse(source);
+    if (tmpl.ok()) {
+      e->template_ = std::move(*tmpl);
+    } else if (opts.verbose) {
+      std::fprintf(stderr, "r1: the model's chat template does not parse (%s); using the built-in R1 format\n",
+                   tmpl.status().ToString().c_str());
+    }
+  }
+  if (!e->template_) e->template_ = chat::ChatTemplate::DefaultR1();
+
+  const ModelInfo& info = e->model_->info();
+  if (opts.n_seqs < 1) return Status::InvalidArgument("--parallel must be at least 1");
+  e->ctx_size_ = opts.ctx_size > 0 ? opts.ctx_size : std::min<int64_t>(info.n_ctx_train > 0 ? info.n_ctx_train : 4096, 4096);
+  const int64_t kv_tokens = opts.kv_tokens > 0 ? opts.kv_tokens : e->ctx_size_ * opts.n_seqs;
+  KvCacheConfig kv = info.kv;
+  kv.block_size = 16;  // tokens per KV block: the prefix cache's granularity
+  kv.n_blocks = (kv_tokens + kv.block_size - 1) / kv.block_size;
   kv.type = opts.kv_type;
   R1_RETURN_IF_ERROR(ValidateKvConfig(kv));
   e->cache_ = std::make_unique<KvCache>(kv);
   if (opts.verbose) {
-    const ModelInfo& i = e->model_->info();
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr,
-                 "r1: loaded %s (%s, %d layers, n_embd %lld, vocab %lld) in %.0f ms: weights %.2f GiB "
-                 "(mmapped), KV %.1f KiB/token (%s), KV cache %.1f MiB for %lld tokens, %d threads\n",
-                 opts.model_path.c_str(), i.arch.c_str(), i.n_layer, static_cast<long long>(i.n_embd),
-                 static_cast<long long>(i.n_vocab), ms, static_cast<double>(i.weight_bytes) / (1 << 30),
+                 "r1: loaded %s (%s, %d layers, n_embd %lld, vocab %lld, trained context %lld) in %.0f ms: weights "
+                 "%.2f GiB (mmapped), KV %.1f KiB/token (%s), KV cache %.1f MiB for %lld tokens, %d threads\n",
+                 opts.model_path.c_str(), info.arch.c_str(), info.n_layer, static_cast<long long>(info.n_embd),
+                 static_cast<long long>(info.n_vocab), static_cast<long long>(info.n_ctx_train), ms,
+                 static_cast<double>(info.weight_bytes) / (1 << 30),
                  static_cast<double>(e->cache_->bytes_per_token()) / 1024, KvTypeName(kv.type),
                  static_cast<double>(e->cache_->bytes_allocated()) / (1 << 20),
                  static_cast<long long>(kv.n_blocks * kv.block_size), e->pool_->size());
-    if (i.packed_bytes > 0)
+    if (info.packed_bytes > 0)
       std::fprintf(stderr, "r1: repacked %.2f GiB of weights for the kernels in %.2f s (--no-repack to skip)\n",
-                   static_cast<double>(i.packed_bytes) / (1 << 30), i.pack_seconds);
+                   static_cast<double>(info.packed_bytes) / (1 << 30), info.pack_seconds);
   }
   return e;
 }
 
-int64_t Engine::Length(int seq) const {
-  return seq >= 0 && seq < static_cast<int>(lengths_.size()) ? lengths_[static_cast<size_t>(seq)] : 0;
+Engine::~Engine() {
+  if (scheduler_) scheduler_->Shutdown(std::chrono::steady_clock::now());
+  scheduler_.reset();
 }
 
-void Engine::Truncate(int seq, int64_t n) {
-  if (seq >= 0 && seq < static_cast<int>(lengths_.size()))
-    lengths_[static_cast<size_t>(seq)] = std::min(lengths_[static_cast<size_t>(seq)], std::max<int64_t>(0, n));
+Scheduler& Engine::scheduler() {
+  if (scheduler_) return *scheduler_;
+  const Tokenizer& t = *tokenizer_;
+  SchedulerOptions so;
+  so.max_seqs = opts_.n_seqs;
+  so.ctx_size = ctx_size_;
+  so.max_batch_tokens = opts_.batch_size;
+  so.max_queue = opts_.max_queue;
+  so.prefix_cache = opts_.prefix_cache;
+  if (t.eos_id() >= 0) so.eos_tokens.push_back(t.eos_id());
+  if (t.eot_id() && *t.eot_id() != t.eos_id()) so.eos_tokens.push_back(*t.eot_id());
+  so.thinking.start_id = t.FindToken("<think>").value_or(-1);
+  so.thinking.end_id = t.FindToken("</think>").value_or(-1);
+  if (so.thinking.enabled()) {
+    so.thinking.budget_close = t.Encode(chat::kBudgetCloseText, /*parse_special=*/true);
+    so.thinking.empty_close = t.Encode(chat::kEmptyThoughtCloseText, /*parse_special=*/true);
+  }
+  scheduler_ = std::make_unique<Scheduler>(*model_, *cache_, *pool_, so);
+  scheduler_->Start();
+  return *scheduler_;
+}
+
+int64_t Engine::Length(int seq) const {
+  return seq >= 0 && seq < static_cast<int>(lengths_.size()) ? lengths_[static_cast<size_t>(seq)] : 0;
 }
 
 void Engine::Reset(int seq) {

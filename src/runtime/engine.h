@@ -1,25 +1,33 @@
-// A loaded model with its thread pool and KV cache: what the CLI front-ends
-// (run, chat, logits, bench) drive one sequence at a time. The server's
-// scheduler drives Model::Forward with mixed batches instead.
+// A loaded model and everything that runs it: the GGUF file (read once), the
+// model, its tokenizer and chat template, the thread pool, the KV cache and
+// the scheduler. Every frontend (run, chat, eval, serve) generates through
+// scheduler(); logits and bench also drive the model directly with Append.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "chat/chat_template.h"
 #include "gguf/gguf.h"
 #include "kernels/thread_pool.h"
 #include "models/model.h"
 #include "runtime/kv_cache.h"
+#include "runtime/scheduler.h"
+#include "tokenizer/tokenizer.h"
 
 namespace r1 {
 
 struct EngineOptions {
   std::string model_path;
   int threads = 0;          // 0: physical cores
-  int64_t ctx_size = 4096;  // tokens of KV cache in total (all sequences)
-  int64_t block_size = 16;
-  int64_t batch_size = 512; // prefill chunk
+  int n_seqs = 1;           // concurrent sequences of the scheduler (--parallel)
+  int64_t ctx_size = 0;     // tokens per sequence; 0: min(trained context, 4096)
+  int64_t kv_tokens = 0;    // KV cache tokens over all sequences; 0: ctx_size × n_seqs
+  int64_t batch_size = 512; // tokens per forward pass (prefill chunk)
+  int64_t max_queue = 64;   // waiting requests before ResourceExhausted
+  bool prefix_cache = true;
   KvType kv_type = KvType::kF16;  // KV cache element type (q8_0: half the memory)
   bool verbose = true;      // load log on stderr
   bool repack = true;       // repack weights for the kernels at load (LoadOptions::repack)
@@ -35,6 +43,7 @@ uint64_t PhysicalMemoryBytes();  // 0 when unknown
 class Engine {
  public:
   static StatusOr<std::unique_ptr<Engine>> Load(const EngineOptions& opts);
+  ~Engine();
 
   Model& model() { return *model_; }
   const ModelInfo& info() const { return model_->info(); }
@@ -43,25 +52,40 @@ class Engine {
   ThreadPool& pool() { return *pool_; }
   const EngineOptions& options() const { return opts_; }
 
+  // What the frontends need from the file.
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  // The model's chat template, or the built-in R1 one when it has none or
+  // it does not parse (the load log says which).
+  const chat::ChatTemplate& chat_template() const { return *template_; }
+  int64_t ctx_size() const { return ctx_size_; }          // tokens per sequence
+  int64_t n_ctx_train() const { return info().n_ctx_train; }
+
+  // The one way to generate. Its step thread starts on first use. Sequence
+  // ids of the KV cache belong to it from then on (do not mix with Append).
+  Scheduler& scheduler();
+
   // Appends `tokens` to sequence `seq` (positions continue after what it
   // holds), in chunks of batch_size. If `logits` is non-null it receives the
   // last token's logits (n_vocab). If `all_logits` is non-null it receives
-  // every token's logits, row-major [n, n_vocab].
+  // every token's logits, row-major [n, n_vocab]. For logits and benchmarks.
   Status Append(int seq, const std::vector<int32_t>& tokens, std::vector<float>* logits,
                 std::vector<float>* all_logits = nullptr);
   int64_t Length(int seq) const;
-  // Keeps the first n tokens of `seq` (later ones are overwritten by the next
-  // Append): re-rendered chat history reuses its common prefix this way.
-  void Truncate(int seq, int64_t n);
   void Reset(int seq);
 
  private:
+  Engine() = default;
+
   EngineOptions opts_;
   std::unique_ptr<gguf::File> file_;
   std::unique_ptr<Model> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::optional<chat::ChatTemplate> template_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<KvCache> cache_;
-  std::vector<int64_t> lengths_;  // per sequence id
+  std::unique_ptr<Scheduler> scheduler_;
+  int64_t ctx_size_ = 0;
+  std::vector<int64_t> lengths_;  // per sequence id (Append)
 };
 
 }  // namespace r1

@@ -72,10 +72,8 @@ struct Scheduler::Seq {
   int64_t max_total = 0;        // prompt + output limit (context, max_tokens)
   int64_t committed = 0;        // KV blocks reserved for it at admission
   int64_t n_generated = 0;
-  int64_t n_reasoning = 0;
   int seq = -1;                 // KvCache sequence id
-  bool thinking = false;
-  bool force_think_end = false;
+  ThinkingState think;          // the think state, by token id
   bool done = false;
 };
 
@@ -116,8 +114,7 @@ StatusOr<std::shared_ptr<RequestHandle>> Scheduler::Submit(std::vector<int32_t> 
   s->n_prompt = n_prompt;
   s->tokens = std::move(prompt);
   s->max_total = params.max_tokens >= 0 ? std::min(limit, n_prompt + params.max_tokens) : limit;
-  s->thinking = params.starts_thinking;
-  s->force_think_end = s->thinking && params.think_end >= 0 && params.max_thinking_tokens == 0;
+  s->think = ThinkingState(opts_.thinking, s->tokens, params.max_thinking_tokens);
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return Status::Unavailable("the server is shutting down");
   if (static_cast<int64_t>(queue_.size()) >= opts_.max_queue)
@@ -265,8 +262,8 @@ TokenOutput Scheduler::Pick(Seq& s, const float* logits) const {
   const GenerationParams& p = s.params;
   const int64_t n_vocab = model_.info().n_vocab;
   TokenOutput out;
-  if (s.force_think_end) {
-    out.token = p.think_end;
+  if (s.think.has_forced()) {
+    out.token = s.think.PopForced();
     out.forced = true;
   } else {
     out.token = s.sampler->Sample(logits, n_vocab);
@@ -296,27 +293,18 @@ TokenOutput Scheduler::Pick(Seq& s, const float* logits) const {
 
 void Scheduler::Commit(Seq& s, TokenOutput out) {
   const GenerationParams& p = s.params;
-  s.force_think_end = false;
   ++s.n_generated;
-  if (s.thinking) {
-    out.reasoning = true;
-    ++s.n_reasoning;
-    if (out.token == p.think_end)
-      s.thinking = false;
-    else if (p.max_thinking_tokens >= 0 && s.n_reasoning >= p.max_thinking_tokens && p.think_end >= 0)
-      s.force_think_end = true;
-  } else if (p.think_start >= 0 && out.token == p.think_start) {
-    s.thinking = true;
-    out.reasoning = true;
-    ++s.n_reasoning;
-  }
-  const bool stop = !out.forced && std::find(p.stop_tokens.begin(), p.stop_tokens.end(), out.token) != p.stop_tokens.end();
+  const bool stop = !out.forced && (std::find(opts_.eos_tokens.begin(), opts_.eos_tokens.end(), out.token) !=
+                                        opts_.eos_tokens.end() ||
+                                    std::find(p.stop_tokens.begin(), p.stop_tokens.end(), out.token) !=
+                                        p.stop_tokens.end());
   if (stop) {
     Retire(s, FinishReason::kStop);
     return;
   }
+  out.channel = s.think.Next(out.token, out.forced);
   s.tokens.push_back(out.token);
-  s.handle->Push(out, s.n_generated, s.n_reasoning);
+  s.handle->Push(out, s.n_generated, s.think.reasoning_tokens());
   if (static_cast<int64_t>(s.tokens.size()) >= s.max_total) Retire(s, FinishReason::kLength);
 }
 

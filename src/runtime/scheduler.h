@@ -34,31 +34,30 @@
 #include "runtime/kv_cache.h"
 #include "runtime/prefix_cache.h"
 #include "runtime/sampler.h"
+#include "runtime/thinking.h"
 
 namespace r1 {
 
 struct GenerationParams {
   SamplerParams sampling;
   int64_t max_tokens = -1;           // -1: until the context is full
-  std::vector<int32_t> stop_tokens;  // end of generation (EOS, EOT): finish "stop"
+  std::vector<int32_t> stop_tokens;  // more end-of-generation tokens (the model's EOS/EOT always stop)
   int top_logprobs = 0;              // alternatives reported per token (with logprobs)
   bool logprobs = false;
-  // Reasoning. Generation is "thinking" from the start when starts_thinking
-  // (the prompt ended in <think>), or after think_start is sampled, until
-  // think_end. With max_thinking_tokens >= 0, think_end is forced once that
-  // many reasoning tokens were produced.
-  int32_t think_start = -1;
-  int32_t think_end = -1;
-  bool starts_thinking = false;
+  // Thinking budget in reasoning tokens: -1 unlimited, 0 no thinking (an
+  // empty thought is forced), N > 0 closes the thought gracefully after N
+  // (runtime/thinking.h). The think state itself comes from the prompt.
   int64_t max_thinking_tokens = -1;
 };
 
+// How a request ended. The one FinishReason of the runtime: every frontend
+// reports it (the CLI, the server's finish_reason).
 enum class FinishReason { kNone, kStop, kLength, kCancelled, kError };
 const char* FinishReasonName(FinishReason r);  // "stop", "length", ...
 
 struct TokenOutput {
   int32_t token = -1;
-  bool reasoning = false;  // inside <think>…</think> (the tags included)
+  chat::ThinkChannel channel = chat::ThinkChannel::kContent;  // reasoning, a tag, or content
   bool forced = false;     // inserted by the thinking budget, not sampled
   float logprob = 0;       // log-softmax of the raw logits (when logprobs)
   std::vector<std::pair<int32_t, float>> top;  // top_logprobs alternatives
@@ -108,6 +107,9 @@ struct SchedulerOptions {
   int64_t max_batch_tokens = 256;   // tokens per forward pass (decode + prefill chunks)
   int64_t max_queue = 64;           // waiting requests before ResourceExhausted
   bool prefix_cache = true;
+  // Model-wide, from the tokenizer (Engine fills them).
+  std::vector<int32_t> eos_tokens;  // EOS, EOT: finish "stop"
+  ThinkingConfig thinking;
 };
 
 struct SchedulerStats {

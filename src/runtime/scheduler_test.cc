@@ -30,7 +30,6 @@ std::unique_ptr<Engine> Load(int64_t kv_tokens) {
   EngineOptions o;
   o.model_path = TinyModel();
   o.ctx_size = kv_tokens;
-  o.block_size = 16;
   o.threads = 2;
   o.verbose = false;
   auto e = Engine::Load(o);
@@ -179,29 +178,38 @@ TEST(Scheduler, AdmissionRespectsSlotsKvAndQueue) {
 
 TEST(Scheduler, ThinkingBudgetForcesTheEndOfThinking) {
   auto e = Load(1024);
-  Scheduler s(e->model(), e->cache(), e->pool(), SchedulerOptions{});
-  GenerationParams g = Params(8, 5);
-  g.think_end = 300;
-  g.think_start = 301;
-  g.starts_thinking = true;
+  SchedulerOptions so;
+  so.thinking.start_id = 301;
+  so.thinking.end_id = 300;
+  so.thinking.budget_close = {310, 311, 300, 312};  // "...answer." </think> "\n\n"
+  Scheduler s(e->model(), e->cache(), e->pool(), so);
+  GenerationParams g = Params(12, 5);
   g.max_thinking_tokens = 3;
   g.logprobs = true;
   g.top_logprobs = 2;
-  auto h = *s.Submit(Prompt(10, 4), g);
+  std::vector<int32_t> prompt = Prompt(10, 4);
+  prompt.push_back(301);  // the prompt opened the thought, as the R1 template does
+  auto h = *s.Submit(prompt, g);
   std::vector<TokenOutput> out;
   for (;;) {
     RequestUpdate u;
     while (!h->Wait(&u, std::chrono::milliseconds(0))) s.Step();
     for (auto& t : u.tokens) out.push_back(t);
     if (u.finish != FinishReason::kNone) {
-      EXPECT_GE(u.reasoning_tokens, 4);
+      EXPECT_EQ(u.reasoning_tokens, 6);  // 3 sampled, then the close text up to </think>
       break;
     }
   }
-  ASSERT_GE(out.size(), 4u);
-  EXPECT_EQ(out[3].token, 300);
-  EXPECT_TRUE(out[3].forced);
-  EXPECT_TRUE(out[3].reasoning);
+  ASSERT_GE(out.size(), 8u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(out[3 + i].token, so.thinking.budget_close[i]);
+    EXPECT_TRUE(out[3 + i].forced);
+  }
+  EXPECT_FALSE(out[2].forced);
+  EXPECT_FALSE(out[7].forced);
+  EXPECT_EQ(out[2].channel, chat::ThinkChannel::kReasoning);
+  EXPECT_EQ(out[5].channel, chat::ThinkChannel::kCloseTag);
+  EXPECT_EQ(out[6].channel, chat::ThinkChannel::kContent);
   EXPECT_EQ(out[0].top.size(), 2u);
   EXPECT_LE(out[0].logprob, 0.0f);
 }

@@ -16,28 +16,26 @@
 // a write to a client that went away fails with EPIPE instead.
 #include <httplib.h>
 
-#include "chat/chat_template.h"
 #include "runtime/engine.h"
 #include "runtime/scheduler.h"
 #include "server/api_request.h"
 #include "server/metrics.h"
-#include "tokenizer/tokenizer.h"
 
 namespace r1::server {
 
 struct ServerOptions {
-  std::string model_path;
+  // The model and how it runs (-m, -t, -c, --kv-tokens, -b, --kv-type,
+  // --no-repack); n_seqs, max_queue and prefix_cache come from the fields below.
+  EngineOptions engine = [] {
+    EngineOptions e;
+    e.batch_size = 256;
+    return e;
+  }();
   std::string model_alias;       // the id /v1/models reports; default: the file name
   std::string host = "127.0.0.1";
   int port = 8080;               // 0 picks a free port
   std::string api_key;           // empty: no authentication
   int parallel = 4;              // concurrent sequences
-  int64_t ctx_size = 0;          // tokens per sequence; 0: min(n_ctx_train, 4096)
-  int64_t kv_tokens = 0;         // KV pool, all sequences; 0: ctx_size × parallel
-  int64_t batch_size = 256;      // tokens per forward pass
-  int threads = 0;               // 0: physical cores
-  KvType kv_type = KvType::kF16;  // KV cache element type
-  bool repack = true;             // repack weights at load (--no-repack)
   int64_t max_queue = 64;        // waiting requests before 429
   size_t max_body_bytes = 8u << 20;
   int read_timeout_s = 10;       // a client that sends nothing this long is dropped
@@ -53,13 +51,10 @@ struct ServerContext {
   std::atomic<bool> stopping{false};  // shutting down: no new requests
   std::atomic<int64_t> in_flight{0};  // generation handlers running
   std::atomic<int64_t> next_id{1};
-  std::unique_ptr<Engine> engine;
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::optional<chat::ChatTemplate> chat_template;
-  std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<Engine> engine;     // the model, tokenizer, template and scheduler
   Metrics metrics;
-  int32_t think_start = -1, think_end = -1;
-  std::vector<int32_t> stop_tokens;   // EOS, EOT
+  // Whether chat output has a reasoning channel (the model has </think>).
+  bool thinks() const { return engine->scheduler().options().thinking.enabled(); }
 };
 
 // An OpenAI-style error: {"error": {"message", "type", "param", "code"}}.

@@ -3,6 +3,8 @@
 #include <ctime>
 #include <random>
 
+#include "runtime/prompt.h"
+
 namespace r1::server {
 
 using nlohmann::json;
@@ -22,41 +24,24 @@ Generation::~Generation() {
 StatusOr<std::unique_ptr<Generation>> Generation::Start(ServerContext& ctx, ApiRequest req, std::string id) {
   auto g = std::unique_ptr<Generation>(new Generation(ctx, std::move(req), std::move(id)));
   const ApiRequest& r = g->req_;
-  const Tokenizer& tok = *ctx.tokenizer;
-  std::string text;
-  if (r.chat) {
-    auto rendered = ctx.chat_template->Render(r.messages, nlohmann::ordered_json(), true, tok.bos_token(),
-                                              tok.eos_token());
-    if (!rendered.ok()) return Status::InvalidArgument(rendered.status().message()).WithContext("messages");
-    text = std::move(*rendered);
-  } else {
-    text = r.prompt;
-    g->prompt_text_ = r.prompt;
-  }
-  std::vector<int32_t> prompt;
-  const bool has_bos = !tok.bos_token().empty() && text.starts_with(tok.bos_token());
-  if (tok.add_bos() && tok.bos_id() >= 0 && !has_bos) prompt.push_back(tok.bos_id());
-  std::vector<int32_t> body = tok.Encode(text, /*parse_special=*/true);
-  prompt.insert(prompt.end(), body.begin(), body.end());
+  Engine& engine = *ctx.engine;
+  PromptInput in;
+  in.chat = r.chat;
+  in.messages = r.messages;
+  in.text = r.prompt;
+  auto prompt = BuildPrompt(engine.tokenizer(), engine.chat_template(), in);
+  if (!prompt.ok()) return prompt.status();
+  if (!r.chat) g->prompt_text_ = r.prompt;
 
   GenerationParams p;
   p.sampling = r.sampling;
   if (!r.seed_given) p.sampling.seed = std::random_device{}() * 0x100000001ull + std::random_device{}();
   p.max_tokens = r.max_tokens;
-  p.stop_tokens = ctx.stop_tokens;
   p.logprobs = r.logprobs;
   p.top_logprobs = r.top_logprobs;
-  std::optional<chat::ReasoningConfig> reasoning;
-  if (r.chat && ctx.think_end >= 0) {
-    reasoning = chat::ReasoningConfig{ctx.think_start, ctx.think_end, /*max_thinking_tokens=*/-1};
-    p.think_start = ctx.think_start;
-    p.think_end = ctx.think_end;
-    p.max_thinking_tokens = r.max_thinking_tokens;  // the scheduler forces </think>
-  }
-  g->text_ = std::make_unique<TextOutput>(tok, r.stop, reasoning, prompt);
-  // The R1 template opens the thinking block itself ("<｜Assistant｜><think>\n").
-  p.starts_thinking = g->text_->starts_thinking();
-  auto h = ctx.scheduler->Submit(std::move(prompt), p);
+  p.max_thinking_tokens = r.chat ? r.max_thinking_tokens : -1;
+  g->text_ = std::make_unique<TextOutput>(engine.tokenizer(), r.stop, /*split_reasoning=*/r.chat && ctx.thinks());
+  auto h = engine.scheduler().Submit(std::move(prompt->tokens), p);
   if (!h.ok()) return h.status();
   g->handle_ = *h;
   return g;
@@ -182,7 +167,7 @@ json Generation::Response(const TextDelta& all) const {
   json choice = {{"index", 0}, {"logprobs", Logprobs(all)}, {"finish_reason", finish_reason()}};
   if (req_.chat) {
     json msg = {{"role", "assistant"}, {"content", all.content}};
-    if (!all.reasoning.empty() || ctx_.think_end >= 0) msg["reasoning_content"] = all.reasoning;
+    if (!all.reasoning.empty() || ctx_.thinks()) msg["reasoning_content"] = all.reasoning;
     choice["message"] = msg;
   } else {
     choice["text"] = (req_.echo ? prompt_text_ : "") + all.content;

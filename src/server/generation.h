@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/context.h"
-#include "server/text_output.h"
+#include "runtime/text_output.h"
 
 namespace r1::server {
 

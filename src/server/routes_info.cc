@@ -56,14 +56,14 @@ void RegisterInfoRoutes(httplib::Server& http, ServerContext& ctx) {
       const ModelInfo& info = ctx.engine->info();
       m["meta"] = {{"arch", info.arch},
                    {"n_vocab", info.n_vocab},
-                   {"n_ctx", ctx.scheduler->options().ctx_size},
+                   {"n_ctx", ctx.engine->scheduler().options().ctx_size},
                    {"n_ctx_train", info.n_ctx_train}};
     }
     res.set_content(Dump({{"object", "list"}, {"data", {m}}}), "application/json");
   });
   http.Get("/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
     SchedulerStats s;
-    if (ctx.ready) s = ctx.scheduler->stats();
+    if (ctx.ready) s = ctx.engine->scheduler().stats();
     std::string text = ctx.metrics.Render(s);
     text += "# HELP r1_ready Whether the model is loaded.\n# TYPE r1_ready gauge\nr1_ready ";
     text += ctx.ready ? "1\n" : "0\n";

@@ -11,7 +11,7 @@ Server::Server(const ServerOptions& opts) {
   ctx_.opts = opts;
   std::string id = opts.model_alias;
   if (id.empty()) {
-    id = opts.model_path.substr(opts.model_path.find_last_of('/') + 1);
+    id = opts.engine.model_path.substr(opts.engine.model_path.find_last_of('/') + 1);
     if (id.size() > 5 && id.ends_with(".gguf")) id.resize(id.size() - 5);
   }
   ctx_.model_id = id;
@@ -86,54 +86,17 @@ Status Server::Bind() {
 
 Status Server::Load() {
   const ServerOptions& o = ctx_.opts;
-  EngineOptions eo;
-  eo.model_path = o.model_path;
-  eo.threads = o.threads;
-  eo.block_size = 16;
-  eo.kv_type = o.kv_type;
-  eo.repack = o.repack;
-  // Read the model's trained context first to size the pool.
-  auto file = gguf::File::Open(o.model_path);
-  if (!file.ok()) return file.status();
-  LoadOptions info_only;
-  info_only.repack = false;
-  auto model = LoadModel(**file, info_only);
-  if (!model.ok()) return model.status();
-  int64_t ctx = o.ctx_size > 0 ? o.ctx_size : std::min<int64_t>((*model)->info().n_ctx_train, 4096);
-  if (ctx <= 0) ctx = 4096;
-  model->reset();
-  eo.ctx_size = o.kv_tokens > 0 ? o.kv_tokens : ctx * o.parallel;
-  auto engine = Engine::Load(eo);
+  EngineOptions eo = o.engine;
+  eo.n_seqs = o.parallel;
+  eo.max_queue = o.max_queue;
+  eo.prefix_cache = o.prefix_cache;
+  auto engine = Engine::Load(eo);  // the one read of the model file
   if (!engine.ok()) return engine.status();
   ctx_.engine = std::move(*engine);
-  auto tok = Tokenizer::FromGguf(ctx_.engine->file());
-  if (!tok.ok()) return tok.status().WithContext("tokenizer");
-  ctx_.tokenizer = std::move(*tok);
-  const Tokenizer& t = *ctx_.tokenizer;
-  if (!t.chat_template().empty()) {
-    auto tmpl = chat::ChatTemplate::Parse(t.chat_template());
-    if (tmpl.ok()) {
-      ctx_.chat_template = std::move(*tmpl);
-    } else {
-      std::fprintf(stderr, "r1 serve: the model's chat template does not parse (%s); using the built-in R1 format\n",
-                   tmpl.status().ToString().c_str());
-    }
-  }
-  if (!ctx_.chat_template) ctx_.chat_template = chat::ChatTemplate::DefaultR1();
-  ctx_.think_start = t.FindToken("<think>").value_or(-1);
-  ctx_.think_end = t.FindToken("</think>").value_or(-1);
-  if (t.eos_id() >= 0) ctx_.stop_tokens.push_back(t.eos_id());
-  if (t.eot_id() && *t.eot_id() != t.eos_id()) ctx_.stop_tokens.push_back(*t.eot_id());
-  SchedulerOptions so;
-  so.max_seqs = o.parallel;
-  so.ctx_size = ctx;
-  so.max_batch_tokens = o.batch_size;
-  so.max_queue = o.max_queue;
-  so.prefix_cache = o.prefix_cache;
-  ctx_.scheduler = std::make_unique<Scheduler>(ctx_.engine->model(), ctx_.engine->cache(), ctx_.engine->pool(), so);
-  ctx_.scheduler->Start();
+  const SchedulerOptions& so = ctx_.engine->scheduler().options();
   std::fprintf(stderr, "r1 serve: model '%s' ready: %d sequences × %lld tokens, KV pool %lld tokens\n",
-               ctx_.model_id.c_str(), o.parallel, static_cast<long long>(ctx), static_cast<long long>(eo.ctx_size));
+               ctx_.model_id.c_str(), so.max_seqs, static_cast<long long>(so.ctx_size),
+               static_cast<long long>(ctx_.engine->cache().blocks_total() * ctx_.engine->cache().config().block_size));
   ctx_.ready = true;
   return Status::Ok();
 }
@@ -155,7 +118,7 @@ Status Server::Run() {
   ctx_.stopping = true;
   const auto grace = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(ctx_.opts.shutdown_grace_s));
-  ctx_.scheduler->Shutdown(std::chrono::steady_clock::now() + grace);
+  ctx_.engine->scheduler().Shutdown(std::chrono::steady_clock::now() + grace);
   // Let the handlers write their last events.
   for (int i = 0; i < 200 && ctx_.in_flight.load() > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -10,7 +10,7 @@ const c = client();
 test('a shared 2k-token prefix is reused', async () => {
   const doc = Array.from({ length: 70 }, (_, i) => `line ${i}: the quick brown fox checks value ${i * 7}.`).join('\n');
   const system = { role: 'system', content: `You answer questions about this document.\n${doc}` };
-  const ask = (q) => ({ model: MODEL, messages: [system, { role: 'user', content: q }], max_tokens: 4, seed: 1,
+  const ask = (q) => ({ model: MODEL, messages: [system, { role: 'user', content: q }], max_tokens: 8, seed: 1,
     reasoning_effort: 'none' });
   const before = await metrics();
   const first = await streamChat(c, ask('What is on line 3?'));

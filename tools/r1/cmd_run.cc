@@ -1,15 +1,17 @@
-// r1 run: one prompt in, streamed text out (thinking shown dimmed on a terminal).
-#include <unistd.h>
-
+// r1 run: one prompt in, streamed text out (thinking shown dimmed on a
+// terminal, between <think> tags otherwise). One request to the scheduler,
+// the same pipeline `r1 serve` uses: the same seed and prompt give the same
+// tokens.
 #include <csignal>
 #include <cstdio>
 #include <memory>
 
-#include "chat/chat_template.h"
+#include <nlohmann/json.hpp>
+
 #include "command.h"
 #include "common.h"
-#include "runtime/generate.h"
-#include "tokenizer/tokenizer.h"
+#include "runtime/prompt.h"
+#include "stream.h"
 
 namespace {
 
@@ -21,9 +23,13 @@ struct Options {
   }();
   std::string prompt, tokens, system;
   int64_t n_predict = 512;
+  int64_t max_thinking = -1;
+  std::vector<std::string> stop;
   r1::SamplerParams sampling;
   bool raw = false;        // feed the prompt as is, without the chat template
   bool show_ids = false;   // print token ids instead of text
+  bool json = false;       // one JSON object with the result instead of streamed text
+  bool hide_thinking = false;
 };
 
 std::atomic<bool> g_interrupted{false};
@@ -32,70 +38,55 @@ int Run(Options o) {
   auto loaded = r1::Engine::Load(o.engine);
   if (!loaded.ok()) return r1::cli::Fail(loaded.status());
   r1::Engine& engine = **loaded;
-  auto tok = r1::Tokenizer::FromGguf(engine.file());
-  if (!tok.ok()) return r1::cli::Fail(tok.status());
-  const r1::Tokenizer& tokenizer = **tok;
 
   std::vector<int32_t> prompt;
   if (!o.tokens.empty()) {
     auto ids = r1::cli::ParseTokenList(o.tokens);
     if (!ids.ok()) return r1::cli::Fail(ids.status());
     prompt = *ids;
-  } else if (o.raw) {
-    if (tokenizer.add_bos() && tokenizer.bos_id() >= 0) prompt.push_back(tokenizer.bos_id());
-    auto ids = tokenizer.Encode(o.prompt, /*parse_special=*/true);
-    prompt.insert(prompt.end(), ids.begin(), ids.end());
   } else {
-    nlohmann::json messages = nlohmann::json::array();
-    if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
-    messages.push_back({{"role", "user"}, {"content", o.prompt}});
-    auto tmpl = r1::chat::ChatTemplate::ForModel(tokenizer.chat_template());
-    if (!tmpl.ok()) return r1::cli::Fail(tmpl.status());
-    auto text = tmpl->Render(messages, nullptr, true, tokenizer.bos_token(), tokenizer.eos_token());
-    if (!text.ok()) return r1::cli::Fail(text.status());
-    // The template writes BOS itself; control tokens in it are parsed.
-    prompt = tokenizer.Encode(*text, /*parse_special=*/true);
+    r1::PromptInput in;
+    in.chat = !o.raw;
+    in.text = o.prompt;
+    in.messages = nlohmann::ordered_json::array();
+    if (!o.system.empty()) in.messages.push_back({{"role", "system"}, {"content", o.system}});
+    in.messages.push_back({{"role", "user"}, {"content", o.prompt}});
+    auto p = r1::BuildPrompt(engine.tokenizer(), engine.chat_template(), in);
+    if (!p.ok()) return r1::cli::Fail(p.status());
+    prompt = std::move(p->tokens);
   }
 
-  const bool tty = isatty(STDOUT_FILENO);
-  const auto think_open = tokenizer.FindToken("<think>"), think_close = tokenizer.FindToken("</think>");
-  // The R1 templates end the prompt with "<think>\n": output starts inside the thinking.
-  bool thinking = false;
-  for (auto it = prompt.rbegin(); it != prompt.rend() && it - prompt.rbegin() < 3; ++it)
-    if (think_open && *it == *think_open) thinking = true;
-  if (thinking && tty) std::fputs("\033[2m<think>\n", stdout);
-
-  r1::GenerateOptions go;
-  go.sampling = o.sampling;
-  go.max_tokens = o.n_predict;
-  if (tokenizer.eos_id() >= 0) go.stop_ids.push_back(tokenizer.eos_id());
-  if (tokenizer.eot_id()) go.stop_ids.push_back(*tokenizer.eot_id());
-  go.cancel = &g_interrupted;
+  r1::GenerationParams params;
+  params.sampling = o.sampling;
+  params.max_tokens = o.n_predict;
+  params.max_thinking_tokens = o.max_thinking;
+  r1::cli::StreamOptions so;
+  so.print = !o.json;
+  so.show_ids = o.show_ids;
+  so.hide_thinking = o.hide_thinking;
+  so.split_reasoning = !o.raw && o.tokens.empty();
+  so.stops = o.stop;
+  so.cancel = &g_interrupted;
   std::signal(SIGINT, [](int) { g_interrupted = true; });
-
-  r1::StreamDecoder decoder(tokenizer);
-  auto result = r1::Generate(engine, 0, prompt, go, [&](const r1::TokenEvent& ev, std::vector<int32_t>*) {
-    if (o.show_ids) {
-      std::printf("%d ", ev.id);
-    } else if (std::find(go.stop_ids.begin(), go.stop_ids.end(), ev.id) == go.stop_ids.end()) {
-      if (tty && think_open && ev.id == *think_open) { thinking = true; std::fputs("\033[2m", stdout); }
-      std::string piece = decoder.Push(ev.id);
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-      if (tty && think_close && ev.id == *think_close) { thinking = false; std::fputs("\033[0m", stdout); }
-    }
-    std::fflush(stdout);
-    return true;
-  });
-  std::string tail = decoder.Flush();
-  std::fwrite(tail.data(), 1, tail.size(), stdout);
-  if (tty && thinking) std::fputs("\033[0m", stdout);
-  std::fputs("\n", stdout);
-  if (!result.ok()) return r1::cli::Fail(result.status());
+  auto r = r1::cli::Stream(engine, std::move(prompt), params, so);
+  if (!r.ok()) return r1::cli::Fail(r.status());
+  if (o.json) {
+    nlohmann::json j = {{"reasoning_content", r->text.reasoning},
+                        {"content", r->text.content},
+                        {"tokens", r->tokens},
+                        {"finish_reason", r1::FinishReasonName(r->finish)},
+                        {"prompt_tokens", r->prompt_tokens},
+                        {"completion_tokens", r->completion_tokens},
+                        {"reasoning_tokens", r->reasoning_tokens}};
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::fputs("\n", stdout);
+  }
   std::fprintf(stderr, "r1: prompt %lld tokens in %.2f s (%.1f tok/s), generated %lld tokens in %.2f s (%.1f tok/s)\n",
-               static_cast<long long>(result->prompt_tokens), result->prefill_seconds,
-               static_cast<double>(result->prompt_tokens) / std::max(1e-9, result->prefill_seconds),
-               static_cast<long long>(result->generated_tokens), result->decode_seconds,
-               static_cast<double>(result->generated_tokens) / std::max(1e-9, result->decode_seconds));
+               static_cast<long long>(r->prompt_tokens), r->prefill_seconds,
+               static_cast<double>(r->prompt_tokens) / std::max(1e-9, r->prefill_seconds),
+               static_cast<long long>(r->completion_tokens), r->decode_seconds,
+               static_cast<double>(std::max<int64_t>(0, r->completion_tokens - 1)) / std::max(1e-9, r->decode_seconds));
   return 0;
 }
 
@@ -108,6 +99,12 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("--system", o->system, "System prompt (DeepSeek recommends none for R1)");
       app.add_flag("--raw", o->raw, "Do not apply the chat template");
       app.add_flag("--ids", o->show_ids, "Print token ids instead of text");
+      app.add_flag("--json", o->json, "Print one JSON object: reasoning_content, content, tokens, finish_reason");
+      app.add_flag("--hide-thinking", o->hide_thinking, "Fold the thinking into one line");
+      app.add_option("--max-thinking-tokens", o->max_thinking,
+                     "Thinking budget (0 = no thinking, -1 = unlimited); the thought is closed gracefully")
+          ->capture_default_str();
+      app.add_option("--stop", o->stop, "Stop string (repeatable)");
       app.add_option("-n,--n-predict", o->n_predict, "Maximum tokens to generate")->capture_default_str();
       r1::cli::AddEngineOptions(app, &o->engine);
       app.add_option("-c,--ctx-size", o->engine.ctx_size, "Context size (tokens)")->capture_default_str();

@@ -41,21 +41,21 @@ const bool kRegistered = r1::cli::RegisterCommand(
     "serve", "OpenAI-compatible HTTP server with continuous batching and prefix caching",
     [](CLI::App& app) -> r1::cli::RunFn {
       auto o = std::make_shared<r1::server::ServerOptions>();
-      app.add_option("-m,--model,model", o->model_path, "GGUF model")->required();
+      app.add_option("-m,--model,model", o->engine.model_path, "GGUF model")->required();
       app.add_option("--host", o->host, "Address to listen on (loopback by default)")->capture_default_str();
       app.add_option("--port", o->port, "Port (0: any free port)")->capture_default_str();
       app.add_option("--api-key", o->api_key, "Require 'Authorization: Bearer <key>'");
       app.add_option("--alias", o->model_alias, "Model id reported by /v1/models (default: file name)");
       app.add_option("--parallel,--np", o->parallel, "Concurrent sequences")->capture_default_str()->check(CLI::Range(1, 1024));
-      app.add_option("-c,--ctx-size", o->ctx_size, "Tokens per sequence (0: min(trained, 4096))")->capture_default_str();
-      app.add_option("--kv-tokens", o->kv_tokens, "KV cache tokens over all sequences (0: ctx-size × parallel)")
+      app.add_option("-c,--ctx-size", o->engine.ctx_size, "Tokens per sequence (0: min(trained, 4096))")->capture_default_str();
+      app.add_option("--kv-tokens", o->engine.kv_tokens, "KV cache tokens over all sequences (0: ctx-size × parallel)")
           ->capture_default_str();
-      app.add_option("-b,--batch-size", o->batch_size, "Tokens per forward pass (prefill chunk)")
+      app.add_option("-b,--batch-size", o->engine.batch_size, "Tokens per forward pass (prefill chunk)")
           ->capture_default_str()
           ->check(CLI::Range(1, 65536));
-      app.add_option("-t,--threads", o->threads, "Threads (0: physical cores)")->capture_default_str();
-      r1::cli::AddKvTypeOption(app, &o->kv_type);
-      r1::cli::AddRepackOption(app, &o->repack);
+      app.add_option("-t,--threads", o->engine.threads, "Threads (0: physical cores)")->capture_default_str();
+      r1::cli::AddKvTypeOption(app, &o->engine.kv_type);
+      r1::cli::AddRepackOption(app, &o->engine.repack);
       app.add_option("--max-queue", o->max_queue, "Waiting requests before 429")->capture_default_str();
       app.add_option("--max-body", o->max_body_bytes, "Largest request body in bytes")->capture_default_str();
       app.add_option("--read-timeout", o->read_timeout_s, "Seconds a client may stay silent")->capture_default_str();

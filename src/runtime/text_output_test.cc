@@ -1,7 +1,7 @@
-// TextOutput: the server's token → text path (chat::ReasoningParser for the
-// reasoning split, stop strings, logprobs, UTF-8), on the synthetic models'
-// vocabulary, which has the R1 special tokens.
-#include "server/text_output.h"
+// TextOutput: every frontend's token → text path (the channels ThinkingState
+// assigns, chat::ReasoningSplitter, stop strings, logprobs, UTF-8), on the
+// synthetic models' vocabulary, which has the R1 special tokens.
+#include "runtime/text_output.h"
 
 #include <gtest/gtest.h>
 
@@ -10,10 +10,10 @@
 #include "gguf/gguf.h"
 #include "util/model_util.h"
 
-namespace r1::server {
+namespace r1 {
 namespace {
 
-class ServerTextOutputTest : public ::testing::Test {
+class TextOutputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto file = gguf::File::Open(testing::SyntheticModelPath("text_output", testing::SmallSpec("qwen2", GgmlType::F32)));
@@ -26,15 +26,25 @@ class ServerTextOutputTest : public ::testing::Test {
 
   static int32_t Id(const char* text) { return tok_->FindToken(text).value_or(-1); }
   static std::vector<int32_t> Ids(const std::string& text) { return tok_->Encode(text, /*parse_special=*/true); }
-  static chat::ReasoningConfig Reasoning() { return {Id("<think>"), Id("</think>"), -1}; }
+  static ThinkingConfig Thinking() {
+    ThinkingConfig c;
+    c.start_id = Id("<think>");
+    c.end_id = Id("</think>");
+    return c;
+  }
 
-  // Generated tokens with made-up logprobs (-1, -2, ...).
-  static std::vector<TokenOutput> Tokens(const std::vector<int32_t>& ids) {
+  // Generated tokens with made-up logprobs (-1, -2, ...) and the channels the
+  // scheduler's ThinkingState gives them after `prompt`.
+  static std::vector<TokenOutput> Tokens(const std::vector<int32_t>& ids,
+                                         const std::vector<int32_t>& prompt = {}) {
+    static const ThinkingConfig config = Thinking();
+    ThinkingState think(config, prompt, -1);
     std::vector<TokenOutput> out;
     for (int32_t id : ids) {
       TokenOutput t;
       t.token = id;
       t.logprob = -static_cast<float>(out.size() + 1);
+      t.channel = think.Next(id);
       out.push_back(t);
     }
     return out;
@@ -65,10 +75,10 @@ class ServerTextOutputTest : public ::testing::Test {
   static Tokenizer* tok_;
 };
 
-gguf::File* ServerTextOutputTest::file_ = nullptr;
-Tokenizer* ServerTextOutputTest::tok_ = nullptr;
+gguf::File* TextOutputTest::file_ = nullptr;
+Tokenizer* TextOutputTest::tok_ = nullptr;
 
-TEST_F(ServerTextOutputTest, SplitsReasoningFromContentAfterAnOpenThinkPrompt) {
+TEST_F(TextOutputTest, SplitsReasoningFromContentAfterAnOpenThinkPrompt) {
   ASSERT_GE(Id("<think>"), 0);
   ASSERT_GE(Id("</think>"), 0);
   const std::vector<int32_t> prompt = Ids("<｜User｜>hi<｜Assistant｜><think>\n");
@@ -77,9 +87,8 @@ TEST_F(ServerTextOutputTest, SplitsReasoningFromContentAfterAnOpenThinkPrompt) {
   const std::vector<int32_t> answer = Ids("\n\nThe answer is 4.");
   gen.insert(gen.end(), answer.begin(), answer.end());
 
-  TextOutput out(*tok_, {}, Reasoning(), prompt);
-  EXPECT_TRUE(out.starts_thinking());
-  const TextDelta d = Run(out, Tokens(gen), 1, /*logprobs=*/true);
+  TextOutput out(*tok_, {}, /*split_reasoning=*/true);
+  const TextDelta d = Run(out, Tokens(gen, prompt), 1, /*logprobs=*/true);
   EXPECT_EQ(d.reasoning, "Let me see.");
   EXPECT_EQ(d.content, "The answer is 4.");  // the "\n\n" after </think> is the format's, not the answer's
   EXPECT_FALSE(d.stopped);
@@ -89,44 +98,42 @@ TEST_F(ServerTextOutputTest, SplitsReasoningFromContentAfterAnOpenThinkPrompt) {
   EXPECT_EQ(d.logprobs[0].logprob, -static_cast<float>(gen.size() - answer.size() + 1));
 }
 
-TEST_F(ServerTextOutputTest, ModelOpensOrSkipsThinkingItself) {
+TEST_F(TextOutputTest, ModelOpensOrSkipsThinkingItself) {
   const std::vector<int32_t> prompt = Ids("<｜User｜>hi<｜Assistant｜>");
   std::vector<int32_t> gen = {Id("<think>")};
   for (int32_t id : Ids("hmm")) gen.push_back(id);
   gen.push_back(Id("</think>"));
   for (int32_t id : Ids("ok")) gen.push_back(id);
-  TextOutput opened(*tok_, {}, Reasoning(), prompt);
-  EXPECT_FALSE(opened.starts_thinking());
-  TextDelta d = Run(opened, Tokens(gen), 0, false);
+  TextOutput opened(*tok_, {}, true);
+  TextDelta d = Run(opened, Tokens(gen, prompt), 0, false);
   EXPECT_EQ(d.reasoning, "hmm");
   EXPECT_EQ(d.content, "ok");
 
-  TextOutput skipped(*tok_, {}, Reasoning(), prompt);
-  d = Run(skipped, Tokens(Ids("\nJust the answer.")), 1, true);
+  TextOutput skipped(*tok_, {}, true);
+  d = Run(skipped, Tokens(Ids("\nJust the answer."), prompt), 1, true);
   EXPECT_EQ(d.reasoning, "");
   EXPECT_EQ(d.content, "Just the answer.");
   EXPECT_EQ(d.logprobs.size(), Ids("\nJust the answer.").size());  // the held whitespace joins the answer
 }
 
-TEST_F(ServerTextOutputTest, WithoutASplitTextIsExact) {
+TEST_F(TextOutputTest, WithoutASplitTextIsExact) {
   // /v1/completions: no reasoning channel, leading whitespace and the tag text kept.
   const std::string text = "  leading <think> and </think> stay";
-  TextOutput out(*tok_, {}, std::nullopt, Ids("prompt"));
-  EXPECT_FALSE(out.starts_thinking());
+  TextOutput out(*tok_, {}, false);
   const std::vector<int32_t> ids = Ids(text);
-  const TextDelta d = Run(out, Tokens(ids), 2, true);
+  const TextDelta d = Run(out, Tokens(ids, Ids("prompt")), 2, true);
   EXPECT_EQ(d.content, text);
   EXPECT_EQ(d.reasoning, "");
   EXPECT_EQ(d.logprobs.size(), ids.size());
 }
 
-TEST_F(ServerTextOutputTest, StopStringsEndTheContentNotTheReasoning) {
+TEST_F(TextOutputTest, StopStringsEndTheContentNotTheReasoning) {
   std::vector<int32_t> gen = Ids("The answer is here");
   gen.push_back(Id("</think>"));
   for (int32_t id : Ids("The answer is 4. More text.")) gen.push_back(id);
   for (size_t group : {size_t{1}, size_t{3}, size_t{0}}) {
-    TextOutput out(*tok_, {"wer is 4", "never"}, Reasoning(), Ids("<think>\n"));
-    const TextDelta d = Run(out, Tokens(gen), group, false);
+    TextOutput out(*tok_, {"wer is 4", "never"}, true);
+    const TextDelta d = Run(out, Tokens(gen, Ids("<think>\n")), group, false);
     EXPECT_EQ(d.reasoning, "The answer is here") << "group " << group;
     EXPECT_EQ(d.content, "The ans") << "group " << group;
     EXPECT_TRUE(d.stopped);
@@ -134,7 +141,7 @@ TEST_F(ServerTextOutputTest, StopStringsEndTheContentNotTheReasoning) {
   }
 }
 
-TEST_F(ServerTextOutputTest, TextDoesNotDependOnGroupingAndInvalidUtf8BecomesReplacement) {
+TEST_F(TextOutputTest, TextDoesNotDependOnGroupingAndInvalidUtf8BecomesReplacement) {
   // A character cut after two of its three bytes, then ASCII: one U+FFFD.
   const std::vector<int32_t> cut = {Id("\xE4"), Id("\xB8")};
   ASSERT_GE(cut[0], 0);
@@ -147,8 +154,8 @@ TEST_F(ServerTextOutputTest, TextDoesNotDependOnGroupingAndInvalidUtf8BecomesRep
   gen.insert(gen.end(), cut.begin(), cut.end());  // cut at the very end: flushed as U+FFFD
   TextDelta first;
   for (size_t group : {size_t{1}, size_t{2}, size_t{5}, size_t{0}}) {
-    TextOutput out(*tok_, {}, Reasoning(), Ids("<think>\n"));
-    const TextDelta d = Run(out, Tokens(gen), group, true);
+    TextOutput out(*tok_, {}, true);
+    const TextDelta d = Run(out, Tokens(gen, Ids("<think>\n")), group, true);
     if (group == 1) {
       first = d;
       EXPECT_EQ(d.reasoning, "caf\xC3\xA9 \xEF\xBF\xBD" "A");
@@ -162,4 +169,4 @@ TEST_F(ServerTextOutputTest, TextDoesNotDependOnGroupingAndInvalidUtf8BecomesRep
 }
 
 }  // namespace
-}  // namespace r1::server
+}  // namespace r1
