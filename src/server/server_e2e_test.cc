@@ -115,10 +115,10 @@ TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
   ASSERT_TRUE(WaitHealthy(port, 120)) << "r1 serve did not become healthy; see " << log;
 
   const std::string env = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(port) + " R1_API_KEY=" + kKey +
-                          " R1_MODEL=model";
+                          " R1_MODEL=model R1_BIN=" + bin + " R1_MODEL_PATH=" + model;
   const int rc = Sh("cd " + js + " && " + env +
                     " node --test --test-concurrency=1 --test-reporter=spec chat.test.mjs load.test.mjs "
-                    "prefix.test.mjs 2>&1");
+                    "prefix.test.mjs parity.test.mjs 2>&1");
   EXPECT_EQ(rc, 0) << "node tests failed; server log: " << log;
 
   // A full queue: a second server with one sequence slot and a queue of one.
