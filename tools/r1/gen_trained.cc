@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common.h"
+#include "hf_export.h"
 #include "gguf/gguf.h"
 #include "kernels/quant.h"
 #include "tokenizer/hf_to_gguf.h"
@@ -133,8 +134,9 @@ int RunTrainedGen(const TrainedGenOptions& o) {
   hf->config["add_bos_token"] = true;
   hf->config["chat_template"] = f.GetStringOr("r1.trained.chat_template", "");
 
-  if (!o.out.ends_with(".gguf"))
-    return Fail(Status::Unimplemented("Hugging Face directory output: not yet; give OUT.gguf"));
+  const bool to_gguf = o.out.ends_with(".gguf");
+  if (o.fp8 && (to_gguf || *arch != "deepseek2"))
+    return Fail(Status::InvalidArgument("--fp8 writes r1-tiny as a Hugging Face directory: give a directory, not OUT.gguf"));
 
   GgmlType base = GgmlType::F16;
   bool q4_k_m = false;
@@ -165,35 +167,68 @@ int RunTrainedGen(const TrainedGenOptions& o) {
   const int64_t n_layer = f.GetIntOr(*arch + ".block_count", 1);
   Progress progress("writing " + o.out);
   int64_t done = 0;
-  std::vector<float> src, full;
+  HfExportInput hf_in;
   std::vector<uint8_t> bytes;
   for (const gguf::TensorInfo& t : f.tensors()) {
+    FloatTensor ft;
+    ft.name = t.name;
+    ft.ne = t.ne;
     const int64_t n = t.n_elements();
-    src.resize(static_cast<size_t>(n));
     if (t.type != GgmlType::F32 && t.type != GgmlType::F16 && t.type != GgmlType::BF16)
       return Fail(Status::InvalidArgument(ckpt + ": tensor '" + t.name + "' has type " + GgmlTypeName(t.type) +
                                           "; a checkpoint holds F32, F16 or BF16"));
-    kernels::Dequantize(t.type, t.data, src.data(), n);
-    std::vector<int64_t> ne = t.ne;
-    const float* data = src.data();
+    ft.data.resize(static_cast<size_t>(n));
+    kernels::Dequantize(t.type, t.data, ft.data.data(), n);
     if (IsVocabTensor(t.name)) {
-      if (ne.size() != 2 || ne[1] != static_cast<int64_t>(used_ids.size()))
+      if (ft.ne.size() != 2 || ft.ne[1] != static_cast<int64_t>(used_ids.size()))
         return Fail(Status::InvalidArgument(ckpt + ": tensor '" + t.name + "' should have " +
                                             std::to_string(used_ids.size()) + " rows (r1.trained.used_ids)"));
-      full.assign(static_cast<size_t>(ne[0] * V), 0.0f);
+      std::vector<float> full(static_cast<size_t>(ft.ne[0] * V), 0.0f);
       for (size_t r = 0; r < used_ids.size(); ++r)
-        std::copy_n(src.begin() + static_cast<long>(r * static_cast<size_t>(ne[0])), ne[0],
-                    full.begin() + used_ids[r] * ne[0]);
-      ne[1] = V;
-      data = full.data();
+        std::copy_n(ft.data.begin() + static_cast<long>(r * static_cast<size_t>(ft.ne[0])), ft.ne[0],
+                    full.begin() + used_ids[r] * ft.ne[0]);
+      ft.ne[1] = V;
+      ft.data = std::move(full);
     }
-    const GgmlType type = PickType(t.name, ne, base, q4_k_m, n_layer);
-    int64_t total = 1;
-    for (int64_t d : ne) total *= d;
-    bytes.resize(GgmlRowSize(type, ne[0]) * static_cast<size_t>(total / ne[0]));
-    kernels::Quantize(type, data, bytes.data(), total);
-    if (Status st = w.AddTensor(t.name, ne, type, bytes.data(), bytes.size()); !st.ok()) return Fail(st);
+    if (to_gguf) {
+      const GgmlType type = PickType(t.name, ft.ne, base, q4_k_m, n_layer);
+      bytes.resize(GgmlRowSize(type, ft.ne[0]) * (ft.data.size() / static_cast<size_t>(ft.ne[0])));
+      kernels::Quantize(type, ft.data.data(), bytes.data(), static_cast<int64_t>(ft.data.size()));
+      if (Status st = w.AddTensor(t.name, ft.ne, type, bytes.data(), bytes.size()); !st.ok()) return Fail(st);
+    } else {
+      hf_in.tensors.push_back(std::move(ft));
+    }
     progress.Update(++done, static_cast<int64_t>(f.tensors().size()));
+  }
+  if (!to_gguf) {
+    // DeepSeek's checkpoints store the MTP block's embedding and head even
+    // though they equal the main model's; llama.cpp's GGUFs share them.
+    const int64_t n_nextn = f.GetIntOr(*arch + ".nextn_predict_layers", 0);
+    for (int64_t l = n_layer - n_nextn; l < n_layer; ++l)
+      for (const auto& [main, mtp] : {std::pair<std::string, std::string>{"token_embd.weight", ".nextn.embed_tokens.weight"},
+                                      {"output.weight", ".nextn.shared_head_head.weight"}}) {
+        const std::string name = "blk." + std::to_string(l) + mtp;
+        if (f.FindTensor(name)) continue;
+        for (const FloatTensor& t : hf_in.tensors)
+          if (t.name == main) {
+            FloatTensor copy = t;
+            copy.name = name;
+            hf_in.tensors.push_back(std::move(copy));
+            break;
+          }
+      }
+    hf_in.meta = &f;
+    hf_in.n_vocab = V;
+    hf_in.tokenizer = hf->tokenizer;
+    hf_in.tokenizer_config = hf->config;
+    hf_in.bos_id = f.GetIntOr("r1.trained.bos_id", -1);
+    hf_in.eos_id = f.GetIntOr("r1.trained.eos_id", -1);
+    hf_in.fp8 = o.fp8;
+    progress.Finish();
+    if (Status st = WriteHfDirectory(hf_in, o.out); !st.ok()) return Fail(st);
+    std::fprintf(stderr, "r1: wrote %s/ (Hugging Face layout%s, trained %s, vocabulary %lld)\n", o.out.c_str(),
+                 o.fp8 ? ", FP8 e4m3 with 128x128 block scales" : ", BF16", o.name.c_str(), static_cast<long long>(V));
+    return 0;
   }
   progress.Finish();
   if (Status st = w.Write(o.out); !st.ok()) return Fail(st);
