@@ -156,4 +156,30 @@ TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
   EXPECT_NE(text.find("r1 serve: stopped"), std::string::npos) << text.substr(text.size() > 4000 ? text.size() - 4000 : 0);
 }
 
+// The trained r1-tiny (data/trained, expanded here) through the server and the
+// openai client: thinking, the boxed answer, budget 0, and a raw tool call.
+TEST(ServerE2E, TrainedR1TinyThinksAnswersAndCallsTools) {
+  ::signal(SIGPIPE, SIG_IGN);
+  const std::string bin = Bin();
+  if (bin.empty()) GTEST_SKIP() << "R1_BIN is not set";
+  const std::string js = std::string(R1_SOURCE_DIR) + "/tests/server_js";
+  if (Sh("node --version >/dev/null 2>&1") != 0 ||
+      Sh("cd " + js + " && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "node/npm not available";
+  const std::string dir = std::string(R1_BINARY_DIR);
+  const std::string model = dir + "/server_e2e_r1_tiny.gguf";
+  ASSERT_EQ(Sh(bin + " gen --trained r1-tiny -o " + model + " 2>" + model + ".log"), 0) << "see " << model << ".log";
+  const int port = FreePort();
+  const std::string log = dir + "/server_e2e_trained.log";
+  ServeProcess serve({bin, "serve", "-m", model, "--port", std::to_string(port), "--api-key", kKey, "--alias",
+                      "model", "--parallel", "4", "--ctx-size", "1024", "--threads", "2"},
+                     log);
+  ASSERT_TRUE(WaitHealthy(port, 120)) << "r1 serve did not become healthy; see " << log;
+  const std::string env = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(port) + " R1_API_KEY=" + kKey +
+                          " R1_MODEL=model";
+  EXPECT_EQ(Sh("cd " + js + " && " + env + " node --test --test-reporter=spec trained.test.mjs 2>&1"), 0)
+      << "server log: " << log;
+  EXPECT_EQ(serve.Terminate(60), 0);
+}
+
 }  // namespace
