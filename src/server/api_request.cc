@@ -164,6 +164,22 @@ bool ParseApiRequest(const json& body, bool chat, ApiRequest* out, ParseError* e
   r.String("model", &out->model);
   if (chat) {
     if (!ParseMessages(body, r, &out->messages)) return false;
+    if (const json* tools = r.Get("tools"); tools && !tools->is_null()) {
+      if (!tools->is_array()) return r.Fail("tools", "must be an array of function tools");
+      for (size_t i = 0; i < tools->size(); ++i) {
+        const json& t = (*tools)[i];
+        const std::string at = "tools[" + std::to_string(i) + "]";
+        if (!t.is_object() || t.value("type", "") != "function") return r.Fail(at + ".type", "must be \"function\"");
+        auto fn = t.find("function");
+        if (fn == t.end() || !fn->is_object()) return r.Fail(at + ".function", "must be an object");
+        auto name = fn->find("name");
+        if (name == fn->end() || !name->is_string() || name->get<std::string>().empty())
+          return r.Fail(at + ".function.name", "must be a non-empty string");
+        if (auto params = fn->find("parameters"); params != fn->end() && !params->is_object())
+          return r.Fail(at + ".function.parameters", "must be a JSON Schema object");
+      }
+      out->tools = nlohmann::ordered_json::parse(tools->dump());
+    }
   } else {
     const json* p = r.Get("prompt");
     if (!p) return r.Fail("prompt", "is required");

@@ -21,6 +21,7 @@ struct ApiRequest {
   bool chat = true;                  // chat.completions or completions
   std::string model;
   nlohmann::ordered_json messages;   // chat: validated messages array
+  nlohmann::ordered_json tools;      // chat: OpenAI function tools (null: none)
   std::string prompt;                // completions
   bool stream = false;
   bool include_usage = false;        // stream_options.include_usage

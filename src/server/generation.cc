@@ -28,6 +28,7 @@ StatusOr<std::unique_ptr<Generation>> Generation::Start(ServerContext& ctx, ApiR
   PromptInput in;
   in.chat = r.chat;
   in.messages = r.messages;
+  in.tools = r.tools;
   in.text = r.prompt;
   auto prompt = BuildPrompt(engine.tokenizer(), engine.chat_template(), in);
   if (!prompt.ok()) return prompt.status();
