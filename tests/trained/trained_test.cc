@@ -1,0 +1,117 @@
+// The trained tiny models (data/trained, expanded by `r1 gen --trained`)
+// against the float64 numpy reference (tests/ref/reference.py), on the GGUF in
+// every weight type r1 supports for them, with the synthetic-model tests'
+// tolerances (src/models/dense_test.cc): F16 2e-3 and BF16 6e-3 of max|logit|
+// with the argmax equal at every position; quantized weights 4e-2, and the
+// argmax equal at every position too (a trained model's top logit is clear).
+// The sequences are a real prompt and the start of a chain of thought.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gguf/gguf.h"
+#include "kernels/thread_pool.h"
+#include "models/model.h"
+#include "runtime/engine.h"
+#include "tokenizer/tokenizer.h"
+#include "util/model_util.h"
+
+namespace r1 {
+namespace {
+
+std::string Bin() {
+  const char* b = std::getenv("R1_BIN");
+  return b ? b : "";
+}
+
+// Expands NAME in TYPE once per process; "" when it cannot (reason in *why).
+std::string Expand(const std::string& name, const std::string& type, std::string* why) {
+  const std::string out = std::string(R1_BINARY_DIR) + "/testmodels/trained_" + name + "_" + type + ".gguf";
+  std::ifstream exists(out);
+  if (exists) return out;
+  const std::string cmd = Bin() + " gen --trained " + name + " --type " + type + " -o " + out + " >" + out + ".log 2>&1";
+  if (std::system(("mkdir -p " + std::string(R1_BINARY_DIR) + "/testmodels && " + cmd).c_str()) != 0) {
+    std::ifstream log(out + ".log");
+    *why = std::string((std::istreambuf_iterator<char>(log)), {});
+    return "";
+  }
+  return out;
+}
+
+struct Case {
+  std::string model, type;
+};
+void PrintTo(const Case& c, std::ostream* os) { *os << c.model << " " << c.type; }
+std::string CaseName(const ::testing::TestParamInfo<Case>& i) {
+  std::string n = i.param.model + "_" + i.param.type;
+  for (char& c : n)
+    if (c == '-') c = '_';
+  return n;
+}
+
+class TrainedVsReference : public ::testing::TestWithParam<Case> {};
+
+TEST_P(TrainedVsReference, LogitsMatchAtEveryPosition) {
+  const Case c = GetParam();
+  if (Bin().empty()) GTEST_SKIP() << "R1_BIN not set";
+  if (!testing::HaveNumpyReference()) GTEST_SKIP() << "python3 with numpy not available";
+  std::string why;
+  const std::string path = Expand(c.model, c.type, &why);
+  ASSERT_FALSE(path.empty()) << "r1 gen --trained failed (tokenizers: cd tests/js && npm ci):\n" << why;
+  EngineOptions eo;
+  eo.model_path = path;
+  eo.ctx_size = 512;
+  eo.threads = 2;
+  eo.verbose = false;
+  auto e = Engine::Load(eo);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const Tokenizer& tok = (*e)->tokenizer();
+  const std::string bos = tok.bos_token();
+  std::vector<std::vector<int32_t>> seqs;
+  for (const std::string& text : {bos + "<｜User｜>What is 347+589?<｜Assistant｜><think>\n3 4 7 + 5 8 9 = ?\n7 + 9",
+                                 bos + "<｜User｜>How many r's are in strawberry?<｜Assistant｜><think>\nstrawberry:"})
+    seqs.push_back(tok.Encode(text, /*parse_special=*/true));
+  const int64_t V = (*e)->info().n_vocab;
+  std::vector<float> ours;
+  for (size_t s = 0; s < seqs.size(); ++s) {
+    std::vector<float> all;
+    ASSERT_TRUE((*e)->Append(static_cast<int>(s), seqs[s], nullptr, &all).ok());
+    ours.insert(ours.end(), all.begin(), all.end());
+  }
+  auto ref = testing::ReferenceLogits(path, seqs);
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  ASSERT_EQ(ref->size(), ours.size());
+  const bool is_float = c.type == "f16" || c.type == "bf16" || c.type == "f32";
+  const double tol = !is_float ? 4e-2 : c.type == "bf16" ? 6e-3 : 2e-3;
+  double max_abs = 0, max_diff = 0;
+  for (size_t i = 0; i < ours.size(); ++i) {
+    max_abs = std::max(max_abs, std::abs((*ref)[i]));
+    max_diff = std::max(max_diff, std::abs((*ref)[i] - ours[i]));
+  }
+  EXPECT_LE(max_diff, tol * max_abs) << c.model << " " << c.type;
+  const size_t n = ours.size() / static_cast<size_t>(V);
+  size_t same = 0;
+  for (size_t t = 0; t < n; ++t) {
+    const float* o = ours.data() + t * static_cast<size_t>(V);
+    const double* r = ref->data() + t * static_cast<size_t>(V);
+    const int64_t ao = std::max_element(o, o + V) - o, ar = std::max_element(r, r + V) - r;
+    same += ao == ar;
+    EXPECT_EQ(ao, ar) << c.model << " " << c.type << " position " << t;
+  }
+  std::printf("%s %s: max|d| %.3g of max|logit| %.3g (rel %.3g), argmax %zu/%zu\n", c.model.c_str(), c.type.c_str(),
+              max_diff, max_abs, max_diff / max_abs, same, n);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, TrainedVsReference,
+                         ::testing::Values(Case{"r1-tiny", "f16"}, Case{"r1-tiny", "bf16"}, Case{"r1-tiny", "q8_0"},
+                                           Case{"r1-tiny", "q6_k"}, Case{"r1-tiny", "q4_k_m"},
+                                           Case{"r1-distill-tiny", "f16"}, Case{"r1-distill-tiny", "bf16"},
+                                           Case{"r1-distill-tiny", "q8_0"}, Case{"r1-distill-tiny", "q6_k"},
+                                           Case{"r1-distill-tiny", "q4_k_m"}),
+                         CaseName);
+
+}  // namespace
+}  // namespace r1
