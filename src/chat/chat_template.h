@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "chat/jinja.h"
+#include "jinja/jinja.h"
 #include "r1/status.h"
 
 namespace r1::chat {

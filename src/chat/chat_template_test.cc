@@ -14,7 +14,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "chat/oracle_testutil.h"
+#include "jinja/oracle_testutil.h"
 #include "gguf/gguf.h"
 
 namespace r1::chat {

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -155,17 +156,28 @@ class Writer {
                    const void* bytes, size_t nbytes);
   void set_alignment(uint64_t a) { alignment_ = a; }
   void set_version(uint32_t v) { version_ = v; }
-  // Writes atomically: a temporary file renamed over `path`.
-  Status Write(const std::string& path) const;
+  // Streaming: declares a tensor (name, shape, type) whose bytes are not held
+  // here; Write's `fill` produces them while the file is written.
+  Status DeclareTensor(std::string name, std::vector<int64_t> ne, GgmlType type);
+  // Fills the `nbytes` bytes of tensor number `index` (in the order tensors
+  // were added or declared) into `out`; called once per declared tensor, in
+  // order, so a generator holds one tensor at a time.
+  using FillFn = std::function<Status(size_t index, uint8_t* out, size_t nbytes)>;
+  // Writes atomically: a temporary file renamed over `path`. `fill` is needed
+  // when tensors were declared (an error otherwise).
+  Status Write(const std::string& path, const FillFn& fill = nullptr) const;
 
  private:
-  Status WriteTo(const std::string& path) const;
+  Status WriteTo(const std::string& path, const FillFn& fill) const;
   struct PendingTensor {
     std::string name;
     std::vector<int64_t> ne;
     GgmlType type;
-    std::vector<uint8_t> bytes;
+    size_t nbytes = 0;
+    bool streamed = false;       // bytes come from Write's fill
+    std::vector<uint8_t> bytes;  // AddTensor's copy
   };
+  static StatusOr<size_t> CheckedSize(const std::string& name, const std::vector<int64_t>& ne, GgmlType type);
   std::vector<std::pair<std::string, Value>> kv_;
   std::vector<PendingTensor> tensors_;
   uint64_t alignment_ = kDefaultAlignment;

@@ -189,6 +189,45 @@ TEST(Gguf, UnknownTensorTypeIsAnError) {
   EXPECT_NE(r.status().message().find("unknown ggml type 99"), std::string::npos) << r.status().message();
 }
 
+// Declared tensors streamed through the fill callback give the same file as
+// the same tensors copied in with AddTensor; fill sees them in order.
+TEST(Gguf, StreamedTensorsMatchCopiedOnes) {
+  std::vector<float> a(64 * 3);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i);
+  std::vector<uint8_t> q8(34 * 2, 1);
+  Writer copied, streamed;
+  for (Writer* w : {&copied, &streamed}) {
+    w->Set("general.architecture", Value::String("llama"));
+    w->set_alignment(64);
+  }
+  ASSERT_TRUE(copied.AddTensor("a", {64, 3}, GgmlType::F32, a.data(), a.size() * 4).ok());
+  ASSERT_TRUE(copied.AddTensor("b", {32}, GgmlType::F32, a.data(), 128).ok());
+  ASSERT_TRUE(copied.AddTensor("q8", {64}, GgmlType::Q8_0, q8.data(), q8.size()).ok());
+  ASSERT_TRUE(streamed.DeclareTensor("a", {64, 3}, GgmlType::F32).ok());
+  ASSERT_TRUE(streamed.AddTensor("b", {32}, GgmlType::F32, a.data(), 128).ok());  // mixed
+  ASSERT_TRUE(streamed.DeclareTensor("q8", {64}, GgmlType::Q8_0).ok());
+  EXPECT_FALSE(streamed.DeclareTensor("bad", {33}, GgmlType::Q8_0).ok());
+  const std::string p1 = TmpPath("copied"), p2 = TmpPath("streamed");
+  ASSERT_TRUE(copied.Write(p1).ok());
+  std::vector<size_t> calls;
+  Status st = streamed.Write(p2, [&](size_t i, uint8_t* out, size_t n) {
+    calls.push_back(i);
+    const uint8_t* src = i == 0 ? reinterpret_cast<const uint8_t*>(a.data()) : q8.data();
+    EXPECT_EQ(n, i == 0 ? a.size() * 4 : q8.size());
+    std::memcpy(out, src, n);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(calls, (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(ReadAll(p1), ReadAll(p2));
+  // Without a fill, or when it fails, nothing is left under the path.
+  const std::string p3 = TmpPath("nofill");
+  std::remove(p3.c_str());
+  EXPECT_FALSE(streamed.Write(p3).ok());
+  EXPECT_FALSE(streamed.Write(p3, [](size_t, uint8_t*, size_t) { return Status::Internal("boom"); }).ok());
+  EXPECT_TRUE(ReadAll(p3).empty());
+}
+
 // Random byte corruption: never a crash (ASan/UBSan builds check the rest).
 TEST(Gguf, RandomCorruptionNeverCrashes) {
   std::string path = TmpPath("full3");

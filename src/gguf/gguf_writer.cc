@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "gguf/gguf.h"
 
@@ -77,36 +78,50 @@ void Writer::Set(std::string key, Value v) {
   kv_.emplace_back(std::move(key), std::move(v));
 }
 
-Status Writer::AddTensor(std::string name, std::vector<int64_t> ne, GgmlType type, const void* bytes,
-                         size_t nbytes) {
+StatusOr<size_t> Writer::CheckedSize(const std::string& name, const std::vector<int64_t>& ne, GgmlType type) {
   GgmlTypeTraits tr = GgmlTypeInfo(type);
   if (!tr.name) return Status::InvalidArgument("tensor '" + name + "': unknown type");
   if (ne.empty() || ne.size() > 4) return Status::InvalidArgument("tensor '" + name + "': 1..4 dims required");
   int64_t n = 1;
   for (int64_t d : ne) n *= d;
   if (ne[0] % tr.block_size) return Status::InvalidArgument("tensor '" + name + "': row not a multiple of the block size");
-  size_t want = static_cast<size_t>(n / tr.block_size) * tr.type_size;
-  if (want != nbytes)
+  return static_cast<size_t>(n / tr.block_size) * tr.type_size;
+}
+
+Status Writer::AddTensor(std::string name, std::vector<int64_t> ne, GgmlType type, const void* bytes,
+                         size_t nbytes) {
+  StatusOr<size_t> want = CheckedSize(name, ne, type);
+  if (!want.ok()) return want.status();
+  if (*want != nbytes)
     return Status::InvalidArgument("tensor '" + name + "': " + std::to_string(nbytes) + " bytes given, " +
-                                   std::to_string(want) + " expected");
+                                   std::to_string(*want) + " expected");
   const auto* p = static_cast<const uint8_t*>(bytes);
-  tensors_.push_back({std::move(name), std::move(ne), type, std::vector<uint8_t>(p, p + nbytes)});
+  tensors_.push_back({std::move(name), std::move(ne), type, nbytes, false, std::vector<uint8_t>(p, p + nbytes)});
   return Status::Ok();
 }
 
-Status Writer::Write(const std::string& path) const {
+Status Writer::DeclareTensor(std::string name, std::vector<int64_t> ne, GgmlType type) {
+  StatusOr<size_t> nbytes = CheckedSize(name, ne, type);
+  if (!nbytes.ok()) return nbytes.status();
+  tensors_.push_back({std::move(name), std::move(ne), type, *nbytes, true, {}});
+  return Status::Ok();
+}
+
+Status Writer::Write(const std::string& path, const FillFn& fill) const {
   // Written to a temporary name and renamed into place, so a reader that has
   // the old file mmapped keeps a valid mapping (a rewrite in place would hand
   // it SIGBUS), and a crash never leaves a half-written model under `path`.
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  Status st = WriteTo(tmp);
+  for (const auto& t : tensors_)
+    if (t.streamed && !fill) return Status::InvalidArgument("tensor '" + t.name + "' declared but no fill given");
+  Status st = WriteTo(tmp, fill);
   if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0)
     st = Status::Internal(path + ": cannot rename " + tmp + " into place: " + std::strerror(errno));
   if (!st.ok()) std::remove(tmp.c_str());
   return st;
 }
 
-Status Writer::WriteTo(const std::string& path) const {
+Status Writer::WriteTo(const std::string& path, const FillFn& fill) const {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
   if (!f) return Status::InvalidArgument(path + ": cannot open for writing");
   Out o(f.get());
@@ -132,11 +147,19 @@ Status Writer::WriteTo(const std::string& path) const {
     for (int64_t d : t.ne) o.Put<uint64_t>(static_cast<uint64_t>(d));
     o.Put<uint32_t>(static_cast<uint32_t>(t.type));
     o.Put<uint64_t>(offset);
-    offset += (t.bytes.size() + alignment_ - 1) / alignment_ * alignment_;
+    offset += (t.nbytes + alignment_ - 1) / alignment_ * alignment_;
   }
   o.PadTo(alignment_);
-  for (const auto& t : tensors_) {
-    o.Bytes(t.bytes.data(), t.bytes.size());
+  std::vector<uint8_t> buf;  // one streamed tensor at a time
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const PendingTensor& t = tensors_[i];
+    if (t.streamed) {
+      buf.assign(t.nbytes, 0);
+      R1_RETURN_IF_ERROR(fill(i, buf.data(), buf.size()));
+      o.Bytes(buf.data(), buf.size());
+    } else {
+      o.Bytes(t.bytes.data(), t.bytes.size());
+    }
     o.PadTo(alignment_);
   }
   if (!o.ok() || std::fflush(f.get()) != 0) return Status::Internal(path + ": write failed (disk full?)");

@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/deepseek2.h"
-#include "models/synthetic_deepseek2.h"
+#include "models/synthetic/synthetic_deepseek2.h"
 
 namespace r1 {
 namespace {

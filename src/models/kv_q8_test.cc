@@ -14,7 +14,7 @@
 #include "gguf/gguf.h"
 #include "models/deepseek2.h"
 #include "models/model.h"
-#include "models/synthetic_deepseek2.h"
+#include "models/synthetic/synthetic_deepseek2.h"
 #include "runtime/engine.h"
 #include "util/model_util.h"
 

@@ -18,7 +18,7 @@
 #include "gguf/gguf.h"
 #include "kernels/thread_pool.h"
 #include "r1/status.h"
-#include "runtime/kv_cache.h"
+#include "models/kv_cache.h"
 
 namespace r1 {
 

@@ -20,7 +20,7 @@
 #include "kernels/repack.h"
 #include "models/deepseek2.h"
 #include "models/model.h"
-#include "models/synthetic_deepseek2.h"
+#include "models/synthetic/synthetic_deepseek2.h"
 #include "util/model_util.h"
 
 namespace r1 {

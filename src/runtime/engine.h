@@ -13,7 +13,7 @@
 #include "gguf/gguf.h"
 #include "kernels/thread_pool.h"
 #include "models/model.h"
-#include "runtime/kv_cache.h"
+#include "models/kv_cache.h"
 #include "runtime/scheduler.h"
 #include "tokenizer/tokenizer.h"
 

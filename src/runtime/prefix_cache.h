@@ -26,7 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/kv_cache.h"
+#include "models/kv_cache.h"
 
 namespace r1 {
 

@@ -31,7 +31,7 @@
 #include "kernels/thread_pool.h"
 #include "models/model.h"
 #include "r1/status.h"
-#include "runtime/kv_cache.h"
+#include "models/kv_cache.h"
 #include "runtime/prefix_cache.h"
 #include "runtime/sampler.h"
 #include "runtime/thinking.h"

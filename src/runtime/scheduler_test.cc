@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <unistd.h>
 
-#include "models/synthetic.h"
+#include "models/synthetic/synthetic.h"
 #include "runtime/engine.h"
 
 namespace r1 {

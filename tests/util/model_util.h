@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "models/synthetic.h"
+#include "models/synthetic/synthetic.h"
 #include "r1/status.h"
 
 namespace r1::testing {

@@ -5,7 +5,7 @@
 #include "command.h"
 #include "common.h"
 #include "gen_trained.h"
-#include "models/synthetic.h"
+#include "models/synthetic/synthetic.h"
 
 namespace {
 

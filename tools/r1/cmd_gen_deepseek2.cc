@@ -4,7 +4,7 @@
 
 #include "command.h"
 #include "common.h"
-#include "models/synthetic_deepseek2.h"
+#include "models/synthetic/synthetic_deepseek2.h"
 
 namespace {
 

@@ -9,7 +9,7 @@
 
 #include "r1/status.h"
 #include "runtime/engine.h"
-#include "runtime/kv_cache.h"
+#include "models/kv_cache.h"
 #include "runtime/sampler.h"
 
 namespace r1::cli {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "chat/jinja_value.h"
+#include "jinja/jinja_value.h"
 
 namespace r1::jinja {
 

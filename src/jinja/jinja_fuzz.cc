@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chat/chat_template.h"
-#include "chat/jinja.h"
+#include "jinja/jinja.h"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "chat/jinja.h"
-#include "chat/jinja_ast.h"
+#include "jinja/jinja.h"
+#include "jinja/jinja_ast.h"
 
 namespace r1::jinja {
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "chat/jinja_ast.h"
-#include "chat/jinja_lexer.h"
-#include "chat/jinja_parser.h"
+#include "jinja/jinja_ast.h"
+#include "jinja/jinja_lexer.h"
+#include "jinja/jinja_parser.h"
 
 namespace r1::jinja::internal {
 

@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "chat/jinja_ast.h"
+#include "jinja/jinja_ast.h"
 #include "r1/status.h"
 
 namespace r1::jinja {

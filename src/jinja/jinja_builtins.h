@@ -20,7 +20,7 @@
 #include <optional>
 #include <string>
 
-#include "chat/jinja_evaluator.h"
+#include "jinja/jinja_evaluator.h"
 
 namespace r1::jinja {
 

@@ -26,7 +26,7 @@
 #include <memory>
 #include <string>
 
-#include "chat/jinja_value.h"
+#include "jinja/jinja_value.h"
 #include "r1/status.h"
 
 namespace r1::jinja {

@@ -1,4 +1,4 @@
-#include "chat/jinja_string.h"
+#include "jinja/jinja_string.h"
 
 #include <utf8proc.h>
 

@@ -1,7 +1,7 @@
-#include "chat/jinja_parser.h"
+#include "jinja/jinja_parser.h"
 
-#include "chat/jinja_lexer.h"
-#include "chat/jinja_parser_impl.h"
+#include "jinja/jinja_lexer.h"
+#include "jinja/jinja_parser_impl.h"
 
 namespace r1::jinja {
 namespace internal {

@@ -1,8 +1,8 @@
-#include "chat/jinja.h"
+#include "jinja/jinja.h"
 
-#include "chat/jinja_builtins.h"
-#include "chat/jinja_evaluator.h"
-#include "chat/jinja_parser.h"
+#include "jinja/jinja_builtins.h"
+#include "jinja/jinja_evaluator.h"
+#include "jinja/jinja_parser.h"
 
 namespace r1::jinja {
 namespace {

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "chat/jinja_builtins.h"
-#include "chat/jinja_string.h"
+#include "jinja/jinja_builtins.h"
+#include "jinja/jinja_string.h"
 
 namespace r1::jinja {
 

@@ -1,4 +1,4 @@
-#include "models/synthetic_deepseek2.h"
+#include "models/synthetic/synthetic_deepseek2.h"
 
 #include <algorithm>
 #include <cctype>
@@ -12,9 +12,9 @@
 #include "gguf/gguf.h"
 #include "kernels/quant.h"
 #include "kernels/thread_pool.h"
-#include "models/synthetic.h"
-#include "models/synthetic_rng.h"
-#include "models/synthetic_vocab.h"
+#include "models/synthetic/synthetic.h"
+#include "models/synthetic/synthetic_rng.h"
+#include "models/synthetic/synthetic_vocab.h"
 
 namespace r1 {
 namespace {
@@ -50,45 +50,6 @@ struct Tensor {
     for (size_t i = 1; i < ne.size(); ++i) rows *= ne[i];
     return GgmlRowSize(type, ne[0]) * static_cast<size_t>(rows);
   }
-};
-
-class Out {
- public:
-  explicit Out(std::FILE* f) : f_(f) {}
-  template <typename T>
-  void Put(const T& v) { Bytes(&v, sizeof v); }
-  void Bytes(const void* p, size_t n) {
-    if (n && std::fwrite(p, 1, n, f_) != n) ok_ = false;
-    pos_ += n;
-  }
-  void Str(const std::string& s) { Put<uint64_t>(s.size()); Bytes(s.data(), s.size()); }
-  void Pad() {
-    static const uint8_t zeros[gguf::kDefaultAlignment] = {};
-    if (pos_ % gguf::kDefaultAlignment) Bytes(zeros, gguf::kDefaultAlignment - pos_ % gguf::kDefaultAlignment);
-  }
-  // The value kinds this generator writes.
-  void Val(const Value& v) {
-    switch (v.type) {
-      case ValueType::kUint32: Put<uint32_t>(static_cast<uint32_t>(v.u ? v.u : static_cast<uint64_t>(v.i))); break;
-      case ValueType::kInt32: Put<int32_t>(static_cast<int32_t>(v.i)); break;
-      case ValueType::kFloat32: Put<float>(static_cast<float>(v.f)); break;
-      case ValueType::kBool: Put<uint8_t>(v.b); break;
-      case ValueType::kString: Str(v.str); break;
-      case ValueType::kArray:
-        Put<uint32_t>(static_cast<uint32_t>(v.elem_type));
-        Put<uint64_t>(v.array_size());
-        for (const auto& s : v.strs) Str(s);
-        for (int64_t i : v.ints) Put<int32_t>(static_cast<int32_t>(i));
-        break;
-      default: ok_ = false;
-    }
-  }
-  bool ok() const { return ok_; }
-
- private:
-  std::FILE* f_;
-  uint64_t pos_ = 0;
-  bool ok_ = true;
 };
 
 // Fills one tensor's bytes (rows generated in parallel, each from its own stream).
@@ -317,40 +278,16 @@ Status WriteSyntheticDeepseek2(const SyntheticDeepseek2Spec& s, const std::strin
   vec("output_norm.weight", E, 1.0f, 0.1f);
   mat("output.weight", E, s.n_vocab, 0);
 
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
-  if (!f) return Status::InvalidArgument(path + ": cannot open for writing");
-  Out o(f.get());
-  o.Put<uint32_t>(gguf::kMagic);
-  o.Put<uint32_t>(3);
-  o.Put<uint64_t>(ts.size());
-  o.Put<uint64_t>(kv.size());
-  for (const auto& [key, v] : kv) {
-    o.Str(key);
-    o.Put<uint32_t>(static_cast<uint32_t>(v.type));
-    o.Val(v);
-  }
-  uint64_t offset = 0;
-  for (const Tensor& t : ts) {
-    o.Str(t.name);
-    o.Put<uint32_t>(static_cast<uint32_t>(t.ne.size()));
-    for (int64_t d : t.ne) o.Put<uint64_t>(static_cast<uint64_t>(d));
-    o.Put<uint32_t>(static_cast<uint32_t>(t.type));
-    o.Put<uint64_t>(offset);
-    offset += (t.nbytes() + gguf::kDefaultAlignment - 1) / gguf::kDefaultAlignment * gguf::kDefaultAlignment;
-  }
-  o.Pad();
+  gguf::Writer w;
+  for (auto& [key, v] : kv) w.Set(key, std::move(v));
+  for (const Tensor& t : ts) R1_RETURN_IF_ERROR(w.DeclareTensor(t.name, t.ne, t.type));
   ThreadPool pool;
   RowPools pools;
-  std::vector<uint8_t> buf;
-  for (size_t i = 0; i < ts.size(); ++i) {
-    buf.resize(ts[i].nbytes());
-    Fill(ts[i], s, buf.data(), pools, pool);
-    o.Bytes(buf.data(), buf.size());
-    o.Pad();
+  return w.Write(path, [&](size_t i, uint8_t* out, size_t) {
+    Fill(ts[i], s, out, pools, pool);
     if (progress) progress(static_cast<int64_t>(i + 1), static_cast<int64_t>(ts.size()));
-  }
-  if (!o.ok()) return Status::Internal(path + ": write failed (disk full?)");
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
 }  // namespace r1

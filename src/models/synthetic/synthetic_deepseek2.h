@@ -18,7 +18,7 @@
 #include <string>
 
 #include "gguf/ggml_types.h"
-#include "models/synthetic.h"
+#include "models/synthetic/synthetic.h"
 #include "r1/status.h"
 
 namespace r1 {

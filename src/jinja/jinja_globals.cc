@@ -2,8 +2,8 @@
 #include <ctime>
 #include <unordered_map>
 
-#include "chat/jinja_builtins.h"
-#include "chat/jinja_string.h"
+#include "jinja/jinja_builtins.h"
+#include "jinja/jinja_string.h"
 
 namespace r1::jinja {
 

@@ -1,11 +1,11 @@
 // Jinja engine tests: small templates, one feature each, rendered by our
 // engine and by python3-jinja2 (configured like HF transformers) and
 // compared byte for byte; plus unit tests for errors and limits.
-#include "chat/jinja.h"
+#include "jinja/jinja.h"
 
 #include <gtest/gtest.h>
 
-#include "chat/oracle_testutil.h"
+#include "jinja/oracle_testutil.h"
 
 namespace r1::chat {
 namespace {

@@ -1,13 +1,15 @@
-#include "models/synthetic.h"
+#include "models/synthetic/synthetic.h"
 
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <vector>
 
 #include "gguf/gguf.h"
 #include "kernels/quant.h"
 #include "kernels/thread_pool.h"
-#include "models/synthetic_rng.h"
-#include "models/synthetic_vocab.h"
+#include "models/synthetic/synthetic_rng.h"
+#include "models/synthetic/synthetic_vocab.h"
 
 namespace r1 {
 namespace {
@@ -39,35 +41,57 @@ class Builder {
   Status Matrix(const std::string& name, int64_t k, int64_t rows, GgmlType type, float scale = 1.0f,
                 int64_t n_expert = 1) {
     type = WithFallback(type, k);
-    const int64_t total_rows = rows * n_expert;
-    const size_t row_bytes = GgmlRowSize(type, k);
-    std::vector<uint8_t> bytes(row_bytes * static_cast<size_t>(total_rows));
-    const uint64_t base = SyntheticSeed(name, spec_.seed);
-    const float std = scale / std::sqrt(static_cast<float>(k));
-    pool_.ParallelFor(total_rows, [&](int64_t b, int64_t e, int) {
-      std::vector<float> row(static_cast<size_t>(k));
-      for (int64_t r = b; r < e; ++r) {
-        Rng rng{base + static_cast<uint64_t>(r) * 0x2545F4914F6CDD1Dull};
-        for (auto& x : row) x = rng.Normal() * std;
-        kernels::Quantize(type, row.data(), bytes.data() + static_cast<size_t>(r) * row_bytes, k);
-      }
-    }, 8);
     std::vector<int64_t> ne = {k, rows};
     if (n_expert > 1) ne.push_back(n_expert);
-    return w_.AddTensor(name, ne, type, bytes.data(), bytes.size());
+    R1_RETURN_IF_ERROR(w_.DeclareTensor(name, ne, type));
+    fills_.push_back([this, name, k, total_rows = rows * n_expert, type, scale](uint8_t* out) {
+      const size_t row_bytes = GgmlRowSize(type, k);
+      const uint64_t base = SyntheticSeed(name, spec_.seed);
+      const float std = scale / std::sqrt(static_cast<float>(k));
+      pool_.ParallelFor(total_rows, [&](int64_t b, int64_t e, int) {
+        std::vector<float> row(static_cast<size_t>(k));
+        for (int64_t r = b; r < e; ++r) {
+          Rng rng{base + static_cast<uint64_t>(r) * 0x2545F4914F6CDD1Dull};
+          for (auto& x : row) x = rng.Normal() * std;
+          kernels::Quantize(type, row.data(), out + static_cast<size_t>(r) * row_bytes, k);
+        }
+      }, 8);
+    });
+    return Status::Ok();
   }
 
   // A vector `center + spread·N(0,1)` stored as F32 (norm weights, biases).
   Status Vector(const std::string& name, int64_t n, float center, float spread) {
-    Rng rng{SyntheticSeed(name, spec_.seed)};
-    std::vector<float> v(static_cast<size_t>(n));
-    for (auto& x : v) x = center + spread * rng.Normal();
-    return w_.AddTensor(name, {n}, GgmlType::F32, v.data(), v.size() * sizeof(float));
+    R1_RETURN_IF_ERROR(w_.DeclareTensor(name, {n}, GgmlType::F32));
+    fills_.push_back([this, name, n, center, spread](uint8_t* out) {
+      Rng rng{SyntheticSeed(name, spec_.seed)};
+      std::vector<float> v(static_cast<size_t>(n));
+      for (auto& x : v) x = center + spread * rng.Normal();
+      std::memcpy(out, v.data(), v.size() * sizeof(float));
+    });
+    return Status::Ok();
+  }
+
+  // Given values, stored as F32.
+  Status Values(const std::string& name, std::vector<float> v) {
+    R1_RETURN_IF_ERROR(w_.DeclareTensor(name, {static_cast<int64_t>(v.size())}, GgmlType::F32));
+    fills_.push_back([v = std::move(v)](uint8_t* out) { std::memcpy(out, v.data(), v.size() * sizeof(float)); });
+    return Status::Ok();
+  }
+
+  // Writes the file, generating each tensor as it is written.
+  Status Write(const std::string& path, const ProgressFn& progress) {
+    return w_.Write(path, [&](size_t i, uint8_t* out, size_t) {
+      fills_[i](out);
+      if (progress) progress(static_cast<int64_t>(i + 1), static_cast<int64_t>(fills_.size()));
+      return Status::Ok();
+    });
   }
 
  private:
   const SyntheticSpec& spec_;
   gguf::Writer& w_;
+  std::vector<std::function<void(uint8_t*)>> fills_;  // one per tensor, in order
   ThreadPool& pool_;
 };
 
@@ -165,15 +189,9 @@ Status WriteSyntheticModel(const SyntheticSpec& s, const std::string& path, cons
     if ((role == "attn_v" || role == "ffn_down") && UseMoreBits(layer, s.n_layer)) return GgmlType::Q6_K;
     return GgmlType::Q4_K;
   };
-  const int64_t total = s.n_layer + 2;
-  int64_t done = 0;
-  auto tick = [&] {
-    if (progress) progress(++done, total);
-  };
   // Embedding rows have unit variance (scale √k undoes the 1/√k).
   R1_RETURN_IF_ERROR(b.Matrix("token_embd.weight", s.n_embd, s.n_vocab, type_for("embd", 0),
                               std::sqrt(static_cast<float>(s.n_embd))));
-  tick();
   for (int il = 0; il < s.n_layer; ++il) {
     const std::string p = "blk." + std::to_string(il) + ".";
     R1_RETURN_IF_ERROR(b.Vector(p + "attn_norm.weight", s.n_embd, 1.0f, 0.1f));
@@ -194,8 +212,7 @@ Status WriteSyntheticModel(const SyntheticSpec& s, const std::string& path, cons
     R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_gate.weight", s.n_embd, s.n_ff, type_for("ffn_gate", il)));
     R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_up.weight", s.n_embd, s.n_ff, type_for("ffn_up", il)));
     R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_down.weight", s.n_ff, s.n_embd, type_for("ffn_down", il)));
-    tick();
-  }
+    }
   R1_RETURN_IF_ERROR(b.Vector("output_norm.weight", s.n_embd, 1.0f, 0.1f));
   if (!s.tied_embeddings) R1_RETURN_IF_ERROR(b.Matrix("output.weight", s.n_embd, s.n_vocab, type_for("output", 0)));
   if (s.arch == "llama" && s.llama3_rope_freqs) {
@@ -213,10 +230,9 @@ Status WriteSyntheticModel(const SyntheticSpec& s, const std::string& path, cons
         f[static_cast<size_t>(i)] = static_cast<float>(1.0 / ((1 - smooth) / factor + smooth));
       }
     }
-    R1_RETURN_IF_ERROR(w.AddTensor("rope_freqs.weight", {head_dim / 2}, GgmlType::F32, f.data(), f.size() * 4));
+    R1_RETURN_IF_ERROR(b.Values("rope_freqs.weight", std::move(f)));
   }
-  tick();
-  return w.Write(path);
+  return b.Write(path, progress);
 }
 
 }  // namespace r1

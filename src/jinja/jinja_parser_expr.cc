@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "chat/jinja_parser_impl.h"
+#include "jinja/jinja_parser_impl.h"
 
 namespace r1::jinja::internal {
 

@@ -1,4 +1,4 @@
-#include "runtime/kv_cache.h"
+#include "models/kv_cache.h"
 
 #include <sys/mman.h>
 
@@ -30,21 +30,49 @@ Status ValidateKvConfig(const KvCacheConfig& cfg) {
   return Status::Ok();
 }
 
-KvCache::KvCache(const KvCacheConfig& cfg) : cfg_(cfg) {
+KvCache::KvCache(const KvCacheConfig& cfg, NoAlloc) : cfg_(cfg) {
   assert(ValidateKvConfig(cfg).ok());
   k_row_bytes_ = kernels::KvBytes(cfg.type, cfg.k_row);
   v_row_bytes_ = kernels::KvBytes(cfg.type, cfg.v_row);
-  const size_t k_bytes = static_cast<size_t>(cfg.n_blocks * cfg.block_size * k_row_bytes_);
-  const size_t v_bytes = static_cast<size_t>(cfg.n_blocks * cfg.block_size * v_row_bytes_);
-  for (int l = 0; l < cfg.n_layer; ++l) {
+}
+
+KvCache::KvCache(const KvCacheConfig& cfg) : KvCache(cfg, NoAlloc{}) {
+  if (!AllocateAll().ok()) throw std::bad_alloc();
+}
+
+StatusOr<std::unique_ptr<KvCache>> KvCache::Create(const KvCacheConfig& cfg) {
+  std::unique_ptr<KvCache> cache(new KvCache(cfg, NoAlloc{}));
+  R1_RETURN_IF_ERROR(cache->AllocateAll());
+  return cache;
+}
+
+Status KvCache::AllocateAll() {
+  const size_t k_bytes = static_cast<size_t>(cfg_.n_blocks * cfg_.block_size * k_row_bytes_);
+  const size_t v_bytes = static_cast<size_t>(cfg_.n_blocks * cfg_.block_size * v_row_bytes_);
+  for (int l = 0; l < cfg_.n_layer; ++l) {
     // Zero-initialised so a read of an unwritten row is deterministic (and,
     // for Q8_0, a finite zero: scale 0, values 0).
-    k_data_.push_back(Allocate(k_bytes));
-    if (v_bytes) v_data_.push_back(Allocate(v_bytes));
+    Storage k = Allocate(k_bytes);
+    Storage v = v_bytes ? Allocate(v_bytes) : Storage();
+    if (!k || (v_bytes && !v)) {
+      k_data_.clear();
+      v_data_.clear();
+      bytes_ = 0;
+      const double total = static_cast<double>(cfg_.n_layer) * static_cast<double>(k_bytes + v_bytes);
+      return Status::ResourceExhausted(
+          "cannot allocate the KV cache: " + std::to_string(static_cast<unsigned long long>(total)) + " bytes (" +
+          std::to_string(total / (1 << 20)) + " MiB) for " + std::to_string(cfg_.n_blocks * cfg_.block_size) +
+          " tokens (" + KvTypeName(cfg_.type) + "); the token count is set by --ctx-size / --kv-tokens");
+    }
+    k_data_.push_back(std::move(k));
+    if (v_bytes) v_data_.push_back(std::move(v));
     bytes_ += k_bytes + v_bytes;
   }
-  refs_.assign(static_cast<size_t>(cfg.n_blocks), 0);
-  for (int64_t b = cfg.n_blocks - 1; b >= 0; --b) free_.push_back(static_cast<int32_t>(b));
+  // The block bookkeeping once the storage exists (a pool too large to map
+  // fails above, before these are sized by it).
+  refs_.assign(static_cast<size_t>(cfg_.n_blocks), 0);
+  for (int64_t b = cfg_.n_blocks - 1; b >= 0; --b) free_.push_back(static_cast<int32_t>(b));
+  return Status::Ok();
 }
 
 size_t KvCache::bytes_per_token() const {
@@ -116,7 +144,7 @@ int64_t KvCache::Capacity(int seq) const {
 KvCache::Storage KvCache::Allocate(size_t bytes) {
   const size_t len = std::max<size_t>(bytes, 1);
   void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
+  if (p == MAP_FAILED) return Storage(nullptr, Unmap{0});
   if (len >= (size_t{2} << 20)) ::madvise(p, len, MADV_HUGEPAGE);
   return Storage(static_cast<uint8_t*>(p), Unmap{len});
 }

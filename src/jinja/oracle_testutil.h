@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "chat/jinja.h"
+#include "jinja/jinja.h"
 
 namespace r1::chat::testing {
 
@@ -55,7 +55,7 @@ inline bool RunOracle(const std::vector<OracleJob>& jobs, std::vector<OracleResu
     std::ofstream f(base + ".in.json", std::ios::binary);
     f << j.dump();
   }
-  std::string cmd = std::string(R1_PYTHON) + " " + R1_SOURCE_DIR + "/src/chat/testdata/render_oracle.py " +
+  std::string cmd = std::string(R1_PYTHON) + " " + R1_SOURCE_DIR + "/src/jinja/testdata/render_oracle.py " +
                     base + ".in.json " + base + ".out.json";
   if (std::system(cmd.c_str()) != 0) {
     *error = "oracle failed: " + cmd;

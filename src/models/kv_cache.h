@@ -54,6 +54,11 @@ Status ValidateKvConfig(const KvCacheConfig& cfg);
 
 class KvCache {
  public:
+  // Allocates the pool. ResourceExhausted when the memory cannot be mapped,
+  // naming the byte size and the token count (which --ctx-size / --kv-tokens
+  // set). `cfg` must pass ValidateKvConfig.
+  static StatusOr<std::unique_ptr<KvCache>> Create(const KvCacheConfig& cfg);
+  // For tests with small pools: like Create, but throws std::bad_alloc.
   explicit KvCache(const KvCacheConfig& cfg);
   KvCache(const KvCache&) = delete;
   KvCache& operator=(const KvCache&) = delete;
@@ -115,7 +120,10 @@ class KvCache {
     void operator()(uint8_t* p) const;
   };
   using Storage = std::unique_ptr<uint8_t, Unmap>;
-  static Storage Allocate(size_t bytes);
+  static Storage Allocate(size_t bytes);  // null when the mapping fails
+  struct NoAlloc {};
+  KvCache(const KvCacheConfig& cfg, NoAlloc);
+  Status AllocateAll();
 
   uint8_t* Row(const std::vector<Storage>& data, int64_t row_bytes, int64_t head_bytes,
                int layer, int seq, int64_t pos, int64_t head) const;

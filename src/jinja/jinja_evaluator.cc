@@ -1,9 +1,9 @@
-#include "chat/jinja_evaluator.h"
+#include "jinja/jinja_evaluator.h"
 
 #include <cmath>
 
-#include "chat/jinja_builtins.h"
-#include "chat/jinja_string.h"
+#include "jinja/jinja_builtins.h"
+#include "jinja/jinja_string.h"
 
 namespace r1::jinja {
 

@@ -1,9 +1,9 @@
-#include "chat/jinja_value.h"
+#include "jinja/jinja_value.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "chat/jinja_string.h"
+#include "jinja/jinja_string.h"
 
 namespace r1::jinja {
 

@@ -1,4 +1,4 @@
-#include "models/synthetic_vocab.h"
+#include "models/synthetic/synthetic_vocab.h"
 
 #include <algorithm>
 #include <map>

@@ -1,9 +1,9 @@
-#include "chat/jinja_lexer.h"
+#include "jinja/jinja_lexer.h"
 
 #include <cctype>
 #include <cstring>
 
-#include "chat/jinja_string.h"
+#include "jinja/jinja_string.h"
 
 namespace r1::jinja {
 
