@@ -259,6 +259,10 @@ class DeepSeek2(nn.Module):
 
     def gguf_tensors(self):
         """name -> float32 numpy array in PyTorch layout (GGUF ne reversed)."""
+        return {k: v.detach().float().numpy() for k, v in self.gguf_params().items()}
+
+    def gguf_params(self):
+        """name -> the live parameter or buffer (for export and for --init)."""
         c, out = self.c, {}
         def block(i, b):
             p = "blk.%d." % i
@@ -298,7 +302,7 @@ class DeepSeek2(nn.Module):
         out[p + "shared_head_norm.weight"] = self.shared_head_norm
         out["output_norm.weight"] = self.output_norm
         out["output.weight"] = self.output
-        return {k: v.detach().float().numpy() for k, v in out.items()}
+        return out
 
     def gguf_kv(self):
         c, a = self.c, "deepseek2."
@@ -396,6 +400,9 @@ class Qwen2(nn.Module):
         return F.linear(rms_norm(x, self.output_norm, self.c.eps), self.output), None
 
     def gguf_tensors(self):
+        return {k: v.detach().float().numpy() for k, v in self.gguf_params().items()}
+
+    def gguf_params(self):
         out = {"token_embd.weight": self.token_embd, "output_norm.weight": self.output_norm, "output.weight": self.output}
         for i, b in enumerate(self.blocks):
             p = "blk.%d." % i
@@ -408,7 +415,7 @@ class Qwen2(nn.Module):
             out[p + "ffn_gate.weight"] = b.ffn_gate.weight
             out[p + "ffn_up.weight"] = b.ffn_up.weight
             out[p + "ffn_down.weight"] = b.ffn_down.weight
-        return {k: v.detach().float().numpy() for k, v in out.items()}
+        return out
 
     def gguf_kv(self):
         c, a = self.c, "qwen2."

@@ -174,6 +174,8 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--init", default="", help="compact checkpoint to continue from")
+    ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--dims", default="", help='JSON config overrides, e.g. {"n_embd": 128}')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -196,6 +198,14 @@ def main():
         model = models.DeepSeek2(models.DSConfig(n_vocab=len(used), **dims))
     else:
         model = models.Qwen2(models.QConfig(n_vocab=len(used), **dims))
+    if a.init:  # continue from a checkpoint (same data seed and size, so the same used ids)
+        from gguf import GGUFFile
+        g = GGUFFile(a.init)
+        assert [int(x) for x in g.kv["r1.trained.used_ids"]] == used, "--init: different used ids"
+        with torch.no_grad():
+            for name, t in model.gguf_params().items():
+                t.copy_(torch.from_numpy(np.ascontiguousarray(g.tensor(name))).reshape(t.shape).float())
+        print("initialised from %s" % a.init, flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print("params: %d (%.2f M)" % (n_params, n_params / 1e6), flush=True)
     n_unused = spec["vocab"] - len(used)
@@ -223,7 +233,7 @@ def main():
             if el > budget:
                 break
             frac = el / budget
-            lr = a.lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+            lr = a.lr * min(1.0, (step + 1) / max(1, a.warmup)) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
             for g in opt.param_groups:
                 g["lr"] = lr
             L = max(len(data[i][1]) for i in b)
@@ -274,8 +284,8 @@ def main():
                 g = lg[0].argmax(-1)           # main model's prediction of token t+1 at position t
                 mp = ml[0].argmax(-1)          # MTP's prediction of token t+2 at position t
                 # main model's greedy token two ahead = its prediction at position t+1
-                ok = (mp[:-1] == g[1:-0 or None][1:]) if False else (mp[:len(s) - 2] == g[1:len(s) - 1])
-                sel = torch.tensor(m[1:len(s) - 1], dtype=torch.bool)
+                ok = mp[:len(s) - 2] == g[1:len(s) - 1]     # both predict token t+2
+                sel = torch.tensor(m[2:len(s)], dtype=torch.bool)  # completion tokens only
                 agree += int(ok[sel].sum())
                 count += int(sel.sum())
         stats["mtp_agreement"] = round(agree / max(1, count), 4)
