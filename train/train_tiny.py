@@ -77,7 +77,7 @@ def tokenizer_dir(name, spec, template):
 
 def tokenize(tok_dir, texts):
     inp = "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in texts)
-    out = subprocess.run([R1, "tokenize", "--tokenizer", tok_dir, "--jsonl"], input=inp.encode(),
+    out = subprocess.run([R1, "tokenize", "--tokenizer", tok_dir, "--jsonl", "--parse-special"], input=inp.encode(),
                          capture_output=True, check=True).stdout.decode()
     return [json.loads(l) for l in out.splitlines()]
 

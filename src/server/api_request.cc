@@ -154,7 +154,27 @@ StatusOr<int64_t> ThinkingBudgetForEffort(const std::string& effort) {
   return budget;
 }
 
-bool ParseApiRequest(const json& body, bool chat, ApiRequest* out, ParseError* err) {
+namespace {
+bool Parse(const json& body, bool chat, ApiRequest* out, ParseError* err);
+}  // namespace
+
+std::string ErrorParam(const Status& st) {
+  const std::string& m = st.message();
+  if (m.size() < 3 || m[0] != '\'') return "";
+  const size_t end = m.find('\'', 1);
+  return end == std::string::npos ? "" : m.substr(1, end - 1);
+}
+
+StatusOr<ApiRequest> ParseApiRequest(const json& body, bool chat) {
+  ApiRequest req;
+  ParseError e;
+  if (!Parse(body, chat, &req, &e)) return e.status;
+  return req;
+}
+
+namespace {
+
+bool Parse(const json& body, bool chat, ApiRequest* out, ParseError* err) {
   if (!body.is_object()) {
     err->status = Status::InvalidArgument("the request body must be a JSON object");
     return false;
@@ -242,5 +262,7 @@ bool ParseApiRequest(const json& body, bool chat, ApiRequest* out, ParseError* e
   r.Integer("max_thinking_tokens", -1, kMaxTokens, &out->max_thinking_tokens);
   return r.ok();
 }
+
+}  // namespace
 
 }  // namespace r1::server

@@ -35,7 +35,8 @@ struct ApiRequest {
   bool echo = false;                 // completions: prepend the prompt to the text
 };
 
-// The field a parse error is about ("temperature", "messages[1].content").
+// The field a parse error is about ("temperature", "messages[1].content"),
+// used while parsing.
 struct ParseError {
   Status status;
   std::string param;
@@ -46,7 +47,11 @@ struct ParseError {
 // (1024, 4096, unlimited).
 StatusOr<int64_t> ThinkingBudgetForEffort(const std::string& effort);
 
-// Returns false and fills *err on a malformed field.
-bool ParseApiRequest(const nlohmann::json& body, bool chat, ApiRequest* out, ParseError* err);
+// The typed request, or InvalidArgument whose message starts with the quoted
+// field ("'temperature' must be between 0 and 2, got 3").
+[[nodiscard]] StatusOr<ApiRequest> ParseApiRequest(const nlohmann::json& body, bool chat);
+// The field an error from ParseApiRequest is about ("" when none): the
+// OpenAI error's `param`.
+std::string ErrorParam(const Status& st);
 
 }  // namespace r1::server

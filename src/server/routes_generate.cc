@@ -97,8 +97,9 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
     return SendError(res, 400, std::string("the request body is not valid JSON: ") + e.what());
   }
   ApiRequest r;
-  ParseError pe;
-  if (!ParseApiRequest(body, chat, &r, &pe)) return SendStatus(res, pe.status, pe.param);
+  auto parsed = ParseApiRequest(body, chat);
+  if (!parsed.ok()) return SendStatus(res, parsed.status(), ErrorParam(parsed.status()));
+  r = std::move(*parsed);
   const std::string id = (chat ? "chatcmpl-" : "cmpl-") + res.get_header_value("X-Request-Id");
   const bool stream = r.stream;
   auto gen = Generation::Start(ctx, std::move(r), id);
