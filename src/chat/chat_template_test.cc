@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "util/skip.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -140,7 +142,7 @@ std::vector<std::pair<json, json>> Conversations() {
 
 TEST(ChatTemplateTest, RealTemplatesMatchPythonJinja2) {
   std::string reason = testing::OracleUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << reason;
+  if (!reason.empty()) R1_SKIP_OR_FAIL(reason);
   std::vector<std::string> skipped;
   auto templates = LoadTemplates(&skipped);
   for (const auto& s : skipped) std::printf("[chat oracle] skipped: %s\n", s.c_str());
@@ -224,7 +226,7 @@ const char* kCliMessages = R"({"messages": [{"role": "system", "content": "Sys"}
   {"role": "user", "content": "again"}]})";
 
 TEST(TemplateCliTest, TokenizerDirAndGgufAndOverride) {
-  if (!std::getenv("R1_BIN")) GTEST_SKIP() << "R1_BIN is not set";
+  if (!std::getenv("R1_BIN")) R1_SKIP_OR_FAIL("R1_BIN is not set");
   fs::path dir = fs::path(testing::ScratchDir()) / "cli_tok";
   fs::create_directories(dir);
   const std::string tmpl =

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "util/skip.h"
+
 #include "jinja/oracle_testutil.h"
 
 namespace r1::chat {
@@ -145,7 +147,7 @@ class JinjaOracleTest : public ::testing::Test {};
 
 TEST_F(JinjaOracleTest, SmallTemplatesMatchPythonJinja2) {
   std::string reason = testing::OracleUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << reason;
+  if (!reason.empty()) R1_SKIP_OR_FAIL(reason);
   auto ctx = nlohmann::ordered_json::parse(kContext);
   std::vector<OracleJob> jobs;
   for (const char* c : kCases) jobs.push_back({c, ctx});

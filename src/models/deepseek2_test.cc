@@ -3,6 +3,8 @@
 // layouts; plus the invariants: absorbed = expanded MLA, batch = alone
 // (bit-identical), the compressed cache size, group-limited routing, MTP.
 #include <gtest/gtest.h>
+
+#include "util/skip.h"
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -188,7 +190,7 @@ constexpr double kTolF32 = 1e-3;  // max|Δ| ≤ 1e-3·max|logit| with F32 weigh
 
 void CheckAgainstReference(const std::string& name, const SyntheticDeepseek2Spec& spec, double tol,
                            double min_argmax = 1.0) {
-  if (!HaveNumpy()) GTEST_SKIP() << "no numpy";
+  if (!HaveNumpy()) R1_SKIP_OR_FAIL("no numpy");
   const std::string path = Write(name, spec);
   const Seqs seqs = TestSeqs(spec.n_vocab);
   const std::vector<double> ref = Reference(path, seqs);
@@ -261,7 +263,7 @@ std::vector<std::vector<int>> DumpedExperts(const std::string& path, const Seqs&
 // tokens differently without it, and so would r1, by far more than the
 // tolerance, so an r1 that ignored the group keys fails the tests above.
 TEST(Deepseek2, GroupLimitChangesRouting) {
-  if (!HaveNumpy()) GTEST_SKIP() << "no numpy";
+  if (!HaveNumpy()) R1_SKIP_OR_FAIL("no numpy");
   const SyntheticDeepseek2Spec spec = V3Spec(false);
   const std::string path = Write("ds2_groups", spec);
   const Seqs seqs = TestSeqs(spec.n_vocab);
@@ -292,7 +294,7 @@ TEST(Deepseek2, GroupLimitChangesRouting) {
 // An R1-like file (sigmoid gating, 256 experts) without the group keys gets
 // n_group 8 / topk_group 4: it must match the reference run with those.
 TEST(Deepseek2, AbsentGroupKeysOnR1LikeFileUseEightAndFour) {
-  if (!HaveNumpy()) GTEST_SKIP() << "no numpy";
+  if (!HaveNumpy()) R1_SKIP_OR_FAIL("no numpy");
   SyntheticDeepseek2Spec s = V3Spec(true);
   s.n_layer = 2;
   s.n_nextn = 0;

@@ -5,6 +5,8 @@
 //   3. clear errors for unsupported tensor types and bad shapes.
 #include <gtest/gtest.h>
 
+#include "util/skip.h"
+
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -71,7 +73,7 @@ class DenseVsReference : public ::testing::TestWithParam<Case> {};
 // is 4e-2·max|logit|, and argmax may differ only where the reference's top two
 // logits are within that bound.
 TEST_P(DenseVsReference, LogitsMatchAtEveryPosition) {
-  if (!testing::HaveNumpyReference()) GTEST_SKIP() << "python3 with numpy not available";
+  if (!testing::HaveNumpyReference()) R1_SKIP_OR_FAIL("python3 with numpy not available");
   const Case c = GetParam();
   std::string path = SyntheticModelPath("ref_" + c.name(), SmallSpec(c.arch, c.type, c.q4_k_m));
   auto f = gguf::File::Open(path);
@@ -112,7 +114,7 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, DenseVsReference, ::testing::ValuesIn(AllCase
                          [](const auto& info) { return info.param.name(); });
 
 TEST(DenseVsReference, TiedEmbeddingsMatch) {
-  if (!testing::HaveNumpyReference()) GTEST_SKIP() << "python3 with numpy not available";
+  if (!testing::HaveNumpyReference()) R1_SKIP_OR_FAIL("python3 with numpy not available");
   SyntheticSpec s = SmallSpec("qwen2", GgmlType::F32);
   s.tied_embeddings = true;
   std::string path = SyntheticModelPath("ref_qwen2_tied", s);

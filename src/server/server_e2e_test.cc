@@ -3,6 +3,8 @@
 // then checks graceful shutdown on SIGTERM. Skips (with a message) when
 // R1_BIN, node or npm are unavailable, or `npm ci` cannot install.
 #include <gtest/gtest.h>
+
+#include "util/skip.h"
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -96,12 +98,12 @@ bool WaitHealthy(int port, int seconds) {
 TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
   ::signal(SIGPIPE, SIG_IGN);  // the client below may write to a server that has gone
   const std::string bin = Bin();
-  if (bin.empty()) GTEST_SKIP() << "R1_BIN is not set";
+  if (bin.empty()) R1_SKIP_OR_FAIL("R1_BIN is not set");
   if (Sh("node --version >/dev/null 2>&1") != 0 || Sh("npm --version >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "node/npm not available: skipping the openai-client tests";
+    R1_SKIP_OR_FAIL("node/npm not available: skipping the openai-client tests");
   const std::string js = std::string(R1_SOURCE_DIR) + "/tests/server_js";
   if (Sh("cd " + js + " && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "`npm ci` failed in " << js << " (no registry access?): skipping";
+    R1_SKIP_OR_FAIL("`npm ci` failed in " + js + " (no registry access?): skipping");
   const std::string dir = std::string(R1_BINARY_DIR);
   const std::string model = dir + "/server_e2e_small.gguf";
   ASSERT_EQ(Sh(bin + " gen --size small -o " + model + " 2>/dev/null"), 0);
@@ -161,11 +163,11 @@ TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
 TEST(ServerE2E, TrainedR1TinyThinksAnswersAndCallsTools) {
   ::signal(SIGPIPE, SIG_IGN);
   const std::string bin = Bin();
-  if (bin.empty()) GTEST_SKIP() << "R1_BIN is not set";
+  if (bin.empty()) R1_SKIP_OR_FAIL("R1_BIN is not set");
   const std::string js = std::string(R1_SOURCE_DIR) + "/tests/server_js";
   if (Sh("node --version >/dev/null 2>&1") != 0 ||
       Sh("cd " + js + " && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "node/npm not available";
+    R1_SKIP_OR_FAIL("node/npm not available");
   const std::string dir = std::string(R1_BINARY_DIR);
   const std::string model = dir + "/server_e2e_r1_tiny.gguf";
   ASSERT_EQ(Sh(bin + " gen --trained r1-tiny -o " + model + " 2>" + model + ".log"), 0) << "see " << model << ".log";

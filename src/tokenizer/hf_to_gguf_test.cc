@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "util/skip.h"
+
 #include <cstdio>
 
 #include "tokenizer/test_util.h"
@@ -16,7 +18,7 @@ namespace {
 
 void CheckSameEncoding(const std::string& name, const std::string& pre, int64_t n_vocab) {
   std::string why;
-  if (!tok::testing::EnsureOracle(&why)) GTEST_SKIP() << why;
+  if (!tok::testing::EnsureOracle(&why)) R1_SKIP_OR_FAIL(why);
   const std::string dir = tok::testing::OracleModelDir(name);
   auto files = ReadHfTokenizer(dir);
   ASSERT_TRUE(files.ok()) << files.status().ToString();

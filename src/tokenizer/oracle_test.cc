@@ -16,6 +16,8 @@
 //     points PCRE2 knows as assigned, plus planes 4–13 (unassigned in all).
 #include <gtest/gtest.h>
 
+#include "util/skip.h"
+
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -168,7 +170,7 @@ class Oracle : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(Oracle, ZeroMismatches) {
   std::string why;
-  if (!testing::EnsureOracle(&why)) GTEST_SKIP() << why;
+  if (!testing::EnsureOracle(&why)) R1_SKIP_OR_FAIL(why);
   auto tok = Tokenizer::FromDirectory(testing::OracleModelDir(GetParam()));
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
   std::vector<std::string> corpus = BuildCorpus();

@@ -2,6 +2,8 @@
 // merge loops, added tokens, streaming decode, threads, pathological input.
 #include <gtest/gtest.h>
 
+#include "util/skip.h"
+
 #include <chrono>
 #include <random>
 #include <thread>
@@ -104,7 +106,7 @@ class WithQwen : public ::testing::Test {
     tok_ = nullptr;
   }
   void SetUp() override {
-    if (tok_ == nullptr) GTEST_SKIP() << "qwen3 tokenizer.json unavailable (npm)";
+    if (tok_ == nullptr) R1_SKIP_OR_FAIL("qwen3 tokenizer.json unavailable (npm)");
   }
   static Tokenizer* tok_;
 };

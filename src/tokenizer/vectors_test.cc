@@ -2,6 +2,8 @@
 // equivalence.
 #include <gtest/gtest.h>
 
+#include "util/skip.h"
+
 #include <nlohmann/json.hpp>
 
 #include "gguf/gguf.h"
@@ -52,7 +54,7 @@ class GgufVectors : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GgufVectors, MatchReference) {
   const std::string path = TestDataDir() + "/ggml-vocab-" + GetParam() + ".gguf";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " absent";
+  if (!std::filesystem::exists(path)) R1_SKIP_OR_FAIL(std::string(path) + " absent");
   auto tok = LoadGguf(path);
   ASSERT_NE(tok, nullptr);
   CheckVectors(*tok, path);
@@ -75,9 +77,9 @@ class JsonVectors : public ::testing::TestWithParam<JsonCase> {};
 
 TEST_P(JsonVectors, MatchReference) {
   const std::string base = TestDataDir() + "/ggml-vocab-" + GetParam().vectors + ".gguf";
-  if (!std::filesystem::exists(base + ".inp")) GTEST_SKIP() << base << ".inp absent";
+  if (!std::filesystem::exists(base + ".inp")) R1_SKIP_OR_FAIL(std::string(base) + ".inp absent");
   std::string why;
-  if (!testing::EnsureOracle(&why)) GTEST_SKIP() << why;
+  if (!testing::EnsureOracle(&why)) R1_SKIP_OR_FAIL(why);
   auto tok = Tokenizer::FromDirectory(OracleModelDir(GetParam().package));
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
   CheckVectors(**tok, base);
@@ -142,7 +144,7 @@ class GgufJsonEquivalence : public ::testing::TestWithParam<EquivCase> {};
 
 TEST_P(GgufJsonEquivalence, SameIds) {
   std::string why;
-  if (!testing::EnsureOracle(&why)) GTEST_SKIP() << why;
+  if (!testing::EnsureOracle(&why)) R1_SKIP_OR_FAIL(why);
   const std::string dir = OracleModelDir(GetParam().package);
   auto from_json = Tokenizer::FromDirectory(dir);
   ASSERT_TRUE(from_json.ok()) << from_json.status().ToString();

@@ -7,6 +7,8 @@
 // The sequences are a real prompt and the start of a chain of thought.
 #include <gtest/gtest.h>
 
+#include "util/skip.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -62,8 +64,8 @@ class TrainedVsReference : public ::testing::TestWithParam<Case> {};
 
 TEST_P(TrainedVsReference, LogitsMatchAtEveryPosition) {
   const Case c = GetParam();
-  if (Bin().empty()) GTEST_SKIP() << "R1_BIN not set";
-  if (!testing::HaveNumpyReference()) GTEST_SKIP() << "python3 with numpy not available";
+  if (Bin().empty()) R1_SKIP_OR_FAIL("R1_BIN not set");
+  if (!testing::HaveNumpyReference()) R1_SKIP_OR_FAIL("python3 with numpy not available");
   std::string why;
   const std::string path = Expand(c.model, c.type, &why);
   ASSERT_FALSE(path.empty()) << "r1 gen --trained failed (tokenizers: cd tests/js && npm ci):\n" << why;
@@ -123,7 +125,7 @@ INSTANTIATE_TEST_SUITE_P(Types, TrainedVsReference,
 // accuracy with thinking is clearly above the accuracy with an empty thought,
 // and above a floor. The full 500-per-task figures are in train/REPORT.md.
 TEST(TrainedEval, ThinkingBeatsAnEmptyThought) {
-  if (Bin().empty()) GTEST_SKIP() << "R1_BIN not set";
+  if (Bin().empty()) R1_SKIP_OR_FAIL("R1_BIN not set");
   std::string why;
   const std::string path = Expand("r1-tiny", "q8_0", &why);
   ASSERT_FALSE(path.empty()) << why;
