@@ -50,6 +50,13 @@ def yarn_inv_freq(d, base, factor, orig_ctx, beta_fast=32.0, beta_slow=1.0):
     return freq_inter * (1.0 - extra_mask) + freq_extra * extra_mask
 
 
+def rope_tables(inv_freq, T):
+    """HF's cos/sin for positions 0..T-1: emb = cat(freqs, freqs), (1, T, d)."""
+    freqs = torch.outer(torch.arange(T, dtype=torch.float64), inv_freq.double())
+    emb = torch.cat([freqs, freqs], -1)
+    return emb.cos().float()[None], emb.sin().float()[None]
+
+
 def causal_mask(T, device):
     return torch.triu(torch.full((T, T), float("-inf"), device=device), diagonal=1)
 
@@ -231,18 +238,12 @@ class DeepSeek2(nn.Module):
         mscale = 1.0 + c.yarn_log_mul * math.log(c.yarn_factor) if c.yarn_factor > 1 else 1.0
         self.scale = (c.nope + c.rope) ** -0.5 * mscale * mscale
 
-    def rope_tables(self, T):
-        pos = torch.arange(T, dtype=torch.float64)
-        freqs = torch.outer(pos, self.inv_freq.double())
-        emb = torch.cat([freqs, freqs], -1)
-        return emb.cos().float()[None], emb.sin().float()[None]
-
     def moe_layers(self):
         return [b.ffn for b in list(self.blocks) + [self.mtp_block] if b.moe]
 
     def forward(self, tokens, mtp=False):
         B, T = tokens.shape
-        cos, sin = self.rope_tables(T)
+        cos, sin = rope_tables(self.inv_freq, T)
         mask = causal_mask(T, tokens.device)
         x = self.token_embd[tokens]
         for b in self.blocks:
@@ -389,10 +390,7 @@ class Qwen2(nn.Module):
 
     def forward(self, tokens, mtp=False):
         B, T = tokens.shape
-        pos = torch.arange(T, dtype=torch.float64)
-        freqs = torch.outer(pos, self.inv_freq.double())
-        emb = torch.cat([freqs, freqs], -1)
-        cos, sin = emb.cos().float()[None], emb.sin().float()[None]
+        cos, sin = rope_tables(self.inv_freq, T)
         mask = causal_mask(T, tokens.device)
         x = self.token_embd[tokens]
         for b in self.blocks:

@@ -95,15 +95,21 @@ bool WaitHealthy(int port, int seconds) {
   return false;
 }
 
+// node, npm and tests/server_js's pinned packages; "" when ready, else why not.
+std::string JsNotReady(const std::string& js) {
+  if (Sh("node --version >/dev/null 2>&1") != 0 || Sh("npm --version >/dev/null 2>&1") != 0)
+    return "node/npm not available: skipping the openai-client tests";
+  if (Sh("cd " + js + " && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1") != 0)
+    return "`npm ci` failed in " + js + " (no registry access?): skipping";
+  return "";
+}
+
 TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
   ::signal(SIGPIPE, SIG_IGN);  // the client below may write to a server that has gone
   const std::string bin = Bin();
   if (bin.empty()) R1_SKIP_OR_FAIL("R1_BIN is not set");
-  if (Sh("node --version >/dev/null 2>&1") != 0 || Sh("npm --version >/dev/null 2>&1") != 0)
-    R1_SKIP_OR_FAIL("node/npm not available: skipping the openai-client tests");
   const std::string js = std::string(R1_SOURCE_DIR) + "/tests/server_js";
-  if (Sh("cd " + js + " && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1") != 0)
-    R1_SKIP_OR_FAIL("`npm ci` failed in " + js + " (no registry access?): skipping");
+  if (const std::string why = JsNotReady(js); !why.empty()) R1_SKIP_OR_FAIL(why);
   const std::string dir = std::string(R1_BINARY_DIR);
   const std::string model = dir + "/server_e2e_small.gguf";
   ASSERT_EQ(Sh(bin + " gen --size small -o " + model + " 2>/dev/null"), 0);
@@ -166,9 +172,7 @@ TEST(ServerE2E, DISABLED_TrainedR1TinyThinksAnswersAndCallsTools) {
   const std::string bin = Bin();
   if (bin.empty()) R1_SKIP_OR_FAIL("R1_BIN is not set");
   const std::string js = std::string(R1_SOURCE_DIR) + "/tests/server_js";
-  if (Sh("node --version >/dev/null 2>&1") != 0 ||
-      Sh("cd " + js + " && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1") != 0)
-    R1_SKIP_OR_FAIL("node/npm not available");
+  if (const std::string why = JsNotReady(js); !why.empty()) R1_SKIP_OR_FAIL(why);
   const std::string dir = std::string(R1_BINARY_DIR);
   const std::string model = dir + "/server_e2e_r1_tiny.gguf";
   ASSERT_EQ(Sh(bin + " gen --trained r1-tiny -o " + model + " 2>" + model + ".log"), 0) << "see " << model << ".log";

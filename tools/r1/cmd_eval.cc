@@ -9,6 +9,7 @@
 //   json       the content is a JSON object whose "answer" equals it
 //   tool_call  the content is an R1 tool call of `calculator` whose
 //              "expression" evaluates to the answer
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 

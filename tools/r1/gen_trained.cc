@@ -13,6 +13,7 @@
 #include "hf_export.h"
 #include "gguf/gguf.h"
 #include "kernels/quant.h"
+#include "models/synthetic/synthetic.h"
 #include "tokenizer/hf_to_gguf.h"
 
 namespace r1::cli {
@@ -45,10 +46,8 @@ GgmlType PickType(const std::string& name, const std::vector<int64_t>& ne, GgmlT
   GgmlType t = base;
   if (q4_k_m) {
     t = GgmlType::Q4_K;
-    int64_t layer = -1;
-    if (name.rfind("blk.", 0) == 0) layer = std::atoll(name.c_str() + 4);
-    const bool more_bits = layer >= 0 && (layer < n_layer / 8 || layer >= 7 * n_layer / 8 ||
-                                          (layer - n_layer / 8) % 3 == 2);
+    const int layer = name.rfind("blk.", 0) == 0 ? std::atoi(name.c_str() + 4) : -1;
+    const bool more_bits = layer >= 0 && UseMoreBits(layer, static_cast<int>(n_layer));
     if (name == "output.weight" || name.find("shared_head_head") != std::string::npos) t = GgmlType::Q6_K;
     if (more_bits && (name.find("attn_v") != std::string::npos || name.find("ffn_down") != std::string::npos))
       t = GgmlType::Q6_K;

@@ -18,12 +18,6 @@ using gguf::Value;
 
 using Rng = SyntheticRng;
 
-// llama.cpp's use_more_bits(): the first and last eighth of the layers, and
-// every third layer in between, get more bits in the Q4_K_M recipe.
-bool UseMoreBits(int layer, int n_layer) {
-  return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
-}
-
 GgmlType WithFallback(GgmlType t, int64_t k) {
   if (k % 256 == 0) return t;
   switch (t) {
@@ -233,6 +227,10 @@ Status WriteSyntheticModel(const SyntheticSpec& s, const std::string& path, cons
     R1_RETURN_IF_ERROR(b.Values("rope_freqs.weight", std::move(f)));
   }
   return b.Write(path, progress);
+}
+
+bool UseMoreBits(int layer, int n_layer) {
+  return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
 }
 
 }  // namespace r1

@@ -33,11 +33,6 @@ GgmlType Fit(GgmlType t, int64_t k) {
   return GgmlType::F32;
 }
 
-// llama.cpp's use_more_bits(): Q4_K_M gives these layers' ffn_down Q6_K.
-bool UseMoreBits(int layer, int n_layer) {
-  return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
-}
-
 struct Tensor {
   std::string name;
   std::vector<int64_t> ne;
