@@ -198,14 +198,23 @@ def main():
         model = models.DeepSeek2(models.DSConfig(n_vocab=len(used), **dims))
     else:
         model = models.Qwen2(models.QConfig(n_vocab=len(used), **dims))
-    if a.init:  # continue from a checkpoint (same data seed and size, so the same used ids)
+    if a.init:  # continue from a checkpoint; vocabulary rows are matched by token id
         from gguf import GGUFFile
         g = GGUFFile(a.init)
-        assert [int(x) for x in g.kv["r1.trained.used_ids"]] == used, "--init: different used ids"
+        old = [int(x) for x in g.kv["r1.trained.used_ids"]]
+        old_row = {t: i for i, t in enumerate(old)}
         with torch.no_grad():
             for name, t in model.gguf_params().items():
-                t.copy_(torch.from_numpy(np.ascontiguousarray(g.tensor(name))).reshape(t.shape).float())
-        print("initialised from %s" % a.init, flush=True)
+                src = torch.from_numpy(np.ascontiguousarray(g.tensor(name))).float()
+                if t.dim() == 2 and t.shape[0] == len(used) and src.numel() == len(old) * t.shape[1]:
+                    src = src.reshape(len(old), t.shape[1])
+                    for r, tok in enumerate(used):
+                        if tok in old_row:
+                            t[r].copy_(src[old_row[tok]])
+                else:
+                    t.copy_(src.reshape(t.shape))
+        print("initialised from %s (%d of %d vocabulary rows carried over)" %
+              (a.init, sum(tok in old_row for tok in used), len(used)), flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print("params: %d (%.2f M)" % (n_params, n_params / 1e6), flush=True)
     n_unused = spec["vocab"] - len(used)

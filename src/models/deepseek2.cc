@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "kernels/quant.h"
 #include "models/deepseek2_impl.h"
+#include "models/forward.h"
 #include "models/layers.h"
 #include "models/weights.h"
 
@@ -40,34 +40,6 @@ void Log(bool on, const std::string& msg) {
   if (on) std::fprintf(stderr, "r1: deepseek2: %s\n", msg.c_str());
 }
 
-// A matrix converted at load time from the file's layout, stored in a type
-// that loses nothing against the source when the source is a float type, and
-// as Q8_0 (row length permitting) when it is quantized.
-Matrix Derived(const std::vector<float>& rows, int64_t k, int64_t n_rows, GgmlType src,
-               std::vector<std::vector<uint8_t>>& storage) {
-  GgmlType t = GgmlType::F32;
-  if (src == GgmlType::F16 || src == GgmlType::BF16) t = src;
-  else if (src != GgmlType::F32 && k % 32 == 0) t = GgmlType::Q8_0;
-  Matrix m;
-  m.type = t;
-  m.k = k;
-  m.rows = n_rows;
-  m.row_bytes = GgmlRowSize(t, k);
-  storage.emplace_back(m.row_bytes * static_cast<size_t>(n_rows));
-  for (int64_t r = 0; r < n_rows; ++r)
-    kernels::Quantize(t, rows.data() + r * k, storage.back().data() + static_cast<size_t>(r) * m.row_bytes, k);
-  m.data = storage.back().data();
-  return m;
-}
-
-std::vector<float> ToFloat(const Matrix& m) {
-  std::vector<float> out(static_cast<size_t>(m.rows * m.k));
-  for (int64_t r = 0; r < m.rows; ++r)
-    kernels::Dequantize(m.type, static_cast<const uint8_t*>(m.data) + static_cast<size_t>(r) * m.row_bytes,
-                        out.data() + r * m.k, m.k);
-  return out;
-}
-
 class Deepseek2Model final : public Model {
  public:
   const ModelInfo& info() const override { return info_; }
@@ -75,19 +47,17 @@ class Deepseek2Model final : public Model {
   std::vector<std::pair<const void*, size_t>> PackedMemory() const override {
     return packed_ ? packed_->Regions() : std::vector<std::pair<const void*, size_t>>{};
   }
-  Status Load(const gguf::File& f, const Deepseek2Options& opts);
+  Status Load(const gguf::File& f, const LoadOptions& opts);
 
  private:
-  Status ReadHparams(const gguf::File& f, const Deepseek2Options& opts);
+  Status ReadHparams(const gguf::File& f, const LoadOptions& opts);
   Status LoadLayer(Weights& w, int il, bool derive, Layer* L);
   Status LoadMla(Weights& w, const std::string& p, bool derive, MlaWeights* a);
 
-  Deepseek2Options opts_;
+  LoadOptions opts_;
   Hparams hp_;
   ModelInfo info_;
-  Matrix tok_embd_;                    // (n_vocab, n_embd)
-  std::vector<float> output_norm_;     // (n_embd)
-  Matrix output_;                      // (n_vocab, n_embd)
+  EmbeddingHead head_;
   std::unique_ptr<kernels::PackedWeights> packed_;  // repacked copies of the matrices
   std::vector<Layer> layers_;
   std::vector<Mtp> mtp_;
@@ -98,9 +68,10 @@ class Deepseek2Model final : public Model {
   MoeFeedForward moe_;
   SharedActs acts_;
   std::vector<float> x_, h_, y_, ff_gate_, ff_up_;
+  std::vector<SeqRows> groups_;
 };
 
-Status Deepseek2Model::ReadHparams(const gguf::File& f, const Deepseek2Options& opts) {
+Status Deepseek2Model::ReadHparams(const gguf::File& f, const LoadOptions& opts) {
   const std::string a = "deepseek2.";
   auto need = [&](const std::string& key, int64_t* out) -> Status {
     auto r = f.GetInt(a + key);
@@ -166,7 +137,7 @@ Status Deepseek2Model::ReadHparams(const gguf::File& f, const Deepseek2Options& 
     r.n_group = 8;
     r.topk_group = 4;
     why = "expert_group_count/expert_group_used_count absent; the file looks like DeepSeek-V3/R1 (sigmoid gating, "
-          "256 experts), so using V3/R1's n_group 8, topk_group 4 (override with R1_DEEPSEEK2_GROUPS=G,K)";
+          "256 experts), so using V3/R1's n_group 8, topk_group 4 (override with --expert-groups G,K)";
   } else if (!have_keys) {
     why = "expert_group_count absent";
   }
@@ -184,18 +155,8 @@ Status Deepseek2Model::ReadHparams(const gguf::File& f, const Deepseek2Options& 
 Status Deepseek2Model::LoadMla(Weights& w, const std::string& p, bool derive, MlaWeights* a) {
   const int64_t E = hp_.n_embd, H = hp_.n_head, qk = hp_.qk_head(), kvl = hp_.kv_lora_rank;
   const int64_t nope = hp_.qk_nope, vh = hp_.v_head;
-  auto mat = [&](const std::string& name, int64_t k, int64_t rows, Matrix* out) -> Status {
-    auto r = w.Matrix(p + name, k, rows);
-    if (!r.ok()) return r.status();
-    *out = *r;
-    return Status::Ok();
-  };
-  auto vec = [&](const std::string& name, int64_t n, std::vector<float>* out) -> Status {
-    auto r = w.Vector(p + name, n);
-    if (!r.ok()) return r.status();
-    *out = std::move(*r);
-    return Status::Ok();
-  };
+  auto mat = [&](const std::string& name, int64_t k, int64_t rows, Matrix* out) { return w.Load(p + name, k, rows, out); };
+  auto vec = [&](const std::string& name, int64_t n, std::vector<float>* out) { return w.Load(p + name, n, out); };
   if (hp_.q_lora_rank) {
     R1_RETURN_IF_ERROR(mat("attn_q_a.weight", E, *hp_.q_lora_rank, &a->wq_a));
     R1_RETURN_IF_ERROR(vec("attn_q_a_norm.weight", *hp_.q_lora_rank, &a->q_a_norm));
@@ -220,7 +181,7 @@ Status Deepseek2Model::LoadMla(Weights& w, const std::string& p, bool derive, Ml
       for (int64_t h = 0; h < H; ++h) {
         for (int64_t d = 0; d < nope; ++d)
           for (int64_t c = 0; c < kvl; ++c) t[c * nope + d] = kvb[(h * (nope + vh) + d) * kvl + c];
-        a->k_b[h] = Derived(t, nope, kvl, a->kv_b.type, derived_);
+        a->k_b[h] = DerivedMatrix(t, nope, kvl, a->kv_b.type, derived_);
         w.Pack(&a->k_b[h], /*release=*/false);
       }
     }
@@ -242,7 +203,7 @@ Status Deepseek2Model::LoadMla(Weights& w, const std::string& p, bool derive, Ml
           for (int64_t c = 0; c < kvl; ++c) kv[(h * (nope + vh) + d) * kvl + c] = kf[(h * kvl + c) * nope + d];
         std::copy_n(vf.data() + h * vh * kvl, vh * kvl, kv.data() + (h * (nope + vh) + nope) * kvl);
       }
-      a->kv_b = Derived(kv, kvl, H * (nope + vh), kb->type, derived_);
+      a->kv_b = DerivedMatrix(kv, kvl, H * (nope + vh), kb->type, derived_);
       w.Pack(&a->kv_b, /*release=*/false);
     }
   }
@@ -252,18 +213,8 @@ Status Deepseek2Model::LoadMla(Weights& w, const std::string& p, bool derive, Ml
 Status Deepseek2Model::LoadLayer(Weights& w, int il, bool derive, Layer* L) {
   const std::string p = "blk." + std::to_string(il) + ".";
   const int64_t E = hp_.n_embd;
-  auto vec = [&](const std::string& name, int64_t n, std::vector<float>* out) -> Status {
-    auto r = w.Vector(p + name, n);
-    if (!r.ok()) return r.status();
-    *out = std::move(*r);
-    return Status::Ok();
-  };
-  auto mat = [&](const std::string& name, int64_t k, int64_t rows, Matrix* out) -> Status {
-    auto r = w.Matrix(p + name, k, rows);
-    if (!r.ok()) return r.status();
-    *out = *r;
-    return Status::Ok();
-  };
+  auto mat = [&](const std::string& name, int64_t k, int64_t rows, Matrix* out) { return w.Load(p + name, k, rows, out); };
+  auto vec = [&](const std::string& name, int64_t n, std::vector<float>* out) { return w.Load(p + name, n, out); };
   auto experts = [&](const std::string& name, int64_t k, int64_t rows, Matrix* out) -> Status {
     auto r = w.Experts(p + name, k, rows, hp_.router.n_expert);
     if (!r.ok()) return r.status();
@@ -295,18 +246,13 @@ Status Deepseek2Model::LoadLayer(Weights& w, int il, bool derive, Layer* L) {
   return Status::Ok();
 }
 
-Status Deepseek2Model::Load(const gguf::File& f, const Deepseek2Options& opts) {
+Status Deepseek2Model::Load(const gguf::File& f, const LoadOptions& opts) {
   opts_ = opts;
   R1_RETURN_IF_ERROR(ReadHparams(f, opts));
   const std::string a = "deepseek2.";
-  Weights w(f, opts.load);
-  const gguf::TensorInfo* embd = f.FindTensor("token_embd.weight");
-  if (!embd) return Status::NotFound(f.path() + ": tensor 'token_embd.weight' not found");
-  hp_.n_vocab = embd->dim(1);
-  auto te = w.Matrix("token_embd.weight", hp_.n_embd, hp_.n_vocab, /*pack=*/false);
-  if (!te.ok()) return te.status();
-  tok_embd_ = *te;
-  const uint64_t embd_bytes = w.bytes();
+  Weights w(f, opts);
+  R1_RETURN_IF_ERROR(head_.Load(f, w, hp_.n_embd));
+  hp_.n_vocab = head_.n_vocab();
   if (!hp_.q_lora_rank && w.Has("blk.0.attn_q_a.weight"))
     return Status::InvalidArgument(f.path() + ": has attn_q_a but no key 'deepseek2.attention.q_lora_rank'");
 
@@ -319,37 +265,17 @@ Status Deepseek2Model::Load(const gguf::File& f, const Deepseek2Options& opts) {
       for (const Matrix* m : {&L.experts.gate_exps, &L.experts.up_exps, &L.experts.down_exps})
         expert_bytes += m->row_bytes * static_cast<uint64_t>(m->rows);
   }
-  auto ov = w.Vector("output_norm.weight", hp_.n_embd);
-  if (!ov.ok()) return ov.status();
-  output_norm_ = std::move(*ov);
-  if (w.Has("output.weight")) {
-    auto o = w.Matrix("output.weight", hp_.n_embd, hp_.n_vocab);
-    if (!o.ok()) return o.status();
-    output_ = *o;
-  } else {
-    output_ = tok_embd_;
-    w.Pack(&output_);
-  }
-
   // MTP blocks: located (shapes checked) for speculative decoding, not run here.
   Weights mw(f);
   for (int i = 0; i < hp_.n_nextn; ++i) {
     const int il = hp_.n_layer + i;
     const std::string p = "blk." + std::to_string(il) + ".nextn.";
     Mtp m;
-    auto eh = mw.Matrix(p + "eh_proj.weight", 2 * hp_.n_embd, hp_.n_embd);
-    if (!eh.ok()) return eh.status();
-    m.eh_proj = *eh;
-    auto en = mw.Vector(p + "enorm.weight", hp_.n_embd), hn = mw.Vector(p + "hnorm.weight", hp_.n_embd);
-    if (!en.ok()) return en.status();
-    if (!hn.ok()) return hn.status();
-    m.enorm = std::move(*en);
-    m.hnorm = std::move(*hn);
-    if (mw.Has(p + "shared_head_norm.weight")) {
-      auto sn = mw.Vector(p + "shared_head_norm.weight", hp_.n_embd);
-      if (!sn.ok()) return sn.status();
-      m.shared_head_norm = std::move(*sn);
-    }
+    R1_RETURN_IF_ERROR(mw.Load(p + "eh_proj.weight", 2 * hp_.n_embd, hp_.n_embd, &m.eh_proj));
+    R1_RETURN_IF_ERROR(mw.Load(p + "enorm.weight", hp_.n_embd, &m.enorm));
+    R1_RETURN_IF_ERROR(mw.Load(p + "hnorm.weight", hp_.n_embd, &m.hnorm));
+    if (mw.Has(p + "shared_head_norm.weight"))
+      R1_RETURN_IF_ERROR(mw.Load(p + "shared_head_norm.weight", hp_.n_embd, &m.shared_head_norm));
     R1_RETURN_IF_ERROR(LoadLayer(mw, il, /*derive=*/false, &m.block));
     mtp_.push_back(std::move(m));
   }
@@ -383,7 +309,7 @@ Status Deepseek2Model::Load(const gguf::File& f, const Deepseek2Options& opts) {
   rope.style = kernels::RopeStyle::kNormal;
   rope.n_rot = static_cast<int>(hp_.n_rot);
   rope.inv_freq = inv_freq_.data();
-  attn_.Init(hp_, rope, opts.mla, opts.expanded_min_tokens);
+  attn_.Init(hp_, rope, opts.mla, opts.mla_expanded_min_tokens);
 
   info_.arch = "deepseek2";
   info_.name = f.GetStringOr("general.name", "");
@@ -407,35 +333,26 @@ Status Deepseek2Model::Load(const gguf::File& f, const Deepseek2Options& opts) {
                                     static_cast<uint64_t>(hp_.router.n_used)
                               : 0;
   info_.active_weight_bytes =
-      w.bytes() - expert_bytes + active_experts - (w.Has("output.weight") ? embd_bytes : 0);
+      w.bytes() - expert_bytes + active_experts - (head_.tied ? 0 : head_.embd_bytes);
   return Status::Ok();
 }
 
 Status Deepseek2Model::Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) {
   const int64_t n = batch.size(), E = hp_.n_embd;
   if (n == 0) return Status::Ok();
-  for (int64_t t = 0; t < n; ++t) {
-    if (batch.tokens[t] < 0 || batch.tokens[t] >= hp_.n_vocab)
-      return Status::InvalidArgument("token id " + std::to_string(batch.tokens[t]) + " is outside the vocabulary (" +
-                                     std::to_string(hp_.n_vocab) + ")");
-    if (batch.pos[t] < 0 || batch.pos[t] >= cache.Capacity(batch.seq[t]))
-      return Status::OutOfRange("position " + std::to_string(batch.pos[t]) + " of sequence " +
-                                std::to_string(batch.seq[t]) + " has no KV cache room");
-  }
-  auto fit = [](std::vector<float>& v, int64_t size) {
-    if (static_cast<int64_t>(v.size()) < size) v.resize(static_cast<size_t>(size));
-  };
-  fit(x_, n * E);
-  fit(h_, n * E);
-  fit(y_, n * E);
-  fit(ff_gate_, n * hp_.n_ff);
-  fit(ff_up_, n * hp_.n_ff);
+  R1_RETURN_IF_ERROR(ValidateBatch(batch, hp_.n_vocab, cache));
+  GroupBySequence(batch, &groups_);
+  Fit(x_, n * E);
+  Fit(h_, n * E);
+  Fit(y_, n * E);
+  Fit(ff_gate_, n * hp_.n_ff);
+  Fit(ff_up_, n * hp_.n_ff);
 
-  kernels::GetRows(tok_embd_, batch.tokens.data(), n, x_.data());
+  head_.Embed(batch, x_.data());
   for (int il = 0; il < hp_.n_layer; ++il) {
     const Layer& L = layers_[static_cast<size_t>(il)];
     kernels::RmsNorm(x_.data(), L.attn_norm.data(), n, E, hp_.eps, h_.data());
-    attn_.Forward(L.mla, il, batch, h_.data(), cache, y_.data(), pool);
+    attn_.Forward(L.mla, il, batch, groups_, h_.data(), cache, y_.data(), pool);
     kernels::Add(x_.data(), y_.data(), n * E);
 
     if (L.moe) {
@@ -448,50 +365,17 @@ Status Deepseek2Model::Forward(const Batch& batch, KvCache& cache, float* logits
     }
     kernels::Add(x_.data(), y_.data(), n * E);
   }
-
-  // The head runs only on the rows that want logits.
-  int64_t n_out = 0;
-  for (int64_t t = 0; t < n; ++t) {
-    if (!batch.logits[t]) continue;
-    if (n_out != t) std::copy_n(x_.data() + t * E, E, x_.data() + n_out * E);
-    ++n_out;
-  }
-  if (n_out == 0) return Status::Ok();
-  kernels::RmsNorm(x_.data(), output_norm_.data(), n_out, E, hp_.eps, h_.data());
-  kernels::MatMul(output_, h_.data(), n_out, logits, pool);
+  head_.Logits(batch, x_.data(), hp_.eps, h_.data(), logits, pool);
   return Status::Ok();
 }
 
 }  // namespace
 }  // namespace deepseek2
 
-StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const Deepseek2Options& opts) {
+StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const LoadOptions& opts) {
   auto m = std::make_unique<deepseek2::Deepseek2Model>();
   R1_RETURN_IF_ERROR(m->Load(f, opts));
   return std::unique_ptr<Model>(std::move(m));
-}
-
-StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const LoadOptions& load) {
-  Deepseek2Options opts;
-  opts.load = load;
-  if (const char* g = std::getenv("R1_DEEPSEEK2_GROUPS")) {
-    int n_group = 0, topk = 0;
-    if (std::string(g) == "none") {
-      opts.n_group = opts.topk_group = 1;
-    } else if (std::sscanf(g, "%d,%d", &n_group, &topk) == 2 && n_group > 0 && topk > 0) {
-      opts.n_group = n_group;
-      opts.topk_group = topk;
-    } else {
-      return Status::InvalidArgument(std::string("R1_DEEPSEEK2_GROUPS='") + g + "' (expected G,K or none)");
-    }
-  }
-  if (const char* m = std::getenv("R1_MLA")) {
-    const std::string s = m;
-    if (s == "absorbed") opts.mla = MlaMode::kAbsorbed;
-    else if (s == "expanded") opts.mla = MlaMode::kExpanded;
-    else if (s != "auto") return Status::InvalidArgument("R1_MLA='" + s + "' (expected absorbed, expanded or auto)");
-  }
-  return LoadDeepseek2(f, opts);
 }
 
 }  // namespace r1

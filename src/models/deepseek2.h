@@ -21,35 +21,11 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 
 #include "models/model.h"
 
 namespace r1 {
 
-// Which form of MLA attention a sequence's chunk uses. Both read the same
-// compressed cache. Absorbed does less work per new token (decode); expanded
-// does less per (query, key) pair, which wins for long prefill chunks.
-enum class MlaMode { kAuto, kAbsorbed, kExpanded };
-
-struct Deepseek2Options {
-  MlaMode mla = MlaMode::kAuto;
-  // kAuto: a sequence's chunk of at least this many tokens uses the expanded
-  // form. The choice depends only on that sequence's tokens in the batch, so a
-  // batch of many sequences gives each the same result as running it alone.
-  int64_t expanded_min_tokens = 128;
-  // Overrides expert_group_count / expert_group_used_count. n_group 1 turns
-  // group-limited routing off.
-  std::optional<int> n_group, topk_group;
-  bool verbose = true;  // log routing / rope decisions on stderr
-  LoadOptions load;
-};
-
-StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const Deepseek2Options& opts);
-
-// The registry's entry: options from the environment.
-//   R1_DEEPSEEK2_GROUPS=G,K   n_group G, topk_group K ("1,1" or "none": no limit)
-//   R1_MLA=absorbed|expanded|auto
-StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const LoadOptions& load = {});
+StatusOr<std::unique_ptr<Model>> LoadDeepseek2(const gguf::File& f, const LoadOptions& opts = {});
 
 }  // namespace r1

@@ -13,6 +13,7 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "models/deepseek2.h"
+#include "models/forward.h"
 #include "models/moe.h"
 
 namespace r1::deepseek2 {
@@ -61,14 +62,13 @@ class MlaAttention {
  public:
   void Init(const Hparams& hp, const kernels::RopeParams& rope, MlaMode mode, int64_t expanded_min_tokens);
   // out [n, n_embd] = attention output (before the residual) for h [n, n_embd].
-  void Forward(const MlaWeights& w, int il, const Batch& batch, const float* h, KvCache& cache, float* out,
-               ThreadPool& pool);
+  // `groups` is the batch's rows per sequence (GroupBySequence).
+  void Forward(const MlaWeights& w, int il, const Batch& batch, const std::vector<SeqRows>& groups, const float* h,
+               KvCache& cache, float* out, ThreadPool& pool);
 
  private:
-  void Absorbed(const MlaWeights& w, int il, int seq, const std::vector<int64_t>& rows, KvCache& cache,
-                ThreadPool& pool);
-  void Expanded(const MlaWeights& w, int il, int seq, const std::vector<int64_t>& rows, KvCache& cache,
-                ThreadPool& pool);
+  void Absorbed(const MlaWeights& w, int il, const SeqRows& g, KvCache& cache, ThreadPool& pool);
+  void Expanded(const MlaWeights& w, int il, const SeqRows& g, KvCache& cache, ThreadPool& pool);
 
   Hparams hp_;
   kernels::RopeParams rope_;
@@ -77,7 +77,6 @@ class MlaAttention {
   // Scratch, reused across calls.
   std::vector<float> q_, qa_, kva_, attn_, qs_, lat_, outs_, c_, kvx_;
   std::vector<uint16_t> kx_, vx_;
-  std::vector<int32_t> pos_;
 };
 
 // y_h = W_h · x_h for every head h, heads in parallel. Row t of head h is read

@@ -47,8 +47,8 @@ void MlaAttention::Init(const Hparams& hp, const kernels::RopeParams& rope, MlaM
   expanded_min_tokens_ = expanded_min_tokens;
 }
 
-void MlaAttention::Forward(const MlaWeights& w, int il, const Batch& batch, const float* h, KvCache& cache,
-                           float* out, ThreadPool& pool) {
+void MlaAttention::Forward(const MlaWeights& w, int il, const Batch& batch, const std::vector<SeqRows>& groups,
+                           const float* h, KvCache& cache, float* out, ThreadPool& pool) {
   const int64_t n = batch.size(), H = hp_.n_head, qk = hp_.qk_head(), kvl = hp_.kv_lora_rank;
   const int64_t lat = hp_.latent();
   auto fit = [](std::vector<float>& v, int64_t size) {
@@ -79,29 +79,20 @@ void MlaAttention::Forward(const MlaWeights& w, int il, const Batch& batch, cons
     cache.StoreK(il, batch.seq[t], batch.pos[t], kva_.data() + t * lat);
 
   // One attention per sequence present, over its own cache.
-  std::vector<int32_t> seqs;
-  for (int32_t s : batch.seq)
-    if (std::find(seqs.begin(), seqs.end(), s) == seqs.end()) seqs.push_back(s);
-  std::vector<int64_t> rows;
-  for (int32_t s : seqs) {
-    rows.clear();
-    for (int64_t t = 0; t < n; ++t)
-      if (batch.seq[t] == s) rows.push_back(t);
-    pos_.resize(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) pos_[i] = batch.pos[rows[i]];
+  for (const SeqRows& g : groups) {
     const bool expanded = mode_ == MlaMode::kExpanded ||
-                          (mode_ == MlaMode::kAuto && static_cast<int64_t>(rows.size()) >= expanded_min_tokens_);
+                          (mode_ == MlaMode::kAuto && static_cast<int64_t>(g.rows.size()) >= expanded_min_tokens_);
     if (expanded) {
-      Expanded(w, il, s, rows, cache, pool);
+      Expanded(w, il, g, cache, pool);
     } else {
-      Absorbed(w, il, s, rows, cache, pool);
+      Absorbed(w, il, g, cache, pool);
     }
   }
   kernels::MatMul(w.wo, attn_.data(), n, out, pool);
 }
 
-void MlaAttention::Absorbed(const MlaWeights& w, int il, int seq, const std::vector<int64_t>& rows, KvCache& cache,
-                            ThreadPool& pool) {
+void MlaAttention::Absorbed(const MlaWeights& w, int il, const SeqRows& g, KvCache& cache, ThreadPool& pool) {
+  const std::vector<int64_t>& rows = g.rows;
   const int64_t m = static_cast<int64_t>(rows.size()), H = hp_.n_head, qk = hp_.qk_head();
   const int64_t kvl = hp_.kv_lora_rank, lat = hp_.latent(), vh = hp_.v_head;
   qs_.resize(static_cast<size_t>(m * H * qk));
@@ -119,11 +110,11 @@ void MlaAttention::Absorbed(const MlaWeights& w, int il, int seq, const std::vec
   ap.head_dim_k = static_cast<int>(lat);
   ap.head_dim_v = static_cast<int>(kvl);
   ap.scale = hp_.softmax_scale;
-  const int64_t n_kv = *std::max_element(pos_.begin(), pos_.end()) + 1;
+  const int64_t n_kv = g.n_kv();
   KvCache::ViewScratch scratch;
-  kernels::KvView view = cache.View(il, seq, n_kv, 0, &scratch);  // V = the c_kv prefix of each row
+  kernels::KvView view = cache.View(il, g.seq, n_kv, 0, &scratch);  // V = the c_kv prefix of each row
   lat_.resize(static_cast<size_t>(m * H * kvl));
-  kernels::Attention(ap, qa_.data(), pos_.data(), m, view, lat_.data(), pool);
+  kernels::Attention(ap, qa_.data(), g.pos.data(), m, view, lat_.data(), pool);
 
   // o_h = W_vb,h · o_latent,h.
   outs_.resize(static_cast<size_t>(m * H * vh));
@@ -131,18 +122,18 @@ void MlaAttention::Absorbed(const MlaWeights& w, int il, int seq, const std::vec
   for (int64_t i = 0; i < m; ++i) std::copy_n(outs_.data() + i * H * vh, H * vh, attn_.data() + rows[i] * H * vh);
 }
 
-void MlaAttention::Expanded(const MlaWeights& w, int il, int seq, const std::vector<int64_t>& rows, KvCache& cache,
-                            ThreadPool& pool) {
+void MlaAttention::Expanded(const MlaWeights& w, int il, const SeqRows& g, KvCache& cache, ThreadPool& pool) {
+  const std::vector<int64_t>& rows = g.rows;
   const int64_t m = static_cast<int64_t>(rows.size()), H = hp_.n_head, qk = hp_.qk_head();
   const int64_t kvl = hp_.kv_lora_rank, vh = hp_.v_head, nope = hp_.qk_nope;
-  const int64_t n_kv = *std::max_element(pos_.begin(), pos_.end()) + 1;
+  const int64_t n_kv = g.n_kv();
 
   // Every cached token's c_kv (as stored) expanded to per-head [k_nope | v].
   const int64_t lat = hp_.latent(), rot = hp_.n_rot;
   c_.resize(static_cast<size_t>(n_kv * kvl));
   std::vector<float> row(static_cast<size_t>(lat)), pe(static_cast<size_t>(n_kv * rot));
   for (int64_t j = 0; j < n_kv; ++j) {
-    cache.LoadK(il, seq, j, row.data());
+    cache.LoadK(il, g.seq, j, row.data());
     std::copy_n(row.data(), kvl, c_.data() + j * kvl);
     std::copy_n(row.data() + kvl, rot, pe.data() + j * rot);
   }
@@ -181,7 +172,7 @@ void MlaAttention::Expanded(const MlaWeights& w, int il, int seq, const std::vec
   ap.head_dim_v = static_cast<int>(vh);
   ap.scale = hp_.softmax_scale;
   outs_.resize(static_cast<size_t>(m * H * vh));
-  kernels::Attention(ap, qs_.data(), pos_.data(), m, view, outs_.data(), pool);
+  kernels::Attention(ap, qs_.data(), g.pos.data(), m, view, outs_.data(), pool);
   for (int64_t i = 0; i < m; ++i) std::copy_n(outs_.data() + i * H * vh, H * vh, attn_.data() + rows[i] * H * vh);
 }
 

@@ -67,7 +67,7 @@ struct Loaded {
   std::unique_ptr<Model> model;
 };
 
-Loaded Load(const std::string& path, Deepseek2Options opts = {}) {
+Loaded Load(const std::string& path, LoadOptions opts = {}) {
   Loaded l;
   auto f = gguf::File::Open(path);
   EXPECT_TRUE(f.ok()) << f.status().ToString();
@@ -196,7 +196,7 @@ void CheckAgainstReference(const std::string& name, const SyntheticDeepseek2Spec
   const std::vector<double> ref = Reference(path, seqs);
   ThreadPool pool(2);
   for (MlaMode mode : {MlaMode::kAbsorbed, MlaMode::kExpanded}) {
-    Deepseek2Options o;
+    LoadOptions o;
     o.mla = mode;
     Loaded l = Load(path, o);
     ASSERT_TRUE(l.model);
@@ -277,7 +277,7 @@ TEST(Deepseek2, GroupLimitChangesRouting) {
 
   const std::vector<double> ref = Reference(path, seqs);
   ThreadPool pool(2);
-  Deepseek2Options no_groups;
+  LoadOptions no_groups;
   no_groups.n_group = no_groups.topk_group = 1;
   Loaded l = Load(path, no_groups);
   ASSERT_TRUE(l.model);
@@ -321,7 +321,7 @@ TEST(Deepseek2, BatchingIsBitIdentical) {
   const Seqs seqs = TestSeqs(spec.n_vocab);
   ThreadPool pool(2);
   {
-    Deepseek2Options o;
+    LoadOptions o;
     o.mla = MlaMode::kAbsorbed;
     Loaded l = Load(path, o);
     ASSERT_TRUE(l.model);
@@ -331,9 +331,9 @@ TEST(Deepseek2, BatchingIsBitIdentical) {
       EXPECT_EQ(0, std::memcmp(together.data(), alone.data(), together.size() * sizeof(float))) << "chunk " << chunk;
     }
   }
-  Deepseek2Options o;
+  LoadOptions o;
   o.mla = MlaMode::kAuto;
-  o.expanded_min_tokens = 8;  // sequences 0 and 1 expanded, 2 absorbed
+  o.mla_expanded_min_tokens = 8;  // sequences 0 and 1 expanded, 2 absorbed
   Loaded l = Load(path, o);
   ASSERT_TRUE(l.model);
   const std::vector<float> together = RunModel(*l.model, seqs, true, 0, pool);

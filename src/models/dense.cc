@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/attention.h"
+#include "models/forward.h"
 #include "models/layers.h"
 #include "models/weights.h"
 
@@ -46,16 +47,15 @@ class DenseModel final : public Model {
   DenseSpec spec_;
   Hparams hp_{};
   ModelInfo info_;
-  Matrix tok_embd_;                    // (n_vocab, n_embd)
-  std::vector<float> output_norm_;
-  Matrix output_;                      // (n_vocab, n_embd), tied to tok_embd_ when absent
+  EmbeddingHead head_;
   std::unique_ptr<kernels::PackedWeights> packed_;  // repacked copies of the matrices
   std::vector<Layer> layers_;
   std::vector<float> inv_freq_;
   kernels::RopeParams rope_;
 
   // Scratch, reused across calls.
-  std::vector<float> x_, h_, q_, k_, v_, attn_, ff_gate_, ff_up_;
+  std::vector<float> x_, h_, q_, k_, v_, attn_, ff_gate_, ff_up_, qs_, outs_;
+  std::vector<SeqRows> groups_;
   SharedActs acts_;
 };
 
@@ -83,63 +83,37 @@ Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec, const LoadOp
                                    " is invalid for head size " + std::to_string(hp_.head_dim));
 
   Weights w(f, opts);
-  auto embd = f.FindTensor("token_embd.weight");
-  if (!embd) return Status::NotFound(f.path() + ": tensor 'token_embd.weight' not found");
-  hp_.n_vocab = embd->dim(1);
-  auto m = w.Matrix("token_embd.weight", hp_.n_embd, hp_.n_vocab, /*pack=*/false);
-  if (!m.ok()) return m.status();
-  tok_embd_ = *m;
-  uint64_t embd_bytes = w.bytes();
-
-  auto load_vec = [&](const std::string& name, int64_t n, std::vector<float>* out) -> Status {
-    auto r = w.Vector(name, n);
-    if (!r.ok()) return r.status();
-    *out = std::move(*r);
-    return Status::Ok();
-  };
-  auto load_mat = [&](const std::string& name, int64_t k, int64_t rows, Matrix* out) -> Status {
-    auto r = w.Matrix(name, k, rows);
-    if (!r.ok()) return r.status();
-    *out = *r;
-    return Status::Ok();
-  };
-
+  R1_RETURN_IF_ERROR(head_.Load(f, w, hp_.n_embd));
+  hp_.n_vocab = head_.n_vocab();
   const int64_t q_dim = static_cast<int64_t>(hp_.n_head) * hp_.head_dim;
   const int64_t kv_dim = static_cast<int64_t>(hp_.n_head_kv) * hp_.head_dim;
   layers_.resize(static_cast<size_t>(hp_.n_layer));
   for (int il = 0; il < hp_.n_layer; ++il) {
     Layer& L = layers_[static_cast<size_t>(il)];
     const std::string p = "blk." + std::to_string(il) + ".";
-    R1_RETURN_IF_ERROR(load_vec(p + "attn_norm.weight", hp_.n_embd, &L.attn_norm));
-    R1_RETURN_IF_ERROR(load_mat(p + "attn_q.weight", hp_.n_embd, q_dim, &L.wq));
-    R1_RETURN_IF_ERROR(load_mat(p + "attn_k.weight", hp_.n_embd, kv_dim, &L.wk));
-    R1_RETURN_IF_ERROR(load_mat(p + "attn_v.weight", hp_.n_embd, kv_dim, &L.wv));
+    R1_RETURN_IF_ERROR(w.Load(p + "attn_norm.weight", hp_.n_embd, &L.attn_norm));
+    R1_RETURN_IF_ERROR(w.Load(p + "attn_q.weight", hp_.n_embd, q_dim, &L.wq));
+    R1_RETURN_IF_ERROR(w.Load(p + "attn_k.weight", hp_.n_embd, kv_dim, &L.wk));
+    R1_RETURN_IF_ERROR(w.Load(p + "attn_v.weight", hp_.n_embd, kv_dim, &L.wv));
     if (spec.qkv_bias) {
-      R1_RETURN_IF_ERROR(load_vec(p + "attn_q.bias", q_dim, &L.bq));
-      R1_RETURN_IF_ERROR(load_vec(p + "attn_k.bias", kv_dim, &L.bk));
-      R1_RETURN_IF_ERROR(load_vec(p + "attn_v.bias", kv_dim, &L.bv));
+      R1_RETURN_IF_ERROR(w.Load(p + "attn_q.bias", q_dim, &L.bq));
+      R1_RETURN_IF_ERROR(w.Load(p + "attn_k.bias", kv_dim, &L.bk));
+      R1_RETURN_IF_ERROR(w.Load(p + "attn_v.bias", kv_dim, &L.bv));
     }
     if (spec.qk_norm) {
-      R1_RETURN_IF_ERROR(load_vec(p + "attn_q_norm.weight", hp_.head_dim, &L.q_norm));
-      R1_RETURN_IF_ERROR(load_vec(p + "attn_k_norm.weight", hp_.head_dim, &L.k_norm));
+      R1_RETURN_IF_ERROR(w.Load(p + "attn_q_norm.weight", hp_.head_dim, &L.q_norm));
+      R1_RETURN_IF_ERROR(w.Load(p + "attn_k_norm.weight", hp_.head_dim, &L.k_norm));
     }
-    R1_RETURN_IF_ERROR(load_mat(p + "attn_output.weight", q_dim, hp_.n_embd, &L.wo));
-    R1_RETURN_IF_ERROR(load_vec(p + "ffn_norm.weight", hp_.n_embd, &L.ffn_norm));
-    R1_RETURN_IF_ERROR(load_mat(p + "ffn_gate.weight", hp_.n_embd, hp_.n_ff, &L.w_gate));
-    R1_RETURN_IF_ERROR(load_mat(p + "ffn_up.weight", hp_.n_embd, hp_.n_ff, &L.w_up));
-    R1_RETURN_IF_ERROR(load_mat(p + "ffn_down.weight", hp_.n_ff, hp_.n_embd, &L.w_down));
-  }
-  R1_RETURN_IF_ERROR(load_vec("output_norm.weight", hp_.n_embd, &output_norm_));
-  if (w.Has("output.weight")) {
-    R1_RETURN_IF_ERROR(load_mat("output.weight", hp_.n_embd, hp_.n_vocab, &output_));
-  } else {
-    output_ = tok_embd_;  // tied embeddings
-    w.Pack(&output_);
+    R1_RETURN_IF_ERROR(w.Load(p + "attn_output.weight", q_dim, hp_.n_embd, &L.wo));
+    R1_RETURN_IF_ERROR(w.Load(p + "ffn_norm.weight", hp_.n_embd, &L.ffn_norm));
+    R1_RETURN_IF_ERROR(w.Load(p + "ffn_gate.weight", hp_.n_embd, hp_.n_ff, &L.w_gate));
+    R1_RETURN_IF_ERROR(w.Load(p + "ffn_up.weight", hp_.n_embd, hp_.n_ff, &L.w_up));
+    R1_RETURN_IF_ERROR(w.Load(p + "ffn_down.weight", hp_.n_ff, hp_.n_embd, &L.w_down));
   }
 
   std::vector<float> factors;
   if (spec.rope_freqs && w.Has("rope_freqs.weight"))
-    R1_RETURN_IF_ERROR(load_vec("rope_freqs.weight", n_rot / 2, &factors));
+    R1_RETURN_IF_ERROR(w.Load("rope_freqs.weight", n_rot / 2, &factors));
   inv_freq_ = kernels::RopeInvFreq(n_rot, f.GetFloatOr(a + "rope.freq_base", 10000.0),
                                    factors.empty() ? nullptr : factors.data());
   rope_.style = spec.rope_style;
@@ -162,7 +136,7 @@ Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec, const LoadOp
   packed_ = w.TakePacked();
   // Decode reads every weight once per token, except the embedding table, of
   // which it reads one row (unless it is also the output matrix).
-  info_.active_weight_bytes = w.bytes() - (w.Has("output.weight") ? embd_bytes : 0);
+  info_.active_weight_bytes = w.bytes() - (head_.tied ? 0 : head_.embd_bytes);
   return Status::Ok();
 }
 
@@ -200,27 +174,15 @@ void DenseModel::AttentionBlock(const Layer& L, int il, const Batch& batch, KvCa
   ap.head_dim_k = ap.head_dim_v = hd;
   ap.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   // One attention call per sequence present in the batch, over its own cache.
-  std::vector<int32_t> seqs;
-  for (int32_t s : batch.seq)
-    if (std::find(seqs.begin(), seqs.end(), s) == seqs.end()) seqs.push_back(s);
-  std::vector<float> qs, outs;
-  std::vector<int32_t> pos;
-  std::vector<int64_t> rows;
   KvCache::ViewScratch scratch;
-  for (int32_t s : seqs) {
-    rows.clear();
-    pos.clear();
-    for (int64_t t = 0; t < n; ++t)
-      if (batch.seq[t] == s) rows.push_back(t), pos.push_back(batch.pos[t]);
-    qs.resize(rows.size() * static_cast<size_t>(q_dim));
-    outs.resize(qs.size());
-    for (size_t i = 0; i < rows.size(); ++i)
-      std::copy_n(q_.data() + rows[i] * q_dim, q_dim, qs.data() + i * static_cast<size_t>(q_dim));
-    int64_t n_kv = *std::max_element(pos.begin(), pos.end()) + 1;
-    kernels::KvView view = cache.View(il, s, n_kv, 0, &scratch);
-    kernels::Attention(ap, qs.data(), pos.data(), static_cast<int64_t>(rows.size()), view, outs.data(), pool);
-    for (size_t i = 0; i < rows.size(); ++i)
-      std::copy_n(outs.data() + i * static_cast<size_t>(q_dim), q_dim, attn_.data() + rows[i] * q_dim);
+  for (const SeqRows& g : groups_) {
+    const int64_t m = static_cast<int64_t>(g.rows.size());
+    Fit(qs_, m * q_dim);
+    Fit(outs_, m * q_dim);
+    for (int64_t i = 0; i < m; ++i) std::copy_n(q_.data() + g.rows[i] * q_dim, q_dim, qs_.data() + i * q_dim);
+    kernels::KvView view = cache.View(il, g.seq, g.n_kv(), 0, &scratch);
+    kernels::Attention(ap, qs_.data(), g.pos.data(), m, view, outs_.data(), pool);
+    for (int64_t i = 0; i < m; ++i) std::copy_n(outs_.data() + i * q_dim, q_dim, attn_.data() + g.rows[i] * q_dim);
   }
   kernels::MatMul(L.wo, attn_.data(), n, h_.data(), pool);
   kernels::Add(x_.data(), h_.data(), n * hp_.n_embd);
@@ -236,45 +198,26 @@ void DenseModel::FeedForward(const Layer& L, int64_t n, ThreadPool& pool) {
 Status DenseModel::Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) {
   const int64_t n = batch.size();
   if (n == 0) return Status::Ok();
-  for (int64_t t = 0; t < n; ++t) {
-    if (batch.tokens[t] < 0 || batch.tokens[t] >= hp_.n_vocab)
-      return Status::InvalidArgument("token id " + std::to_string(batch.tokens[t]) + " is outside the vocabulary (" +
-                                     std::to_string(hp_.n_vocab) + ")");
-    if (batch.pos[t] < 0 || batch.pos[t] >= cache.Capacity(batch.seq[t]))
-      return Status::OutOfRange("position " + std::to_string(batch.pos[t]) + " of sequence " +
-                                std::to_string(batch.seq[t]) + " has no KV cache room");
-  }
+  R1_RETURN_IF_ERROR(ValidateBatch(batch, hp_.n_vocab, cache));
+  GroupBySequence(batch, &groups_);
   const int64_t q_dim = static_cast<int64_t>(hp_.n_head) * hp_.head_dim;
   const int64_t kv_dim = static_cast<int64_t>(hp_.n_head_kv) * hp_.head_dim;
-  auto fit = [](std::vector<float>& v, int64_t size) {
-    if (static_cast<int64_t>(v.size()) < size) v.resize(static_cast<size_t>(size));
-  };
-  fit(x_, n * hp_.n_embd);
-  fit(h_, n * std::max(hp_.n_embd, q_dim));
-  fit(q_, n * q_dim);
-  fit(attn_, n * q_dim);
-  fit(k_, n * kv_dim);
-  fit(v_, n * kv_dim);
-  fit(ff_gate_, n * hp_.n_ff);
-  fit(ff_up_, n * hp_.n_ff);
+  Fit(x_, n * hp_.n_embd);
+  Fit(h_, n * std::max(hp_.n_embd, q_dim));
+  Fit(q_, n * q_dim);
+  Fit(attn_, n * q_dim);
+  Fit(k_, n * kv_dim);
+  Fit(v_, n * kv_dim);
+  Fit(ff_gate_, n * hp_.n_ff);
+  Fit(ff_up_, n * hp_.n_ff);
 
-  kernels::GetRows(tok_embd_, batch.tokens.data(), n, x_.data());
+  head_.Embed(batch, x_.data());
   for (int il = 0; il < hp_.n_layer; ++il) {
     const Layer& L = layers_[static_cast<size_t>(il)];
     AttentionBlock(L, il, batch, cache, pool);
     FeedForward(L, n, pool);
   }
-
-  // The head runs only on the rows that want logits.
-  int64_t n_out = 0;
-  for (int64_t t = 0; t < n; ++t) {
-    if (!batch.logits[t]) continue;
-    if (n_out != t) std::copy_n(x_.data() + t * hp_.n_embd, hp_.n_embd, x_.data() + n_out * hp_.n_embd);
-    ++n_out;
-  }
-  if (n_out == 0) return Status::Ok();
-  kernels::RmsNorm(x_.data(), output_norm_.data(), n_out, hp_.n_embd, hp_.eps, h_.data());
-  kernels::MatMul(output_, h_.data(), n_out, logits, pool);
+  head_.Logits(batch, x_.data(), hp_.eps, h_.data(), logits, pool);
   return Status::Ok();
 }
 

@@ -140,7 +140,7 @@ TEST(KvQ8, MlaLogitsCloseToF16) {
     SCOPED_TRACE(absorbed ? "absorbed" : "expanded");
     auto f = gguf::File::Open(path);
     ASSERT_TRUE(f.ok()) << f.status().ToString();
-    Deepseek2Options opts;
+    LoadOptions opts;
     opts.mla = mode;
     opts.verbose = false;
     auto m = LoadDeepseek2(**f, opts);

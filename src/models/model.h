@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,13 +73,32 @@ class Model {
   virtual std::vector<std::pair<const void*, size_t>> PackedMemory() const { return {}; }
 };
 
+// Which form of MLA attention (deepseek2) a sequence's chunk uses. Both read
+// the same compressed cache. Absorbed does less work per new token (decode);
+// expanded does less per (query, key) pair, which wins for long prefill chunks.
+enum class MlaMode { kAuto, kAbsorbed, kExpanded };
+
+// Everything a caller may choose about loading a model. The frontends set
+// these from command-line flags (tools/r1/common.cc); models read nothing
+// from the environment.
 struct LoadOptions {
   // Repack the quantized matmul weights at load time into the kernels'
   // 8-row interleaved layout (kernels/repack.h): faster decode and prefill,
   // for a packed copy of those tensors in memory (the mmapped file stays in
-  // use for everything else). R1_REPACK=0 in the environment also turns it off.
+  // use for everything else). --no-repack turns it off.
   bool repack = true;
   ThreadPool* pool = nullptr;  // splits the repacking; a temporary pool when null
+  bool verbose = true;         // log load-time decisions (routing, rope) on stderr
+
+  // deepseek2 only.
+  MlaMode mla = MlaMode::kAuto;  // --mla
+  // kAuto: a sequence's chunk of at least this many tokens uses the expanded
+  // form. The choice depends only on that sequence's tokens in the batch, so a
+  // batch of many sequences gives each the same result as running it alone.
+  int64_t mla_expanded_min_tokens = 128;
+  // Overrides expert_group_count / expert_group_used_count (--expert-groups);
+  // n_group 1 turns group-limited routing off.
+  std::optional<int> n_group, topk_group;
 };
 
 // Loads the architecture named by general.architecture (see registry.cc).

@@ -96,4 +96,43 @@ StatusOr<std::vector<float>> Weights::Vector(const std::string& name, int64_t n)
   return v;
 }
 
+Status Weights::Load(const std::string& name, int64_t k, int64_t rows, kernels::Matrix* out, bool pack) {
+  auto m = Matrix(name, k, rows, pack);
+  if (!m.ok()) return m.status();
+  *out = *m;
+  return Status::Ok();
+}
+
+Status Weights::Load(const std::string& name, int64_t n, std::vector<float>* out) {
+  auto v = Vector(name, n);
+  if (!v.ok()) return v.status();
+  *out = std::move(*v);
+  return Status::Ok();
+}
+
+kernels::Matrix DerivedMatrix(const std::vector<float>& rows, int64_t k, int64_t n_rows, GgmlType src,
+                              std::vector<std::vector<uint8_t>>& storage) {
+  GgmlType t = GgmlType::F32;
+  if (src == GgmlType::F16 || src == GgmlType::BF16) t = src;
+  else if (src != GgmlType::F32 && k % 32 == 0) t = GgmlType::Q8_0;
+  kernels::Matrix m;
+  m.type = t;
+  m.k = k;
+  m.rows = n_rows;
+  m.row_bytes = GgmlRowSize(t, k);
+  storage.emplace_back(m.row_bytes * static_cast<size_t>(n_rows));
+  for (int64_t r = 0; r < n_rows; ++r)
+    kernels::Quantize(t, rows.data() + r * k, storage.back().data() + static_cast<size_t>(r) * m.row_bytes, k);
+  m.data = storage.back().data();
+  return m;
+}
+
+std::vector<float> ToFloat(const kernels::Matrix& m) {
+  std::vector<float> out(static_cast<size_t>(m.rows * m.k));
+  for (int64_t r = 0; r < m.rows; ++r)
+    kernels::Dequantize(m.type, static_cast<const uint8_t*>(m.data) + static_cast<size_t>(r) * m.row_bytes,
+                        out.data() + r * m.k, m.k);
+  return out;
+}
+
 }  // namespace r1

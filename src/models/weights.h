@@ -40,6 +40,10 @@ class Weights {
   // A 1-D tensor of n values (norm weights, biases), converted to float.
   StatusOr<std::vector<float>> Vector(const std::string& name, int64_t n);
 
+  // The same two, into *out, for loaders that fill a struct field by field.
+  [[nodiscard]] Status Load(const std::string& name, int64_t k, int64_t rows, kernels::Matrix* out, bool pack = true);
+  [[nodiscard]] Status Load(const std::string& name, int64_t n, std::vector<float>* out);
+
   uint64_t bytes() const { return bytes_; }
   const gguf::File& file() const { return f_; }
 
@@ -54,5 +58,15 @@ class Weights {
   std::unique_ptr<kernels::PackedWeights> packed_;
   double pack_seconds_ = 0;
 };
+
+// A matrix converted at load time from the file's layout (n_rows rows of k
+// floats), stored in a type that loses nothing against the source when the
+// source is a float type, and as Q8_0 (row length permitting) when it is
+// quantized. The bytes live in a new element of `storage`, which the model owns.
+kernels::Matrix DerivedMatrix(const std::vector<float>& rows, int64_t k, int64_t n_rows, GgmlType src,
+                              std::vector<std::vector<uint8_t>>& storage);
+
+// All of m's rows as floats.
+std::vector<float> ToFloat(const kernels::Matrix& m);
 
 }  // namespace r1

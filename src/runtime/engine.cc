@@ -25,8 +25,8 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
   if (!file.ok()) return file.status();
   e->file_ = std::move(*file);
   e->pool_ = std::make_unique<ThreadPool>(opts.threads);
-  LoadOptions lo;
-  lo.repack = opts.repack;
+  LoadOptions lo = opts.load;
+  lo.verbose = opts.verbose;
   if (const uint64_t ram = PhysicalMemoryBytes(); lo.repack && !RepackFits(e->file_->file_size(), ram)) {
     lo.repack = false;
     if (opts.verbose)

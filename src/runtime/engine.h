@@ -30,7 +30,7 @@ struct EngineOptions {
   bool prefix_cache = true;
   KvType kv_type = KvType::kF16;  // KV cache element type (q8_0: half the memory)
   bool verbose = true;      // load log on stderr
-  bool repack = true;       // repack weights for the kernels at load (LoadOptions::repack)
+  LoadOptions load;         // repack, MLA mode, routing groups (its pool and verbose are set by Load)
 };
 
 // Whether repacking (a copy of the weights in anonymous memory; the mmapped

@@ -13,6 +13,7 @@ struct Options {
   std::string model, tokens, out;
   int threads = 0;
   int64_t batch = 512;
+  r1::LoadOptions load;
 };
 
 int Run(const Options& o) {
@@ -23,6 +24,7 @@ int Run(const Options& o) {
   eo.threads = o.threads;
   eo.ctx_size = static_cast<int64_t>(tokens->size());
   eo.batch_size = o.batch;
+  eo.load = o.load;
   auto engine = r1::Engine::Load(eo);
   if (!engine.ok()) return r1::cli::Fail(engine.status());
   std::vector<float> logits;
@@ -60,6 +62,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("--out", o->out, "Binary output file (float32)");
       app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
       app.add_option("-b,--batch", o->batch, "Prefill chunk size")->capture_default_str();
+      r1::cli::AddLoadOptions(app, &o->load);
       return [o] { return Run(*o); };
     });
 

@@ -55,7 +55,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
           ->check(CLI::Range(1, 65536));
       app.add_option("-t,--threads", o->engine.threads, "Threads (0: physical cores)")->capture_default_str();
       r1::cli::AddKvTypeOption(app, &o->engine.kv_type);
-      r1::cli::AddRepackOption(app, &o->engine.repack);
+      r1::cli::AddLoadOptions(app, &o->engine.load);
       app.add_option("--max-queue", o->max_queue, "Waiting requests before 429")->capture_default_str();
       app.add_option("--max-body", o->max_body_bytes, "Largest request body in bytes")->capture_default_str();
       app.add_option("--read-timeout", o->read_timeout_s, "Seconds a client may stay silent")->capture_default_str();

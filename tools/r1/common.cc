@@ -55,16 +55,63 @@ void AddKvTypeOption(CLI::App& app, KvType* t) {
       ->default_str(KvTypeName(*t));
 }
 
-void AddRepackOption(CLI::App& app, bool* repack) {
-  app.add_flag_callback("--no-repack", [repack] { *repack = false; },
+StatusOr<MlaMode> ParseMlaMode(const std::string& s) {
+  if (s == "auto") return MlaMode::kAuto;
+  if (s == "absorbed") return MlaMode::kAbsorbed;
+  if (s == "expanded") return MlaMode::kExpanded;
+  return Status::InvalidArgument("--mla: '" + s + "' is not one of auto, absorbed, expanded");
+}
+
+// "G,K" (n_group G, topk_group K) or "none" (no group limit: 1,1).
+StatusOr<std::pair<int, int>> ParseExpertGroups(const std::string& s) {
+  if (s == "none") return std::pair<int, int>{1, 1};
+  const size_t comma = s.find(',');
+  if (comma != std::string::npos) {
+    auto g = ParseTokenList(s.substr(0, comma)), k = ParseTokenList(s.substr(comma + 1));
+    if (g.ok() && k.ok() && g->size() == 1 && k->size() == 1 && (*g)[0] > 0 && (*k)[0] > 0 && (*k)[0] <= (*g)[0])
+      return std::pair<int, int>{(*g)[0], (*k)[0]};
+  }
+  return Status::InvalidArgument("--expert-groups: '" + s + "' is not G,K (0 < K <= G) or none");
+}
+
+void AddLoadOptions(CLI::App& app, LoadOptions* lo) {
+  app.add_flag_callback("--no-repack", [lo] { lo->repack = false; },
                         "Do not repack weights for the kernels at load (less memory, slower matmuls)");
+  app.add_option_function<std::string>(
+         "--mla",
+         [lo](const std::string& s) {
+           if (auto m = ParseMlaMode(s); m.ok()) lo->mla = *m;
+         },
+         "deepseek2 attention form: auto (expanded for long prefill chunks), absorbed, expanded")
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            auto m = ParseMlaMode(s);
+            return m.ok() ? std::string() : m.status().message();
+          },
+          "auto|absorbed|expanded"))
+      ->default_str("auto");
+  app.add_option_function<std::string>(
+         "--expert-groups",
+         [lo](const std::string& s) {
+           auto g = ParseExpertGroups(s);
+           if (!g.ok()) return;
+           lo->n_group = g->first;
+           lo->topk_group = g->second;
+         },
+         "deepseek2 group-limited routing override: G,K (n_group, topk_group) or none")
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            auto g = ParseExpertGroups(s);
+            return g.ok() ? std::string() : g.status().message();
+          },
+          "G,K|none"));
 }
 
 void AddEngineOptions(CLI::App& app, EngineOptions* eo) {
   app.add_option("-m,--model", eo->model_path, "GGUF model")->required();
   app.add_option("-t,--threads", eo->threads, "Threads (default: physical cores)");
   AddKvTypeOption(app, &eo->kv_type);
-  AddRepackOption(app, &eo->repack);
+  AddLoadOptions(app, &eo->load);
 }
 
 int Fail(const Status& s) {

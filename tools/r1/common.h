@@ -25,11 +25,13 @@ void AddSamplingOptions(CLI::App& app, SamplerParams* p);
 // error naming the flag.
 void AddKvTypeOption(CLI::App& app, KvType* t);
 
-// --no-repack: keep the weights in the file's layout (no load-time repacking).
-void AddRepackOption(CLI::App& app, bool* repack);
+// The model-loading flags (LoadOptions): --no-repack (keep the weights in
+// the file's layout), --mla auto|absorbed|expanded and --expert-groups G,K|none
+// (deepseek2). A bad value is a parse error naming the flag.
+void AddLoadOptions(CLI::App& app, LoadOptions* lo);
 
 // The engine flags every model-running command shares, bound to `eo`:
-// -m/--model (required), -t/--threads, --kv-type, --no-repack.
+// -m/--model (required), -t/--threads, --kv-type and the load options.
 void AddEngineOptions(CLI::App& app, EngineOptions* eo);
 
 // Prints "r1: <message>" to stderr and returns exit code 1.
