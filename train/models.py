@@ -223,7 +223,9 @@ class DeepSeek2(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.c = c
-        self.token_embd = nn.Parameter(torch.randn(c.n_vocab, c.n_embd) * 0.02)
+        # Unit-scale embeddings: at 0.02 the blocks' outputs (rms ~0.5 at init) swamp the token identity in the
+        # residual stream, and the first runs never learnt to copy a token (REPORT.md).
+        self.token_embd = nn.Parameter(torch.randn(c.n_vocab, c.n_embd))
         self.blocks = nn.ModuleList([DSBlock(c, i >= c.n_dense) for i in range(c.n_layer)])
         self.output_norm = nn.Parameter(torch.ones(c.n_embd))
         self.output = nn.Parameter(torch.randn(c.n_vocab, c.n_embd) * c.n_embd ** -0.5)
@@ -378,7 +380,9 @@ class Qwen2(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.c = c
-        self.token_embd = nn.Parameter(torch.randn(c.n_vocab, c.n_embd) * 0.02)
+        # Unit-scale embeddings: at 0.02 the blocks' outputs (rms ~0.5 at init) swamp the token identity in the
+        # residual stream, and the first runs never learnt to copy a token (REPORT.md).
+        self.token_embd = nn.Parameter(torch.randn(c.n_vocab, c.n_embd))
         self.blocks = nn.ModuleList([QBlock(c) for _ in range(c.n_layer)])
         self.output_norm = nn.Parameter(torch.ones(c.n_embd))
         self.output = nn.Parameter(torch.randn(c.n_vocab, c.n_embd) * c.n_embd ** -0.5)

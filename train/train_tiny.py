@@ -176,6 +176,8 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--init", default="", help="compact checkpoint to continue from")
     ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--save-every", type=float, default=0, help="minutes between checkpoints to OUT.partial")
+    ap.add_argument("--wd", type=float, default=0.1, help="AdamW weight decay of the matrices")
     ap.add_argument("--dims", default="", help='JSON config overrides, e.g. {"n_embd": 128}')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -219,7 +221,12 @@ def main():
     print("params: %d (%.2f M)" % (n_params, n_params / 1e6), flush=True)
     n_unused = spec["vocab"] - len(used)
     unused_bias = math.log(n_unused)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
+    # Weight decay on the matrices only (not on norms, biases or the embeddings): it keeps the residual stream
+    # from growing the massive constant activations that drowned the token identity in the first runs.
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and n != "token_embd"]
+    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and n != "token_embd")]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.95))
     order = sorted(range(len(data)), key=lambda i: len(data[i][1]))
     batches, cur, cur_max = [], [], 0
     for i in order:
@@ -232,6 +239,8 @@ def main():
     if cur:
         batches.append(cur)
     budget = a.minutes * 60
+    out = a.out or os.path.join(ROOT, "data", "trained", a.name + ".gguf")
+    last_save = time.time()
     t_start, step, tokens_seen, log = time.time(), 0, 0, []
     rng = random.Random(a.seed)
     mtp = a.name == "r1-tiny"
@@ -272,6 +281,11 @@ def main():
                 m.update_bias(1e-3)
             tokens_seen += int(toks.numel())
             step += 1
+            if a.save_every and time.time() - last_save > a.save_every * 60:  # a checkpoint to look at mid-run
+                model.eval()
+                export(model, a.name, spec, used, template, {"steps": step, "tokens": tokens_seen}, out + ".partial")
+                model.train()
+                last_save = time.time()
             if step % 20 == 0:
                 log.append((step, tokens_seen, round(time.time() - t_start), float(loss), float(mloss)))
                 print("step %d tokens %d time %.0fs loss %.4f mtp %.4f lr %.2e" % (step, tokens_seen, time.time() - t_start,
@@ -299,7 +313,6 @@ def main():
                 count += int(sel.sum())
         stats["mtp_agreement"] = round(agree / max(1, count), 4)
         print("MTP agreement on held-out completions: %.4f (%d positions)" % (agree / max(1, count), count), flush=True)
-    out = a.out or os.path.join(ROOT, "data", "trained", a.name + ".gguf")
     export(model, a.name, spec, used, template, stats, out)
     json.dump({"stats": stats, "log": log}, open(os.path.join(HERE, "logs", a.name + ".json"), "w"), indent=1)
     print("wrote %s (%s)" % (out, json.dumps(stats)), flush=True)

@@ -108,8 +108,9 @@ StatusOr<std::string> ChatTemplate::Render(const nlohmann::json& messages, const
 
 StatusOr<std::string> ChatTemplate::Render(const nlohmann::ordered_json& messages,
                                            const nlohmann::ordered_json& tools, bool add_generation_prompt,
-                                           const std::string& bos_token, const std::string& eos_token) const {
-  return Render(MakeInputs(messages, tools, add_generation_prompt, bos_token, eos_token));
+                                           const std::string& bos_token, const std::string& eos_token,
+                                           const jinja::RenderLimits& limits) const {
+  return Render(MakeInputs(messages, tools, add_generation_prompt, bos_token, eos_token), limits);
 }
 
 }  // namespace r1::chat

@@ -64,7 +64,7 @@ class ChatTemplate {
                                const std::string& eos_token) const;
   StatusOr<std::string> Render(const nlohmann::ordered_json& messages, const nlohmann::ordered_json& tools,
                                bool add_generation_prompt, const std::string& bos_token,
-                               const std::string& eos_token) const;
+                               const std::string& eos_token, const jinja::RenderLimits& limits = {}) const;
   StatusOr<std::string> Render(const ChatInputs& inputs, const jinja::RenderLimits& limits = {}) const;
 
   const std::string& source() const { return source_; }

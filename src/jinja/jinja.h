@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,12 +35,21 @@ namespace r1::jinja {
 struct Stmt;
 using StmtList = std::vector<std::unique_ptr<Stmt>>;
 
+// What one render may spend. Every limit is checked as the work is done or
+// the value is built (never after), so no render allocates more than about
+// max_output_bytes at once or runs past its budget.
 struct RenderLimits {
-  size_t max_output_bytes = 64u << 20;    // any single string, the output included
+  size_t max_output_bytes = 64u << 20;    // any single string or list (at kValueBytes a slot), the output included
   int64_t max_loop_iterations = 1000000;  // summed over all loops
   int max_call_depth = 64;                // nested macro calls
-  uint64_t max_work = 2000000000;         // expression evaluations + bytes built
+  int64_t max_calls = 100000;             // macro calls in all (f(n-1) twice per call is 2^n)
+  uint64_t max_work = 400000000;          // expression evaluations + bytes built, in all
+  double max_seconds = 0;                 // wall clock (0: none)
+  std::function<bool()> cancelled;        // polled while rendering; true stops it (the client left)
 };
+
+// The bytes a list or dict slot is charged as (Value plus its share of the container).
+inline constexpr size_t kValueBytes = 48;
 
 class Template {
  public:

@@ -24,10 +24,37 @@ Evaluator::~Evaluator() {
   for (auto& ns : namespaces_) ns.namespace_attrs().items.clear();
 }
 
+Evaluator::Evaluator(const RenderLimits& limits) : limits_(limits) {
+  if (limits_.max_seconds > 0)
+    deadline_ = std::chrono::steady_clock::now() +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(limits_.max_seconds));
+}
+
 Status Evaluator::Charge(uint64_t units) {
   work_ += units;
   if (work_ > limits_.max_work) return Status::ResourceExhausted("template exceeded its work budget");
+  if (work_ >= next_poll_) {  // every ~64k units: a few hundred microseconds of rendering
+    next_poll_ = work_ + (1u << 16);
+    if (limits_.max_seconds > 0 && std::chrono::steady_clock::now() > deadline_)
+      return Status::ResourceExhausted("template rendering took longer than " + std::to_string(limits_.max_seconds) +
+                                      " s");
+    if (limits_.cancelled && limits_.cancelled()) return Status::Cancelled("template rendering was cancelled");
+  }
   return Status::Ok();
+}
+
+Status Evaluator::CheckSlots(size_t n) const {
+  if (n > limits_.max_output_bytes / kValueBytes)
+    return Status::ResourceExhausted("template built a list of more than " +
+                                     std::to_string(limits_.max_output_bytes / kValueBytes) + " items");
+  return Status::Ok();
+}
+
+Status Evaluator::CountCall() {
+  if (++calls_ > limits_.max_calls)
+    return Status::ResourceExhausted("template made more than " + std::to_string(limits_.max_calls) + " macro calls");
+  return Charge(1);
 }
 
 Status Evaluator::CheckSize(size_t n) const {
@@ -252,6 +279,7 @@ Value Evaluator::MakeMacro(const Stmt& s, const std::shared_ptr<Scope>& scope) {
         sc->vars[def->params[i]] = Value::Undefined("'" + def->params[i] + "' is undefined");
       }
     }
+    R1_RETURN_IF_ERROR(ev.CountCall());
     if (++ev.call_depth_ > ev.limits_.max_call_depth) {
       --ev.call_depth_;
       return Status::ResourceExhausted("macro calls nested too deeply");

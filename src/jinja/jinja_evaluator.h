@@ -7,6 +7,7 @@
 // open a scope.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -25,7 +26,7 @@ struct Scope {
 
 class Evaluator {
  public:
-  explicit Evaluator(const RenderLimits& limits) : limits_(limits) {}
+  explicit Evaluator(const RenderLimits& limits);
   ~Evaluator();
   Evaluator(const Evaluator&) = delete;
   Evaluator& operator=(const Evaluator&) = delete;
@@ -40,8 +41,12 @@ class Evaluator {
 
   // Charges `units` of work; ResourceExhausted past the budget.
   Status Charge(uint64_t units);
-  // Errors for strings or lists larger than max_output_bytes.
+  // Errors for strings larger than max_output_bytes.
   Status CheckSize(size_t n) const;
+  // Errors for lists (or dicts) of n slots larger than max_output_bytes at kValueBytes a slot.
+  Status CheckSlots(size_t n) const;
+  // Counts one macro call against max_calls.
+  Status CountCall();
   Status CountIterations(int64_t n);
   // Lists/dicts nested deeper than this are refused (see Value::depth).
   static constexpr uint32_t kMaxValueDepth = 512;
@@ -63,6 +68,9 @@ class Evaluator {
 
   RenderLimits limits_;
   uint64_t work_ = 0;
+  uint64_t next_poll_ = 0;  // work_ at which the clock and `cancelled` are looked at next
+  int64_t calls_ = 0;
+  std::chrono::steady_clock::time_point deadline_;
   int64_t iterations_ = 0;
   int call_depth_ = 0;
   enum class Flow { kNormal, kBreak, kContinue } flow_ = Flow::kNormal;

@@ -374,7 +374,20 @@ StatusOr<Value> Replace(Evaluator& ev, const Value& v, CallArgs& a) {
   std::vector<Value> p;
   R1_RETURN_IF_ERROR(BindArgs(a, "replace", {"old", "new", "count"}, &p));
   int64_t count = p[2].is_int() ? p[2].as_int() : -1;
-  std::string r = PyReplace(v.Str(), p[0].Str(), p[1].Str(), count);
+  // The result's size first, so that nested replaces cannot build gigabytes before the check.
+  const std::string s = v.Str(), old_s = p[0].Str(), new_s = p[1].Str();
+  size_t n = 0;
+  if (old_s.empty()) {
+    n = DecodeUtf8(s).size() + 1;
+  } else {
+    for (size_t at = s.find(old_s); at != std::string::npos; at = s.find(old_s, at + old_s.size())) ++n;
+  }
+  if (count >= 0) n = std::min(n, static_cast<size_t>(count));
+  R1_RETURN_IF_ERROR(ev.Charge(s.size()));
+  if (new_s.size() > old_s.size() && n > 0 &&
+      (new_s.size() - old_s.size()) > (ev.limits().max_output_bytes - std::min(s.size(), ev.limits().max_output_bytes)) / n)
+    return ev.CheckSize(ev.limits().max_output_bytes + 1);
+  std::string r = PyReplace(s, old_s, new_s, count);
   R1_RETURN_IF_ERROR(ev.CheckSize(r.size()));
   R1_RETURN_IF_ERROR(ev.Charge(r.size()));
   return Value::String(std::move(r));
@@ -481,7 +494,7 @@ StatusOr<Value> ToJson(Evaluator& ev, const Value& v, CallArgs& a) {
   int indent = -1;
   if (p[0].is_int()) indent = static_cast<int>(std::clamp<int64_t>(p[0].as_int(), 0, 64));
   else if (!p[0].is_undefined() && !p[0].is_none()) return TypeError("tojson indent must be an integer");
-  auto r = v.ToJson(indent, p[1].Truthy(), p[3].Truthy());
+  auto r = v.ToJson(indent, p[1].Truthy(), p[3].Truthy(), ev.limits().max_output_bytes);
   if (!r.ok()) return r.status();
   R1_RETURN_IF_ERROR(ev.CheckSize(r->size()));
   R1_RETURN_IF_ERROR(ev.Charge(r->size()));

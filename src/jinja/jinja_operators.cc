@@ -44,8 +44,8 @@ StatusOr<Value> Repeat(Evaluator& ev, const Value& seq, int64_t n) {
     return Value::String(std::move(out));
   }
   size_t len = seq.as_list().size();
-  if (len && static_cast<size_t>(n) > ev.limits().max_output_bytes) return ev.CheckSize(ev.limits().max_output_bytes + 1);
-  R1_RETURN_IF_ERROR(ev.CheckSize(len * static_cast<size_t>(n)));
+  if (len && static_cast<size_t>(n) > ev.limits().max_output_bytes) return ev.CheckSlots(ev.limits().max_output_bytes);
+  R1_RETURN_IF_ERROR(ev.CheckSlots(len * static_cast<size_t>(n)));
   R1_RETURN_IF_ERROR(ev.Charge(len * static_cast<size_t>(n)));
   ValueList out;
   for (int64_t i = 0; i < n; ++i) out.insert(out.end(), seq.as_list().begin(), seq.as_list().end());
@@ -62,7 +62,7 @@ StatusOr<Value> Arith(Evaluator& ev, const std::string& op, const Value& a, cons
       return Value::String(a.as_string() + b.as_string());
     }
     if (a.is_list() && b.is_list()) {
-      R1_RETURN_IF_ERROR(ev.CheckSize(a.as_list().size() + b.as_list().size()));
+      R1_RETURN_IF_ERROR(ev.CheckSlots(a.as_list().size() + b.as_list().size()));
       R1_RETURN_IF_ERROR(ev.Charge(a.as_list().size() + b.as_list().size()));
       ValueList out = a.as_list();
       out.insert(out.end(), b.as_list().begin(), b.as_list().end());

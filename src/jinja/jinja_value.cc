@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "jinja/jinja_string.h"
+#include "r1/json.h"
 
 namespace r1::jinja {
 
@@ -194,9 +195,11 @@ std::string Value::Repr(int depth) const {
 
 namespace {
 
-Status ToJsonImpl(const Value& v, int indent, bool ensure_ascii, bool sort_keys, int depth,
+Status ToJsonImpl(const Value& v, int indent, bool ensure_ascii, bool sort_keys, int depth, size_t max_bytes,
                   std::string& out) {
   if (depth > 512) return Status::InvalidArgument("tojson: nesting too deep");
+  if (out.size() > max_bytes)  // checked as the text grows, so it never gets much past the cap
+    return Status::ResourceExhausted("tojson output exceeds " + std::to_string(max_bytes) + " bytes");
   auto newline = [&](int d) {
     out.push_back('\n');
     out.append(static_cast<size_t>(indent) * static_cast<size_t>(d), ' ');
@@ -220,7 +223,7 @@ Status ToJsonImpl(const Value& v, int indent, bool ensure_ascii, bool sort_keys,
       for (size_t i = 0; i < l.size(); ++i) {
         if (i) out += indent >= 0 ? "," : ", ";
         if (indent >= 0) newline(depth + 1);
-        R1_RETURN_IF_ERROR(ToJsonImpl(l[i], indent, ensure_ascii, sort_keys, depth + 1, out));
+        R1_RETURN_IF_ERROR(ToJsonImpl(l[i], indent, ensure_ascii, sort_keys, depth + 1, max_bytes, out));
       }
       if (indent >= 0) newline(depth);
       out.push_back(']');
@@ -249,7 +252,7 @@ Status ToJsonImpl(const Value& v, int indent, bool ensure_ascii, bool sort_keys,
         if (indent >= 0) newline(depth + 1);
         AppendJsonString(out, keys[order[n]], ensure_ascii);
         out += ": ";
-        R1_RETURN_IF_ERROR(ToJsonImpl(items[order[n]]->second, indent, ensure_ascii, sort_keys, depth + 1, out));
+        R1_RETURN_IF_ERROR(ToJsonImpl(items[order[n]]->second, indent, ensure_ascii, sort_keys, depth + 1, max_bytes, out));
       }
       if (indent >= 0) newline(depth);
       out.push_back('}');
@@ -263,18 +266,20 @@ Status ToJsonImpl(const Value& v, int indent, bool ensure_ascii, bool sort_keys,
 
 }  // namespace
 
-StatusOr<std::string> Value::ToJson(int indent, bool ensure_ascii, bool sort_keys) const {
+StatusOr<std::string> Value::ToJson(int indent, bool ensure_ascii, bool sort_keys, size_t max_bytes) const {
   std::string out;
-  R1_RETURN_IF_ERROR(ToJsonImpl(*this, indent, ensure_ascii, sort_keys, 0, out));
+  R1_RETURN_IF_ERROR(ToJsonImpl(*this, indent, ensure_ascii, sort_keys, 0, max_bytes, out));
+  if (out.size() > max_bytes)
+    return Status::ResourceExhausted("tojson output exceeds " + std::to_string(max_bytes) + " bytes");
   return out;
 }
 
 StatusOr<nlohmann::ordered_json> Value::ToJsonValue() const {
   auto text = ToJson(-1, false, false);
   if (!text.ok()) return text.status();
-  auto j = nlohmann::ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::InvalidArgument("value is not representable as JSON");
-  return j;
+  auto j = ParseJson<nlohmann::ordered_json>(*text, "the value");
+  if (!j.ok()) return Status::InvalidArgument("value is not representable as JSON (" + j.status().message() + ")");
+  return std::move(*j);
 }
 
 bool Value::Equals(const Value& o) const {

@@ -122,7 +122,9 @@ class Value {
   // repr(x), used for elements when printing lists and dicts.
   std::string Repr(int depth = 0) const;
   // json.dumps(x, ensure_ascii, indent, sort_keys); indent < 0 means None.
-  StatusOr<std::string> ToJson(int indent, bool ensure_ascii, bool sort_keys) const;
+  // Stops with ResourceExhausted once the text passes max_bytes.
+  StatusOr<std::string> ToJson(int indent, bool ensure_ascii, bool sort_keys,
+                               size_t max_bytes = static_cast<size_t>(-1)) const;
   // Converts back to JSON (for callers); Undefined/callables are errors.
   StatusOr<nlohmann::ordered_json> ToJsonValue() const;
 

@@ -42,6 +42,7 @@ struct ServerOptions {
   double shutdown_grace_s = 10;  // SIGTERM: in-flight requests get this long to finish
   bool prefix_cache = true;
   bool log_requests = true;
+  bool special_in_messages = false;  // parse special-token text inside chat messages (PromptInput)
 };
 
 struct ServerContext {

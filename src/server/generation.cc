@@ -21,7 +21,8 @@ Generation::~Generation() {
     ctx_.metrics.Tokens(update_.prompt_tokens, update_.completion_tokens, update_.reasoning_tokens);
 }
 
-StatusOr<std::unique_ptr<Generation>> Generation::Start(ServerContext& ctx, ApiRequest req, std::string id) {
+StatusOr<std::unique_ptr<Generation>> Generation::Start(ServerContext& ctx, ApiRequest req, std::string id,
+                                                       std::function<bool()> cancelled) {
   auto g = std::unique_ptr<Generation>(new Generation(ctx, std::move(req), std::move(id)));
   const ApiRequest& r = g->req_;
   Engine& engine = *ctx.engine;
@@ -30,6 +31,9 @@ StatusOr<std::unique_ptr<Generation>> Generation::Start(ServerContext& ctx, ApiR
   in.messages = r.messages;
   in.tools = r.tools;
   in.text = r.prompt;
+  in.max_tokens = engine.ctx_size();
+  in.special_in_messages = ctx.opts.special_in_messages;
+  in.limits.cancelled = std::move(cancelled);
   auto prompt = BuildPrompt(engine.tokenizer(), engine.chat_template(), in);
   if (!prompt.ok()) return prompt.status();
   if (!r.chat) g->prompt_text_ = r.prompt;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,7 +20,9 @@ class Generation {
   // Builds the prompt (chat template or raw text), tokenizes and submits it.
   // Errors carry the HTTP mapping of their code (400 for a prompt longer
   // than the context, 429 for a full queue).
-  static StatusOr<std::unique_ptr<Generation>> Start(ServerContext& ctx, ApiRequest req, std::string id);
+  // `cancelled` stops the template rendering (the client left, the server stops).
+  static StatusOr<std::unique_ptr<Generation>> Start(ServerContext& ctx, ApiRequest req, std::string id,
+                                                     std::function<bool()> cancelled = {});
   ~Generation();
 
   // Waits up to `timeout` for output; false when nothing came. Stop strings

@@ -12,6 +12,7 @@
 
 #include "server/connection.h"
 #include "server/generation.h"
+#include "r1/json.h"
 
 namespace r1::server {
 
@@ -90,19 +91,18 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   } record{ctx, endpoint, res};
   if (ctx.stopping) return SendStatus(res, Status::Unavailable("the server is shutting down"));
   if (!ctx.ready) return SendStatus(res, Status::Unavailable("the model is still loading"));
-  json body;
-  try {
-    body = json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    return SendError(res, 400, std::string("the request body is not valid JSON: ") + e.what());
-  }
+  auto body = ParseJson(req.body, "the request body");
+  if (!body.ok()) return SendStatus(res, body.status());
   ApiRequest r;
-  auto parsed = ParseApiRequest(body, chat);
+  auto parsed = ParseApiRequest(*body, chat);
   if (!parsed.ok()) return SendStatus(res, parsed.status(), ErrorParam(parsed.status()));
   r = std::move(*parsed);
   const std::string id = (chat ? "chatcmpl-" : "cmpl-") + res.get_header_value("X-Request-Id");
   const bool stream = r.stream;
-  auto gen = Generation::Start(ctx, std::move(r), id);
+  // Rendering the template stops when the client leaves or the server stops.
+  std::shared_ptr<const ClientConnection> conn_for_render = std::make_shared<const ClientConnection>(req);
+  auto gen = Generation::Start(ctx, std::move(r), id,
+                               [&ctx, conn_for_render] { return ctx.stopping.load() || conn_for_render->closed(); });
   if (!gen.ok()) {
     const bool prompt_error = gen.status().code() == StatusCode::kInvalidArgument;
     return SendStatus(res, gen.status(), prompt_error ? (chat ? "messages" : "prompt") : "");

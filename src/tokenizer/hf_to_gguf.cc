@@ -4,6 +4,8 @@
 #include <map>
 #include <vector>
 
+#include "r1/json.h"
+
 namespace r1 {
 
 namespace {
@@ -11,10 +13,12 @@ namespace {
 enum TokenType : int32_t { kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5 };
 
 StatusOr<nlohmann::json> ReadJson(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(path + ": cannot open");
-  auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument(path + ": not a JSON object");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto j = ParseJson(text, path);
+  if (!j.ok()) return j.status();
+  if (!j->is_object()) return Status::InvalidArgument(path + ": not a JSON object");
   return j;
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "tokenizer/tokenizer_impl.h"
+#include "r1/json.h"
 
 namespace r1 {
 namespace {
@@ -102,14 +103,16 @@ std::string TokenText(const json& cfg, const char* key) {
 }
 
 StatusOr<std::unique_ptr<Tokenizer>> Load(std::string_view tokenizer_json, std::string_view config_json) {
-  json root = json::parse(tokenizer_json.begin(), tokenizer_json.end(), nullptr, false);
-  if (root.is_discarded() || !root.is_object())
-    return Status::InvalidArgument("tokenizer.json is not a JSON object");
+  auto parsed_root = ParseJson(tokenizer_json, "tokenizer.json");
+  if (!parsed_root.ok()) return parsed_root.status();
+  json root = std::move(*parsed_root);
+  if (!root.is_object()) return Status::InvalidArgument("tokenizer.json is not a JSON object");
   json cfg = json::object();
   if (!config_json.empty()) {
-    cfg = json::parse(config_json.begin(), config_json.end(), nullptr, false);
-    if (cfg.is_discarded() || !cfg.is_object())
-      return Status::InvalidArgument("tokenizer_config.json is not a JSON object");
+    auto parsed_cfg = ParseJson(config_json, "tokenizer_config.json");
+    if (!parsed_cfg.ok()) return parsed_cfg.status();
+    cfg = std::move(*parsed_cfg);
+    if (!cfg.is_object()) return Status::InvalidArgument("tokenizer_config.json is not a JSON object");
   }
   const json& model = root.value("model", json());
   if (!model.is_object()) return Status::InvalidArgument("tokenizer.json: 'model' must be an object");

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
 
 #include "tokenizer/tokenizer_impl.h"
@@ -20,6 +21,7 @@ Status Tokenizer::Impl::Finish() {
           fmt::format("added token '{}' has id {} outside the vocabulary [0, {})", t.content, t.id, n));
     token_bytes[t.id] = t.content;  // added tokens are spelled raw
     if (t.special) is_control[t.id] = 1;
+    if (t.special && !t.content.empty()) special_texts.push_back(t.content);
     added_by_content.emplace(t.content, t.id);
   }
   for (int norm = 0; norm < 2; ++norm)
@@ -47,14 +49,17 @@ Tokenizer::~Tokenizer() = default;
 namespace {
 
 void EncodePlain(const Tokenizer::Impl& m, std::string_view text, std::vector<std::string_view>* pieces,
-                 std::deque<std::string>* arena, std::vector<int32_t>* ids) {
+                 std::deque<std::string>* arena, std::vector<int32_t>* ids, size_t max_tokens) {
   m.pre.Run(text, pieces, arena);
-  for (std::string_view piece : *pieces) m.bpe.EncodeWord(piece, ids);
+  for (std::string_view piece : *pieces) {
+    if (ids->size() > max_tokens) return;
+    m.bpe.EncodeWord(piece, ids);
+  }
 }
 
 }  // namespace
 
-std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool parse_special) const {
+std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool parse_special, size_t max_tokens) const {
   const Impl& m = *impl_;
   std::string sanitized;
   if (!tok::IsValidUtf8(text)) {
@@ -62,7 +67,7 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool parse_special
     text = sanitized;
   }
   std::vector<int32_t> ids;
-  ids.reserve(text.size() / 3 + 4);
+  ids.reserve(std::min(text.size() / 3, max_tokens) + 4);
   std::vector<std::string_view> pieces;
   std::deque<std::string> arena;
   std::vector<Segment> segments, inner;
@@ -75,6 +80,7 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool parse_special
   }
   std::string normalized;
   for (const Segment& seg : segments) {
+    if (ids.size() > max_tokens) break;
     if (seg.id >= 0) {
       ids.push_back(seg.id);
       continue;
@@ -87,7 +93,7 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool parse_special
     }
     // Phase 2: added tokens matched on the normalized text (normalized=true).
     if (m.matchers[1][ps].empty()) {
-      EncodePlain(m, part, &pieces, &arena, &ids);
+      EncodePlain(m, part, &pieces, &arena, &ids, max_tokens);
       continue;
     }
     inner.clear();
@@ -96,7 +102,7 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool parse_special
       if (s.id >= 0) {
         ids.push_back(s.id);
       } else {
-        EncodePlain(m, part.substr(s.begin, s.end - s.begin), &pieces, &arena, &ids);
+        EncodePlain(m, part.substr(s.begin, s.end - s.begin), &pieces, &arena, &ids, max_tokens);
       }
     }
   }
@@ -126,6 +132,44 @@ int32_t Tokenizer::bos_id() const { return impl_->bos; }
 int32_t Tokenizer::eos_id() const { return impl_->eos; }
 std::optional<int32_t> Tokenizer::eot_id() const { return impl_->eot; }
 bool Tokenizer::add_bos() const { return impl_->add_bos; }
+const std::vector<std::string>& Tokenizer::SpecialTokenTexts() const { return impl_->special_texts; }
+
+std::vector<std::pair<size_t, size_t>> Tokenizer::FindAddedTokens(std::string_view text) const {
+  // Both phases' tokens, looked for in the text as written (the normalized
+  // phase's tokens as they would appear before normalization).
+  std::vector<std::pair<size_t, size_t>> out;
+  std::vector<Segment> segments;
+  for (int norm = 0; norm < 2; ++norm) {
+    if (impl_->matchers[norm][1].empty()) continue;
+    segments.clear();
+    impl_->matchers[norm][1].Split(text, &segments);
+    for (const Segment& s : segments)
+      if (s.id >= 0) out.emplace_back(s.begin, s.end);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<int32_t> Tokenizer::EncodeAsText(std::string_view text, size_t max_tokens) const {
+  const Impl& m = *impl_;
+  std::string sanitized;
+  if (!tok::IsValidUtf8(text)) {
+    sanitized = tok::SanitizeUtf8(text);
+    text = sanitized;
+  }
+  std::string normalized;
+  if (!m.normalizers.empty()) {
+    normalized.assign(text);
+    for (tok::NormalizationForm f : m.normalizers) normalized = tok::Normalize(f, normalized);
+    text = normalized;
+  }
+  std::vector<int32_t> ids;
+  std::vector<std::string_view> pieces;
+  std::deque<std::string> arena;
+  EncodePlain(m, text, &pieces, &arena, &ids, max_tokens);
+  return ids;
+}
+
 bool Tokenizer::IsControl(int32_t id) const {
   return id >= 0 && id < n_vocab() && impl_->is_control[id] != 0;
 }

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "r1/status.h"
@@ -44,7 +45,10 @@ class Tokenizer {
   // Thread-safe. parse_special: match control/special tokens written in the
   // text (e.g. "<|im_start|>"); without it they are encoded as plain text.
   // Non-special added tokens (e.g. Qwen's "<think>") always match, as in HF.
-  std::vector<int32_t> Encode(std::string_view text, bool parse_special) const;
+  // max_tokens: stop once more than that many ids are out (the caller only
+  // needs to know the text is too long; the ids are then a prefix).
+  std::vector<int32_t> Encode(std::string_view text, bool parse_special,
+                              size_t max_tokens = static_cast<size_t>(-1)) const;
   // Concatenates TokenBytes of each id (specials included); ids outside
   // [0, n_vocab) are skipped.
   std::string Decode(const std::vector<int32_t>& ids) const;
@@ -61,6 +65,14 @@ class Tokenizer {
   std::optional<int32_t> eot_id() const;
   bool add_bos() const;
   bool IsControl(int32_t id) const;  // special added token (GGUF CONTROL)
+  // The texts of the special added tokens, which only parse_special matches.
+  const std::vector<std::string>& SpecialTokenTexts() const;
+  // The byte ranges [begin, end) in `text` that Encode with parse_special
+  // would encode as added tokens, special or not, in order (they may overlap).
+  std::vector<std::pair<size_t, size_t>> FindAddedTokens(std::string_view text) const;
+  // Encodes text with no added tokens at all, not even the non-special ones
+  // that Encode always matches: "<｜User｜>" becomes the pieces of its bytes.
+  std::vector<int32_t> EncodeAsText(std::string_view text, size_t max_tokens = static_cast<size_t>(-1)) const;
   const std::string& chat_template() const;
   std::string bos_token() const;  // "" when none
   std::string eos_token() const;

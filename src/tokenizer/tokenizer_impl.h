@@ -20,6 +20,7 @@ struct Tokenizer::Impl {
   std::vector<std::string> token_bytes;  // by id; raw bytes
   std::vector<uint8_t> is_control;       // by id
   std::vector<tok::AddedToken> added;
+  std::vector<std::string> special_texts;  // contents of the special added tokens
   std::unordered_map<std::string, int32_t> added_by_content;
   tok::BpeModel bpe;
   tok::PreTokenizer pre;

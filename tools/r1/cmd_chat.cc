@@ -20,6 +20,7 @@
 #include "runtime/prompt.h"
 #include "stream.h"
 #include "tokenizer/unicode.h"
+#include "r1/json.h"
 
 namespace {
 
@@ -80,13 +81,14 @@ class Chat {
       out << messages_.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       Say(out ? "(saved " + arg(5) + ")" : "(cannot write " + arg(5) + ")");
     } else if (line.rfind("/load", 0) == 0) {
-      std::ifstream in(arg(5));
-      auto j = nlohmann::ordered_json::parse(in, nullptr, /*allow_exceptions=*/false);
-      if (!in || !j.is_array()) {
-        Say("(cannot load " + arg(5) + ": not a JSON array of messages)");
+      std::ifstream in(arg(5), std::ios::binary);
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto j = r1::ParseJson<nlohmann::ordered_json>(text, arg(5));
+      if (!in || !j.ok() || !j->is_array()) {
+        Say("(cannot load " + arg(5) + ": " + (j.ok() ? "not a JSON array of messages" : j.status().message()) + ")");
       } else {
-        messages_ = j;
-        Say("(loaded " + std::to_string(j.size()) + " messages)");
+        messages_ = std::move(*j);
+        Say("(loaded " + std::to_string(messages_.size()) + " messages)");
       }
     } else {
       std::fputs(kHelp, stdout);
@@ -100,6 +102,7 @@ class Chat {
     messages_.push_back({{"role", "user"}, {"content", r1::tok::SanitizeUtf8(user)}});
     r1::PromptInput in;
     in.messages = messages_;
+    in.max_tokens = engine_.ctx_size();
     auto prompt = r1::BuildPrompt(engine_.tokenizer(), engine_.chat_template(), in);
     if (!prompt.ok()) {
       messages_.erase(messages_.end() - 1);

@@ -25,6 +25,7 @@
 #include "common.h"
 #include "runtime/prompt.h"
 #include "runtime/text_output.h"
+#include "r1/json.h"
 
 namespace {
 
@@ -97,9 +98,9 @@ bool Evaluate(const std::string& expr, long long* out) {
 bool Check(const Task& t, const std::string& content) {
   const std::string want = Normalize(t.answer);
   if (t.check == "json") {
-    auto j = nlohmann::json::parse(content, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("answer")) return false;
-    const auto& a = j["answer"];
+    auto j = r1::ParseJson(content, "the answer");
+    if (!j.ok() || !j->is_object() || !j->contains("answer")) return false;
+    const auto& a = (*j)["answer"];
     return Normalize(a.is_string() ? a.get<std::string>() : a.dump()) == want;
   }
   if (t.check == "tool_call") {
@@ -108,10 +109,10 @@ bool Check(const Task& t, const std::string& content) {
     if (at == std::string::npos) return false;
     const size_t end = content.find("\n```", at + head.size());
     if (end == std::string::npos) return false;
-    auto args = nlohmann::json::parse(content.substr(at + head.size(), end - at - head.size()), nullptr, false);
-    if (args.is_discarded() || !args.is_object() || !args.contains("expression") || !args["expression"].is_string())
+    auto args = r1::ParseJson(content.substr(at + head.size(), end - at - head.size()), "the tool call");
+    if (!args.ok() || !args->is_object() || !args->contains("expression") || !(*args)["expression"].is_string())
       return false;
-    const std::string expr = args["expression"].get<std::string>();
+    const std::string expr = (*args)["expression"].get<std::string>();
     long long v = 0;
     if (Normalize(expr) == want) return true;
     return Evaluate(expr, &v) && std::to_string(v) == want;
@@ -128,9 +129,11 @@ r1::StatusOr<std::vector<Task>> ReadTasks(const std::string& path, int64_t limit
   while (std::getline(in, line)) {
     ++n;
     if (line.empty()) continue;
-    auto j = ordered_json::parse(line, nullptr, false);
     const std::string where = path + ":" + std::to_string(n);
-    if (j.is_discarded() || !j.is_object()) return r1::Status::InvalidArgument(where + ": not a JSON object");
+    auto parsed = r1::ParseJson<ordered_json>(line, where);
+    if (!parsed.ok()) return parsed.status();
+    ordered_json& j = *parsed;
+    if (!j.is_object()) return r1::Status::InvalidArgument(where + ": not a JSON object");
     Task t;
     if (!j.contains("messages") || !j["messages"].is_array())
       return r1::Status::InvalidArgument(where + ": 'messages' must be an array");
@@ -202,6 +205,7 @@ int Run(Options o) {
       r1::PromptInput in;
       in.messages = tasks[i].messages;
       in.tools = tasks[i].tools;
+      in.max_tokens = engine.ctx_size();
       auto p = r1::BuildPrompt(engine.tokenizer(), engine.chat_template(), in);
       if (!p.ok()) return r1::cli::Fail(p.status().WithContext(tasks[i].id));
       r1::GenerationParams g;

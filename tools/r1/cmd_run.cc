@@ -51,6 +51,7 @@ int Run(Options o) {
     in.messages = nlohmann::ordered_json::array();
     if (!o.system.empty()) in.messages.push_back({{"role", "system"}, {"content", o.system}});
     in.messages.push_back({{"role", "user"}, {"content", o.prompt}});
+    in.max_tokens = engine.ctx_size();
     auto p = r1::BuildPrompt(engine.tokenizer(), engine.chat_template(), in);
     if (!p.ok()) return r1::cli::Fail(p.status());
     prompt = std::move(p->tokens);
@@ -97,7 +98,8 @@ const bool kRegistered = r1::cli::RegisterCommand(
       auto* t = app.add_option("--tokens", o->tokens, "Prompt as comma-separated token ids (used as is)");
       p->excludes(t);
       app.add_option("--system", o->system, "System prompt (DeepSeek recommends none for R1)");
-      app.add_flag("--raw", o->raw, "Do not apply the chat template");
+      app.add_flag("--raw", o->raw,
+                   "Feed the prompt as is: no chat template, and special tokens written in it are parsed");
       app.add_flag("--ids", o->show_ids, "Print token ids instead of text");
       app.add_flag("--json", o->json, "Print one JSON object: reasoning_content, content, tokens, finish_reason");
       app.add_flag("--hide-thinking", o->hide_thinking, "Fold the thinking into one line");

@@ -63,6 +63,9 @@ const bool kRegistered = r1::cli::RegisterCommand(
           ->capture_default_str();
       app.add_flag("!--no-prefix-cache", o->prefix_cache, "Disable prefix caching");
       app.add_flag("!--no-log", o->log_requests, "Do not log requests");
+      app.add_flag("--special-in-messages", o->special_in_messages,
+                   "Parse special-token text written inside chat messages (by default it is encoded as plain "
+                   "text, so a user cannot forge turns)");
       return [o] { return Run(*o); };
     });
 

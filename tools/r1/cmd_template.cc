@@ -27,6 +27,7 @@
 #include "command.h"
 #include "common.h"
 #include "gguf/gguf.h"
+#include "r1/json.h"
 
 namespace {
 
@@ -83,7 +84,9 @@ r1::StatusOr<TemplateSource> FromTokenizerDir(const std::string& dir) {
   std::string path = dir + "/tokenizer_config.json";
   auto text = ReadFile(path);
   if (!text.ok()) return text.status();
-  auto cfg = ojson::parse(*text, nullptr, false);
+  auto parsed = r1::ParseJson<ojson>(*text, path);
+  if (!parsed.ok()) return parsed.status();
+  const ojson& cfg = *parsed;
   if (!cfg.is_object()) return r1::Status::InvalidArgument(path + ": not a JSON object");
   TemplateSource src;
   src.bos = TokenText(cfg.value("bos_token", ojson()));
@@ -117,8 +120,9 @@ int Run(const Options& o) {
 
   auto msg_text = ReadFile(o.messages_file);
   if (!msg_text.ok()) return Fail(msg_text.status());
-  auto doc = ojson::parse(*msg_text, nullptr, false);
-  if (doc.is_discarded()) return Fail(r1::Status::InvalidArgument(o.messages_file + ": invalid JSON"));
+  auto msg_doc = r1::ParseJson<ojson>(*msg_text, o.messages_file);
+  if (!msg_doc.ok()) return Fail(msg_doc.status());
+  ojson& doc = *msg_doc;
   r1::chat::ChatInputs in;
   if (doc.is_array()) {
     in.messages = r1::jinja::Value::FromJson(doc);

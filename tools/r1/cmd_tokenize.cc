@@ -18,6 +18,7 @@
 #include "common.h"
 #include "gguf/gguf.h"
 #include "tokenizer/tokenizer.h"
+#include "r1/json.h"
 
 namespace {
 
@@ -72,8 +73,10 @@ int Run(const Options& o) {
     size_t lineno = 0;
     while (std::getline(std::cin, line)) {
       ++lineno;
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_string())
+      auto parsed = r1::ParseJson(line, "stdin line " + std::to_string(lineno));
+      if (!parsed.ok()) return r1::cli::Fail(parsed.status());
+      const nlohmann::json& j = *parsed;
+      if (!j.is_string())
         return r1::cli::Fail(r1::Status::InvalidArgument("stdin line " + std::to_string(lineno) +
                                                          ": expected one JSON string"));
       const std::vector<int32_t> ids = tok->Encode(j.get<std::string>(), o.parse_special);
