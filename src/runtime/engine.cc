@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <system_error>
 #include <cstdio>
 
 namespace r1 {
@@ -24,7 +25,14 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
   auto file = gguf::File::Open(opts.model_path);
   if (!file.ok()) return file.status();
   e->file_ = std::move(*file);
-  e->pool_ = std::make_unique<ThreadPool>(opts.threads);
+  if (opts.threads < 0 || opts.threads > 1024)
+    return Status::InvalidArgument("threads: " + std::to_string(opts.threads) + " is outside 0..1024");
+  try {
+    e->pool_ = std::make_unique<ThreadPool>(opts.threads);
+  } catch (const std::system_error& err) {
+    return Status::ResourceExhausted("threads: cannot start " + std::to_string(opts.threads) + " threads (" +
+                                     err.what() + ")");
+  }
   LoadOptions lo = opts.load;
   lo.verbose = opts.verbose;
   if (const uint64_t ram = PhysicalMemoryBytes(); lo.repack && !RepackFits(e->file_->file_size(), ram)) {

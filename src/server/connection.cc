@@ -73,4 +73,112 @@ bool ClientConnection::closed() const {
   return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
+namespace {
+
+// The descriptor's socket inode when it is a connected socket whose local
+// port is `port` (an accepted connection of the server), else 0.
+uint64_t ServerSocket(int fd, int port) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return 0;
+  sockaddr_storage local{}, peer{};
+  socklen_t local_len = sizeof local, peer_len = sizeof peer;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) return 0;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) return 0;  // the listener
+  std::string host;
+  int local_port = -1;
+  if (!HostPort(local, local_len, &host, &local_port) || local_port != port) return 0;
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+}  // namespace
+
+ConnectionWatchdog::ConnectionWatchdog(int port, std::chrono::milliseconds header_timeout)
+    : port_(port), header_timeout_(header_timeout), thread_([this] { Loop(); }) {}
+
+ConnectionWatchdog::~ConnectionWatchdog() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void ConnectionWatchdog::Busy(int fd) {
+  if (fd < 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  Conn& c = conns_[fd];
+  if (c.inode == 0) c.inode = ServerSocket(fd, port_);
+  c.busy = true;
+}
+
+void ConnectionWatchdog::Idle(int fd) {
+  if (fd < 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  it->second.busy = false;
+  it->second.since = std::chrono::steady_clock::now();
+}
+
+void ConnectionWatchdog::CloseIdle() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    close_idle_ = true;
+  }
+  cv_.notify_all();
+}
+
+void ConnectionWatchdog::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(200));
+    if (stop_) break;
+    lock.unlock();
+    Scan();
+    lock.lock();
+  }
+}
+
+void ConnectionWatchdog::Scan() {
+  // Which descriptors are the server's connections now (outside the lock:
+  // a few syscalls per descriptor).
+  std::unordered_map<int, uint64_t> now_open;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    const int own = ::dirfd(dir);
+    while (const dirent* e = ::readdir(dir)) {
+      char* end = nullptr;
+      const long fd = std::strtol(e->d_name, &end, 10);
+      if (end == e->d_name || *end != '\0' || fd == own) continue;
+      if (uint64_t ino = ServerSocket(static_cast<int>(fd), port_)) now_open[static_cast<int>(fd)] = ino;
+    }
+    ::closedir(dir);
+  }
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    auto o = now_open.find(it->first);
+    if (o == now_open.end() || o->second != it->second.inode) {
+      it = conns_.erase(it);  // closed (or the descriptor now holds another connection)
+    } else {
+      ++it;
+    }
+  }
+  for (auto [fd, ino] : now_open) {
+    auto [it, added] = conns_.try_emplace(fd);
+    Conn& c = it->second;
+    if (added) {
+      c.inode = ino;
+      c.since = now;
+    }
+    if (c.busy || c.shut) continue;
+    if (!close_idle_ && now - c.since < header_timeout_) continue;
+    // Still the same socket? (It could have been closed and the number reused since the scan.)
+    if (ServerSocket(fd, port_) != c.inode) continue;
+    ::shutdown(fd, SHUT_RDWR);
+    c.shut = true;
+    n_closed_.fetch_add(1);
+  }
+}
+
 }  // namespace r1::server

@@ -17,6 +17,7 @@
 #include <httplib.h>
 
 #include "runtime/engine.h"
+#include "server/connection.h"
 #include "runtime/scheduler.h"
 #include "server/api_request.h"
 #include "server/metrics.h"
@@ -39,6 +40,8 @@ struct ServerOptions {
   int64_t max_queue = 64;        // waiting requests before 429
   size_t max_body_bytes = 8u << 20;
   int read_timeout_s = 10;       // a client that sends nothing this long is dropped
+  int header_timeout_s = 10;     // a connection gets this long for a request's headers (and between requests)
+  int body_timeout_s = 60;       // and this long for its body
   double shutdown_grace_s = 10;  // SIGTERM: in-flight requests get this long to finish
   bool prefix_cache = true;
   bool log_requests = true;
@@ -53,6 +56,7 @@ struct ServerContext {
   std::atomic<int64_t> in_flight{0};  // generation handlers running
   std::atomic<int64_t> next_id{1};
   std::unique_ptr<Engine> engine;     // the model, tokenizer, template and scheduler
+  ConnectionWatchdog* watchdog = nullptr;  // connection deadlines (Server::Bind)
   Metrics metrics;
   // Whether chat output has a reasoning channel (the model has </think>).
   bool thinks() const { return engine->scheduler().options().thinking.enabled(); }

@@ -8,10 +8,14 @@
 // is cancelled (the scheduler frees its sequence and KV blocks at the next
 // step). A non-streaming handler writes nothing until the end, so it watches
 // the socket alone.
+#include <sys/socket.h>
+
+#include <charconv>
 #include <chrono>
 
 #include "server/connection.h"
 #include "server/generation.h"
+#include "server/request_log.h"
 #include "r1/json.h"
 
 namespace r1::server {
@@ -81,17 +85,90 @@ bool Pump(StreamState& s, httplib::DataSink& sink) {
   return ok;
 }
 
-void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& res, bool chat) {
+// The body, read here rather than by httplib so that --max-body holds for
+// every transfer encoding (chunked included) while the bytes arrive, and so
+// that any content type is read as JSON (httplib would parse a form).
+// The rest of a refused body is never read: the socket's read side is shut,
+// so httplib answers and closes instead of parsing the leftover bytes as
+// further requests.
+void RefuseRest(httplib::Response& res) {
+  res.set_header("Connection", "close");
+  if (const int fd = ThisRequestLog().fd; fd >= 0) ::shutdown(fd, SHUT_RD);
+}
+
+bool ReadBody(ServerContext& ctx, const httplib::Request& req, const httplib::ContentReader& reader,
+              httplib::Response& res, std::string* body) {
+  const size_t max = ctx.opts.max_body_bytes;
+  auto too_large = [&] {
+    RefuseRest(res);
+    SendError(res, 413, "the request body is larger than --max-body (" + std::to_string(max) + " bytes)", "",
+              "payload_too_large");
+    return false;
+  };
+  // A declared length over the limit: refused before reading anything.
+  const std::string declared = req.get_header_value("Content-Length");
+  uint64_t length = 0;
+  if (!declared.empty()) {
+    const auto [end, err] = std::from_chars(declared.data(), declared.data() + declared.size(), length);
+    if (err != std::errc() || end != declared.data() + declared.size()) {
+      SendError(res, 400, "the Content-Length header is not a number");
+      return false;
+    }
+    if (length > max) return too_large();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(ctx.opts.body_timeout_s);
+  bool too_big = false, too_slow = false;
+  const bool ok = reader([&](const char* data, size_t len) {
+    if (len > max - std::min(max, body->size())) {
+      too_big = true;
+      return false;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {  // bytes keep coming, but too slowly
+      too_slow = true;
+      return false;
+    }
+    body->append(data, len);
+    ThisRequestLog().body_bytes = body->size();
+    return true;
+  });
+  if (too_big) return too_large();
+  if (too_slow) {
+    RefuseRest(res);
+    SendError(res, 408, "the request body took longer than --body-timeout (" +
+                            std::to_string(ctx.opts.body_timeout_s) + " s)", "", "request_timeout");
+    return false;
+  }
+  if (!ok) {
+    SendError(res, 400, "the request body could not be read");
+    return false;
+  }
+  return true;
+}
+
+void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
+            const httplib::ContentReader& reader, bool chat) {
   const std::string endpoint = chat ? "/v1/chat/completions" : "/v1/completions";
+  // Counted when the handler returns, except for a stream, which is counted
+  // when it ends (200, or 499 when the client left first).
   struct Record {
     ServerContext& ctx;
     const std::string& endpoint;
     httplib::Response& res;
-    ~Record() { ctx.metrics.Request(endpoint, res.status < 0 ? 200 : res.status); }
+    bool streamed = false;
+    ~Record() {
+      if (!streamed) ctx.metrics.Request(endpoint, res.status < 0 ? 200 : res.status);
+    }
   } record{ctx, endpoint, res};
+  {  // in a request now: the header deadline no longer applies (the body has its own)
+    const ClientConnection conn(req);
+    ThisRequestLog().fd = conn.fd();
+    if (ctx.watchdog) ctx.watchdog->Busy(conn.fd());
+  }
   if (ctx.stopping) return SendStatus(res, Status::Unavailable("the server is shutting down"));
   if (!ctx.ready) return SendStatus(res, Status::Unavailable("the model is still loading"));
-  auto body = ParseJson(req.body, "the request body");
+  std::string text;
+  if (!ReadBody(ctx, req, reader, res, &text)) return;
+  auto body = ParseJson(text, "the request body");
   if (!body.ok()) return SendStatus(res, body.status());
   ApiRequest r;
   auto parsed = ParseApiRequest(*body, chat);
@@ -130,14 +207,18 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   }
   auto state = std::make_shared<StreamState>(req);
   state->gen = std::move(*gen);
+  record.streamed = true;
   state->in_flight = std::make_unique<InFlight>(ctx);
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(
       "text/event-stream", [state](size_t, httplib::DataSink& sink) { return Pump(*state, sink); },
-      [state](bool) {
+      [state, &ctx, endpoint](bool) {
         // Not finished: the client went away, or the server is stopping.
         if (!state->finished) state->gen->Cancel();
+        const int status = state->finished ? 200 : kClientClosedRequest;
+        ctx.metrics.Request(endpoint, status);
+        ThisRequestLog().final_status = status;
         state->in_flight.reset();
       });
 }
@@ -145,15 +226,12 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
 }  // namespace
 
 void RegisterGenerateRoutes(httplib::Server& http, ServerContext& ctx) {
-  http.Post("/v1/chat/completions",
-            [&ctx](const httplib::Request& req, httplib::Response& res) { Handle(ctx, req, res, true); });
-  http.Post("/v1/completions",
-            [&ctx](const httplib::Request& req, httplib::Response& res) { Handle(ctx, req, res, false); });
-  // Paths some clients use without the /v1 prefix.
-  http.Post("/chat/completions",
-            [&ctx](const httplib::Request& req, httplib::Response& res) { Handle(ctx, req, res, true); });
-  http.Post("/completions",
-            [&ctx](const httplib::Request& req, httplib::Response& res) { Handle(ctx, req, res, false); });
+  // Paths some clients use without the /v1 prefix too.
+  for (const char* path : {"/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions"}) {
+    const bool chat = std::string(path).find("chat") != std::string::npos;
+    http.Post(path, [&ctx, chat](const httplib::Request& req, httplib::Response& res,
+                                 const httplib::ContentReader& reader) { Handle(ctx, req, res, reader, chat); });
+  }
 }
 
 }  // namespace r1::server

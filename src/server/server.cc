@@ -1,11 +1,26 @@
 #include "server/server.h"
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 
 #include <fmt/format.h>
 
+#include "server/request_log.h"
+
 namespace r1::server {
+
+// The credentials of "Authorization: Bearer <token>"; the scheme is
+// case-insensitive (RFC 9110 §11.1), so "bearer" works too.
+std::string BearerToken(const std::string& header) {
+  static constexpr char kScheme[] = "bearer ";
+  if (header.size() < sizeof kScheme - 1) return "";
+  for (size_t i = 0; i + 1 < sizeof kScheme; ++i)
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return "";
+  size_t b = sizeof kScheme - 1;
+  while (b < header.size() && header[b] == ' ') ++b;
+  return header.substr(b);
+}
 
 Server::Server(const ServerOptions& opts) {
   ctx_.opts = opts;
@@ -38,10 +53,11 @@ void Server::Configure() {
   http_.set_keep_alive_timeout(5);
 
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    ThisRequestLog() = RequestLogInfo{};
     res.set_header("X-Request-Id", fmt::format("req-{}", ctx_.next_id.fetch_add(1)));
     const std::string& key = ctx_.opts.api_key;
     if (key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
-    if (req.get_header_value("Authorization") == "Bearer " + key) return httplib::Server::HandlerResponse::Unhandled;
+    if (BearerToken(req.get_header_value("Authorization")) == key) return httplib::Server::HandlerResponse::Unhandled;
     SendError(res, 401, "Incorrect API key provided. Send it as 'Authorization: Bearer <key>'.", "",
               "invalid_api_key");
     return httplib::Server::HandlerResponse::Handled;
@@ -63,11 +79,18 @@ void Server::Configure() {
     SendError(res, 500, what, "", "internal_error");
   });
   if (o.log_requests)
-    http_.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-      std::fprintf(stderr, "r1 serve: %s %s %s -> %d (%zu bytes in, %s)\n",
-                   res.get_header_value("X-Request-Id").c_str(), req.method.c_str(), req.path.c_str(), res.status,
-                   req.body.size(), res.is_chunked_content_provider_ ? "streamed" : "buffered");
+    http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      const RequestLogInfo& info = ThisRequestLog();
+      MarkIdle(req);
+      const int status = info.final_status ? info.final_status : res.status;
+      std::fprintf(stderr, "r1 serve: %s %s %s -> %d%s (%zu bytes in, %s)\n",
+                   res.get_header_value("X-Request-Id").c_str(), req.method.c_str(), req.path.c_str(), status,
+                   status == 499 ? " client left" : "", std::max(req.body.size(), info.body_bytes),
+                   res.is_chunked_content_provider_ ? "streamed" : "buffered");
+      ThisRequestLog() = RequestLogInfo{};  // a malformed next request never reaches the pre-routing reset
     });
+  if (!o.log_requests)
+    http_.set_logger([this](const httplib::Request& req, const httplib::Response&) { MarkIdle(req); });
   RegisterInfoRoutes(http_, ctx_);
   RegisterGenerateRoutes(http_, ctx_);
 }
@@ -80,6 +103,8 @@ Status Server::Bind() {
     port_ = http_.bind_to_port(o.host, o.port) ? o.port : -1;
   }
   if (port_ <= 0) return Status::Unavailable(fmt::format("cannot listen on {}:{}", o.host, o.port));
+  watchdog_ = std::make_unique<ConnectionWatchdog>(port_, std::chrono::seconds(o.header_timeout_s));
+  ctx_.watchdog = watchdog_.get();
   listener_ = std::thread([this] { http_.listen_after_bind(); });
   return Status::Ok();
 }
@@ -118,6 +143,7 @@ Status Server::Run() {
   ctx_.stopping = true;
   const auto grace = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(ctx_.opts.shutdown_grace_s));
+  if (watchdog_) watchdog_->CloseIdle();  // idle and slow connections go now; requests get the grace
   ctx_.engine->scheduler().Shutdown(std::chrono::steady_clock::now() + grace);
   // Let the handlers write their last events.
   for (int i = 0; i < 200 && ctx_.in_flight.load() > 0; ++i)
@@ -126,6 +152,12 @@ Status Server::Run() {
   if (listener_.joinable()) listener_.join();
   std::fprintf(stderr, "r1 serve: stopped\n");
   return Status::Ok();
+}
+
+void Server::MarkIdle(const httplib::Request& req) {
+  if (!watchdog_) return;
+  const int fd = ThisRequestLog().fd;
+  watchdog_->Idle(fd >= 0 ? fd : ClientConnection(req).fd());  // its next request gets a new header deadline
 }
 
 void Server::Shutdown() {

@@ -35,11 +35,13 @@ class Server {
  private:
   Status Load();
   void Configure();
+  void MarkIdle(const httplib::Request& req);  // a request was answered (the logger)
 
   ServerContext ctx_;
   httplib::Server http_;
   int port_ = 0;
   std::thread listener_;
+  std::unique_ptr<ConnectionWatchdog> watchdog_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool shutdown_ = false;  // GUARDED_BY(mu_)

@@ -60,7 +60,8 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("-m,--model", o->model, "GGUF model")->required();
       app.add_option("--tokens", o->tokens, "Comma-separated token ids")->required();
       app.add_option("--out", o->out, "Binary output file (float32)");
-      app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
+      app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)")
+          ->check(CLI::Range(0, r1::cli::kMaxThreads));
       app.add_option("-b,--batch", o->batch, "Prefill chunk size")->capture_default_str();
       r1::cli::AddLoadOptions(app, &o->load);
       return [o] { return Run(*o); };

@@ -109,7 +109,7 @@ void AddLoadOptions(CLI::App& app, LoadOptions* lo) {
 
 void AddEngineOptions(CLI::App& app, EngineOptions* eo) {
   app.add_option("-m,--model", eo->model_path, "GGUF model")->required();
-  app.add_option("-t,--threads", eo->threads, "Threads (default: physical cores)");
+  app.add_option("-t,--threads", eo->threads, "Threads (default: physical cores)")->check(CLI::Range(0, kMaxThreads));
   AddKvTypeOption(app, &eo->kv_type);
   AddLoadOptions(app, &eo->load);
 }

@@ -34,6 +34,9 @@ void AddLoadOptions(CLI::App& app, LoadOptions* lo);
 // -m/--model (required), -t/--threads, --kv-type and the load options.
 void AddEngineOptions(CLI::App& app, EngineOptions* eo);
 
+// The most -t/--threads accepts.
+inline constexpr int kMaxThreads = 1024;
+
 // Prints "r1: <message>" to stderr and returns exit code 1.
 int Fail(const Status& s);
 
