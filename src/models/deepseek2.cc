@@ -85,6 +85,9 @@ Status Deepseek2Model::ReadHparams(const gguf::File& f, const LoadOptions& opts)
   R1_RETURN_IF_ERROR(need("attention.head_count", &n_head));
   R1_RETURN_IF_ERROR(need("attention.kv_lora_rank", &hp_.kv_lora_rank));
   R1_RETURN_IF_ERROR(need("rope.dimension_count", &hp_.n_rot));
+  if (n_block <= 0 || n_block > 4096)
+    return Status::InvalidArgument(f.path() + ": key '" + a + "block_count' = " + std::to_string(n_block) +
+                                   " is outside 1..4096");
   hp_.n_nextn = static_cast<int>(f.GetIntOr(a + "nextn_predict_layers", 0));
   hp_.n_layer = static_cast<int>(n_block) - hp_.n_nextn;
   hp_.n_head = static_cast<int>(n_head);

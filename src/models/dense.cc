@@ -24,6 +24,8 @@ struct Layer {
   Matrix w_down;                       // (n_embd, n_ff)
 };
 
+constexpr int64_t kMaxLayers = 4096;  // the largest real model has 126
+
 struct Hparams {
   int64_t n_embd, n_ff, n_vocab;
   int n_layer, n_head, n_head_kv, head_dim;
@@ -72,7 +74,10 @@ Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec, const LoadOp
   hp_.n_ff = *n_ff;
   hp_.n_head = static_cast<int>(*n_head);
   hp_.n_head_kv = static_cast<int>(f.GetIntOr(a + "attention.head_count_kv", hp_.n_head));
-  if (hp_.n_head <= 0 || hp_.n_head_kv <= 0 || hp_.n_head % hp_.n_head_kv != 0 || hp_.n_layer <= 0)
+  if (*n_layer <= 0 || *n_layer > kMaxLayers)
+    return Status::InvalidArgument(f.path() + ": key '" + a + "block_count' = " + std::to_string(*n_layer) +
+                                   " is outside 1.." + std::to_string(kMaxLayers));
+  if (hp_.n_head <= 0 || hp_.n_head_kv <= 0 || hp_.n_head % hp_.n_head_kv != 0)
     return Status::InvalidArgument(f.path() + ": head_count " + std::to_string(hp_.n_head) +
                                    " must be a positive multiple of head_count_kv " + std::to_string(hp_.n_head_kv));
   hp_.head_dim = static_cast<int>(f.GetIntOr(a + "attention.key_length", hp_.n_embd / hp_.n_head));

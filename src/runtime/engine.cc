@@ -19,6 +19,10 @@ uint64_t PhysicalMemoryBytes() {
 }
 
 StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
+  if (opts.ctx_size < 0 || opts.kv_tokens < 0 || opts.batch_size < 1 || opts.max_queue < 0)
+    return Status::InvalidArgument("engine options: ctx_size " + std::to_string(opts.ctx_size) + ", kv_tokens " +
+                                   std::to_string(opts.kv_tokens) + ", batch_size " + std::to_string(opts.batch_size) +
+                                   ", max_queue " + std::to_string(opts.max_queue) + " (none may be negative)");
   auto e = std::unique_ptr<Engine>(new Engine());
   e->opts_ = opts;
   auto t0 = std::chrono::steady_clock::now();

@@ -17,9 +17,21 @@ namespace {
 
 using nlohmann::json;
 constexpr int64_t kMaxVocab = 1 << 24;
+// Real tokenizers nest one Sequence with a handful of steps; these bound what
+// a hostile tokenizer.json can make the loader (and every Encode) do.
+constexpr int kMaxSequenceDepth = 8;
+constexpr size_t kMaxSteps = 64;
 
-Status ParseNormalizer(const json& j, const std::string& path, std::vector<tok::NormalizationForm>* out) {
+Status TooDeep(const std::string& path) {
+  return Status::InvalidArgument(fmt::format("{}: Sequence nested deeper than {} levels", path, kMaxSequenceDepth));
+}
+
+Status ParseNormalizer(const json& j, const std::string& path, std::vector<tok::NormalizationForm>* out,
+                       int depth = 0) {
   if (j.is_null()) return Status::Ok();
+  if (depth > kMaxSequenceDepth) return TooDeep(path);
+  if (out->size() >= kMaxSteps)
+    return Status::InvalidArgument(fmt::format("{}: more than {} normalizers", path, kMaxSteps));
   if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
     return Status::InvalidArgument(path + ": expected an object with a string 'type'");
   const std::string type = j["type"].get<std::string>();
@@ -27,7 +39,7 @@ Status ParseNormalizer(const json& j, const std::string& path, std::vector<tok::
     const json& list = j.value("normalizers", json::array());
     if (!list.is_array()) return Status::InvalidArgument(path + ".normalizers: expected an array");
     for (size_t i = 0; i < list.size(); ++i)
-      R1_RETURN_IF_ERROR(ParseNormalizer(list[i], fmt::format("{}.normalizers[{}]", path, i), out));
+      R1_RETURN_IF_ERROR(ParseNormalizer(list[i], fmt::format("{}.normalizers[{}]", path, i), out, depth + 1));
     return Status::Ok();
   }
   if (type == "NFC") out->push_back(tok::NormalizationForm::kNfc);
@@ -43,8 +55,14 @@ bool GetBool(const json& j, const char* key, bool def) {
   return (it != j.end() && it->is_boolean()) ? it->get<bool>() : def;
 }
 
-Status ParsePreTokenizer(const json& j, const std::string& path, tok::PreTokenizer* pre) {
+Status ParsePreTokenizer(const json& j, const std::string& path, tok::PreTokenizer* pre, int depth = 0,
+                         size_t* steps = nullptr) {
   if (j.is_null()) return Status::Ok();
+  size_t own_steps = 0;
+  if (!steps) steps = &own_steps;
+  if (depth > kMaxSequenceDepth) return TooDeep(path);
+  if (++*steps > kMaxSteps)
+    return Status::InvalidArgument(fmt::format("{}: more than {} pre-tokenizer steps", path, kMaxSteps));
   if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
     return Status::InvalidArgument(path + ": expected an object with a string 'type'");
   const std::string type = j["type"].get<std::string>();
@@ -52,7 +70,8 @@ Status ParsePreTokenizer(const json& j, const std::string& path, tok::PreTokeniz
     const json& list = j.value("pretokenizers", json::array());
     if (!list.is_array()) return Status::InvalidArgument(path + ".pretokenizers: expected an array");
     for (size_t i = 0; i < list.size(); ++i)
-      R1_RETURN_IF_ERROR(ParsePreTokenizer(list[i], fmt::format("{}.pretokenizers[{}]", path, i), pre));
+      R1_RETURN_IF_ERROR(
+          ParsePreTokenizer(list[i], fmt::format("{}.pretokenizers[{}]", path, i), pre, depth + 1, steps));
     return Status::Ok();
   }
   if (type == "Split") {

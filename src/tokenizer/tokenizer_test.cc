@@ -218,6 +218,35 @@ TEST(Loading, RejectsUnknownPieces) {
   EXPECT_NE(preset.status().message().find("deepseek-v3"), std::string::npos);
 }
 
+// Issue 20: a pre-tokenizer or normaliser Sequence nested 10,000 deep took
+// 18.9 GB, and 50,000 deep crashed. Nesting is refused at the JSON parse
+// (128 levels) and at the Sequence (8 levels), in bounded time and memory.
+TEST(Loading, NestedSequencesAreRefused) {
+  auto nested = [](const char* kind, const char* list, int depth) {
+    std::string inner = R"({"type":"ByteLevel"})";
+    if (std::string(kind) == "normalizer") inner = R"({"type":"NFC"})";
+    for (int i = 0; i < depth; ++i) inner = std::string(R"({"type":"Sequence",")") + list + "\":[" + inner + "]}";
+    std::string pre = std::string(kind) == "normalizer" ? R"("pre_tokenizer":{"type":"ByteLevel"},)" : "";
+    return R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[]},)" + pre + "\"" + kind + "\":" + inner + "}";
+  };
+  for (int depth : {9, 60, 3000}) {
+    auto pre = Tokenizer::FromJson(nested("pre_tokenizer", "pretokenizers", depth), "");
+    ASSERT_FALSE(pre.ok()) << depth;
+    EXPECT_NE(pre.status().message().find(depth > 60 ? "deeper than 128" : "deeper than 8"), std::string::npos)
+        << pre.status().message();
+    auto norm = Tokenizer::FromJson(nested("normalizer", "normalizers", depth), "");
+    ASSERT_FALSE(norm.ok()) << depth;
+  }
+  EXPECT_TRUE(Tokenizer::FromJson(nested("pre_tokenizer", "pretokenizers", 3), "").ok());
+  // Many steps in one Sequence.
+  std::string many = R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Sequence","pretokenizers":[)";
+  for (int i = 0; i < 1000; ++i) many += R"({"type":"Digits"},)";
+  many += R"({"type":"ByteLevel"}]}})";
+  auto m = Tokenizer::FromJson(many, "");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("more than 64"), std::string::npos) << m.status().message();
+}
+
 TEST(Loading, SplitBehaviours) {
   auto make = [](const char* behavior, bool invert) {
     PreTokenizer p;

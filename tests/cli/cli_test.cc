@@ -119,3 +119,40 @@ TEST(Cli, BenchJsonHasTheFields) {
 }
 
 }  // namespace
+
+// Issue 20's CLI reproducers: each is a clean error in bounded time.
+TEST(Cli, HostileInputsGiveCleanErrors) {
+  const std::string d = Dir();
+  Sh("mkdir -p " + d);
+  {  // a messages file nested 300,000 deep crashed `r1 template`
+    std::ofstream f(d + "/deep.json");
+    f << std::string(300000, '[') << std::string(300000, ']');
+    std::ofstream m(d + "/msgs.json");
+    m << R"([{"role":"user","content":"hi"}])";
+    std::ofstream t(d + "/exp.jinja");
+    t << "{% macro f(n) %}{% if n>0 %}{{f(n-1)}}{{f(n-1)}}{% else %}x{% endif %}{% endmacro %}{{f(40)}}";
+    std::ofstream l(d + "/dbl.jinja");
+    l << "{% set ns = namespace(l=[1,2,3,4,5,6,7,8]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}"
+         "{% endfor %}{{ ns.l|length }}";
+  }
+  Result r = Sh("timeout 20 " + Bin() + " template -m " + TinyModel() + " --messages " + d + "/deep.json");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("deeper than 128 levels"), std::string::npos) << r.out;
+  // Exponential macro recursion never finished; list doubling took 13 GB.
+  for (const char* t : {"exp.jinja", "dbl.jinja"}) {
+    r = Sh("timeout 20 " + Bin() + " template -m " + TinyModel() + " --messages " + d + "/msgs.json --template " + d +
+           "/" + t);
+    EXPECT_EQ(r.code, 1) << t << ": " << r.out;
+    EXPECT_TRUE(r.out.find("macro calls") != std::string::npos || r.out.find("list of more than") != std::string::npos)
+        << r.out;
+  }
+  // Flags are validated, not aborted on or silently replaced.
+  for (const char* flags : {"--threads 100000", "--ctx-size -5", "--mla sideways", "--expert-groups 3,x"}) {
+    r = Sh(Bin() + " run -m " + TinyModel() + " -p hi " + flags);
+    EXPECT_NE(r.code, 0) << flags;
+    EXPECT_EQ(r.out.find("terminate called"), std::string::npos) << flags << ": " << r.out;
+  }
+  r = Sh(Bin() + " serve -m " + TinyModel() + " --max-queue -1");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("--max-queue"), std::string::npos) << r.out;
+}

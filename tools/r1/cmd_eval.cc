@@ -300,7 +300,9 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("--limit", o->limit, "Tasks per file (0 = all)")->capture_default_str();
       app.add_option("-n,--n-predict", o->n_predict, "Maximum tokens per answer")->capture_default_str();
       app.add_option("--parallel,--np", o->engine.n_seqs, "Problems decoded together")->capture_default_str();
-      app.add_option("-c,--ctx-size", o->engine.ctx_size, "Tokens per sequence")->capture_default_str();
+      app.add_option("-c,--ctx-size", o->engine.ctx_size, "Tokens per sequence")
+          ->capture_default_str()
+          ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
       app.add_flag("--json", o->json, "Print the report as JSON");
       app.add_flag("-v,--verbose", o->verbose, "Print every wrong answer to stderr");
       r1::cli::AddEngineOptions(app, &o->engine);

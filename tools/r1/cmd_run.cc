@@ -109,7 +109,9 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("--stop", o->stop, "Stop string (repeatable)");
       app.add_option("-n,--n-predict", o->n_predict, "Maximum tokens to generate")->capture_default_str();
       r1::cli::AddEngineOptions(app, &o->engine);
-      app.add_option("-c,--ctx-size", o->engine.ctx_size, "Context size (tokens)")->capture_default_str();
+      app.add_option("-c,--ctx-size", o->engine.ctx_size, "Context size (tokens)")
+          ->capture_default_str()
+          ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
       r1::cli::AddSamplingOptions(app, &o->sampling);
       return [o] {
         if (o->prompt.empty() && o->tokens.empty()) {

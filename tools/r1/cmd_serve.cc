@@ -1,4 +1,5 @@
 // r1 serve: the OpenAI-compatible HTTP server (see src/server/server.h).
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -24,6 +25,10 @@ int Run(const r1::server::ServerOptions& o) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // glibc gives each thread that allocates its own arena; with a worker
+  // thread per connection, large requests left RSS at ~1.1 GB. Two arenas
+  // keep it flat at no measurable cost (the compute threads barely allocate).
+  mallopt(M_ARENA_MAX, 2);
 
   r1::server::Server server(o);
   r1::Status st = server.Bind();
