@@ -175,8 +175,6 @@ Status WriteHfDirectory(const HfExportInput& in, const std::string& dir) {
   std::vector<StTensor> st;
   for (const FloatTensor& t : in.tensors) {
     const std::string suffix = t.name.ends_with(".bias") ? ".bias" : ".weight";
-    std::string hf = HfName(t.name, n_main);
-    if (hf.empty()) return Status::Unimplemented("no Hugging Face name for tensor '" + t.name + "'");
     if (t.name.find("_exps.") != std::string::npos) {
       // Stacked experts [in, out, n_expert] → model.layers.L.mlp.experts.E.{gate,up,down}_proj.
       const std::string layer = t.name.substr(4, t.name.find('.', 4) - 4);
@@ -188,6 +186,8 @@ Status WriteHfDirectory(const HfExportInput& in, const std::string& dir) {
                   t.data.data() + e * per, t.ne[1], t.ne[0], in.fp8, &st);
       continue;
     }
+    std::string hf = HfName(t.name, n_main);
+    if (hf.empty()) return Status::Unimplemented("no Hugging Face name for tensor '" + t.name + "'");
     hf += suffix;
     if (t.ne.size() == 1) {
       const bool f32 = hf.ends_with("e_score_correction_bias");
