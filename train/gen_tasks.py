@@ -15,6 +15,7 @@ import os
 import random
 
 TASKS = ["add", "sub", "mul", "compare", "sort", "count", "linear"]
+DIGITS_SHARE = 0.0  # training-only digit-spelling samples (task_digits); train_tiny.py --digits sets it
 EVAL_SEED = 20261202  # training never draws from this seed (see train_tiny.py)
 
 WORDS = """apple banana cherry strawberry bookkeeper mississippi committee balloon letter address coffee
@@ -276,10 +277,39 @@ def as_json_answer(answer):
 
 # ---------------------------------------------------------------------------- samples
 
+def digit_number(rng):
+    k = rng.choices([1, 2, 3, 4, 5], weights=[1, 2, 4, 4, 2])[0]
+    return rng.randint(10 ** (k - 1) if k > 1 else 0, 10 ** k - 1)
+
+
+def task_digits(rng):
+    """Training only (never in the eval sets): numbers to and from their digits.
+    DeepSeek-V3's tokenizer writes numbers in chunks of up to three digits, so
+    the chains of thought above need each chunk's digits; this teaches that
+    mapping densely (many numbers per sample), in both directions."""
+    nums = [digit_number(rng) for _ in range(rng.randint(3, 8))]
+    if rng.random() < 0.5:
+        q = rng.choice(["Spell out the digits of %s.", "What are the digits of %s?", "Digits of %s, please."]) % \
+            ", ".join(str(n) for n in nums)
+        lines = ["%d: %s" % (n, " ".join(str(n))) for n in nums]
+        answer = "; ".join(" ".join(str(n)) for n in nums)
+    else:
+        q = rng.choice(["Write these digits as numbers: %s.", "Join the digits: %s."]) % \
+            "; ".join(" ".join(str(n)) for n in nums)
+        lines = ["%s: %d" % (" ".join(str(n)), n) for n in nums]
+        answer = ", ".join(str(n) for n in nums)
+    return q, lines, "%s\n\n\\boxed{%s}" % (answer, answer), answer
+
+
 def sample(rng, task=None):
     """One training/eval sample: dict(task, messages, tools, answer, check, thought, final, turns).
     `turns`: list of (messages, tools, completion parts) for training; parts are
     (thought or None, final) where None means an empty thought."""
+    if task is None and DIGITS_SHARE and rng.random() < DIGITS_SHARE:
+        q, lines, final, answer = task_digits(rng)
+        msgs = [{"role": "user", "content": q}]
+        return {"task": "digits", "messages": msgs, "tools": None, "answer": answer, "check": "boxed",
+                "turns": [(msgs, None, lines, final)]}
     r = rng.random()
     if task == "tool" or (task is None and r < 0.07):
         a, b = rng.randint(1000, 9999), rng.randint(1000, 9999)

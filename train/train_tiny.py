@@ -176,11 +176,13 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--init", default="", help="compact checkpoint to continue from")
     ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--digits", type=float, default=0.0, help="share of training-only digit-spelling samples")
     ap.add_argument("--save-every", type=float, default=0, help="minutes between checkpoints to OUT.partial")
     ap.add_argument("--wd", type=float, default=0.1, help="AdamW weight decay of the matrices")
     ap.add_argument("--dims", default="", help='JSON config overrides, e.g. {"n_embd": 128}')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    gen_tasks.DIGITS_SHARE = a.digits
     torch.manual_seed(a.seed)
     spec = SPECS[a.name]
     template = open(TEMPLATE).read()
@@ -189,7 +191,9 @@ def main():
     t0 = time.time()
     data = build_data(a.name, a.samples, a.seed, tok_dir, bos, eos_text, exclude)
     # Held-out text for the MTP figure: fresh problems from another seed.
+    gen_tasks.DIGITS_SHARE, share = 0.0, a.digits
     held = build_data(a.name, 200, a.seed + 7777, tok_dir, bos, eos_text, exclude)
+    gen_tasks.DIGITS_SHARE = share
     used = sorted({t for _, s, _ in data + held for t in s} | {spec["bos"], spec["eos"]} |
                   set(t for ids in tokenize(tok_dir, [CLOSE_TEXT + "</think>\n\n", "\n</think>\n\n"]) for t in ids))
     remap = {t: i for i, t in enumerate(used)}
