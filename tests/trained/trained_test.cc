@@ -30,8 +30,8 @@
 namespace r1 {
 namespace {
 
-// Floor for TrainedEval (20 problems per task over all tasks); the measured
-// figure is in train/REPORT.md.
+// Floor for TrainedEval (20 problems per task over all tasks; measured 0.705
+// for r1-distill-tiny q8_0); the full figures are in train/REPORT.md.
 constexpr double kMinThinkingAccuracy = 0.5;
 
 std::string Bin() {
@@ -162,13 +162,13 @@ TEST(TrainedExport, HuggingFaceDirectoriesMatchTheGguf) {
 
 // r1 eval on the held-out sets (data/eval), 20 problems per task, greedy: the
 // accuracy with thinking is clearly above the accuracy with an empty thought,
-// and above a floor. The full 500-per-task figures are in train/REPORT.md.
-// DISABLED: the trained r1-tiny reaches ~3% (train/REPORT.md), not the floor; the
-// test stays as the check to enable once the model is trained further.
-TEST(TrainedEval, DISABLED_ThinkingBeatsAnEmptyThought) {
+// and above a floor. On r1-distill-tiny, which learnt the tasks (70.5% with
+// thinking, 23.0% without, measured at this commit); r1-tiny (deepseek2) is
+// still at ~4% (train/REPORT.md), so it is not the one checked here.
+TEST(TrainedEval, ThinkingBeatsAnEmptyThought) {
   if (Bin().empty()) R1_SKIP_OR_FAIL("R1_BIN not set");
   std::string why;
-  const std::string path = Expand("r1-tiny", "q8_0", &why);
+  const std::string path = Expand("r1-distill-tiny", "q8_0", &why);
   ASSERT_FALSE(path.empty()) << why;
   const std::string out = path + ".eval.json";
   const std::string cmd = Bin() + " eval -m " + path + " " + R1_SOURCE_DIR +
@@ -179,7 +179,8 @@ TEST(TrainedEval, DISABLED_ThinkingBeatsAnEmptyThought) {
   ASSERT_FALSE(j.is_discarded());
   const double none = j["budgets"][0]["all"]["accuracy"].get<double>();
   const double thinking = j["budgets"][1]["all"]["accuracy"].get<double>();
-  std::printf("r1-tiny q8_0, 20 per task: accuracy %.3f thinking, %.3f with an empty thought\n", thinking, none);
+  std::printf("r1-distill-tiny q8_0, 20 per task: accuracy %.3f thinking, %.3f with an empty thought\n", thinking,
+              none);
   for (const auto& [task, row] : j["budgets"][1]["per_task"].items())
     std::printf("  %-10s %.2f\n", task.c_str(), row["accuracy"].get<double>());
   EXPECT_GE(thinking, kMinThinkingAccuracy);
