@@ -5,18 +5,12 @@ import json, os, sys, random
 import numpy as np, torch, torch.nn.functional as F
 sys.path.insert(0, "train"); sys.path.insert(0, "tests/ref")
 import train_tiny as T, models
-from gguf import GGUFFile
 torch.set_num_threads(1)
 name, dims = sys.argv[1], json.loads(sys.argv[2])
 spec = T.SPECS[name]; tmpl_text = open(T.TEMPLATE).read()
 tok_dir, bos, eos_text = T.tokenizer_dir(name, spec, tmpl_text)
-g = GGUFFile(sys.argv[3]); used = [int(x) for x in g.kv["r1.trained.used_ids"]]
+M, used = T.load_compact(name, dims, sys.argv[3])
 remap = {t: i for i, t in enumerate(used)}
-M = models.DeepSeek2(models.DSConfig(n_vocab=len(used), **dims)) if name == "r1-tiny" else models.Qwen2(models.QConfig(n_vocab=len(used), **dims))
-with torch.no_grad():
-    for n, t in M.gguf_params().items():
-        t.copy_(torch.from_numpy(np.ascontiguousarray(g.tensor(n)).astype(np.float32)).reshape(t.shape))
-M.eval()
 vocab = json.load(open(os.path.join(tok_dir, "tokenizer.json")))
 inv = {v: k for k, v in vocab["model"]["vocab"].items()}
 for t in vocab["added_tokens"]: inv[t["id"]] = t["content"]

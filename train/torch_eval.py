@@ -4,7 +4,6 @@ import json, os, re, sys
 import numpy as np, torch, jinja2, jinja2.sandbox
 HERE = os.path.dirname(os.path.abspath(__file__)); sys.path.insert(0, HERE)
 import train_tiny as T, models
-from gguf import GGUFFile
 torch.set_num_threads(1)
 name, dims, K, files = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 spec = T.SPECS[name]; tmpl_text = open(T.TEMPLATE).read()
@@ -12,13 +11,8 @@ tok_dir, bos, eos_text = T.tokenizer_dir(name, spec, tmpl_text)
 env = jinja2.sandbox.ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
 env.filters["tojson"] = lambda v, **k: json.dumps(v, ensure_ascii=False, **k)
 tmpl = env.from_string(tmpl_text)
-g = GGUFFile(os.path.join(T.ROOT, "data", "trained", name + ".gguf")); used = [int(x) for x in g.kv["r1.trained.used_ids"]]
+M, used = T.load_compact(name, dims, os.path.join(T.ROOT, "data", "trained", name + ".gguf"))
 remap = {t: i for i, t in enumerate(used)}
-M = models.DeepSeek2(models.DSConfig(n_vocab=len(used), **dims)) if name == "r1-tiny" else models.Qwen2(models.QConfig(n_vocab=len(used), **dims))
-with torch.no_grad():
-    for n, t in M.gguf_params().items():
-        t.copy_(torch.from_numpy(np.ascontiguousarray(g.tensor(n)).astype(np.float32)).reshape(t.shape))
-M.eval()
 vocab = json.load(open(os.path.join(tok_dir, "tokenizer.json")))
 for f in files:
     rows = [json.loads(l) for l in open(f)][:K]

@@ -144,6 +144,22 @@ def build_data(name, n, seed, tok_dir, bos, eos_text, exclude):
     return out
 
 
+def load_compact(name, dims, path):
+    """A compact checkpoint as (eval-mode torch model, used ids)."""
+    from gguf import GGUFFile
+    g = GGUFFile(path)
+    used = [int(x) for x in g.kv["r1.trained.used_ids"]]
+    if name == "r1-tiny":
+        model = models.DeepSeek2(models.DSConfig(n_vocab=len(used), **dims))
+    else:
+        model = models.Qwen2(models.QConfig(n_vocab=len(used), **dims))
+    with torch.no_grad():
+        for n, t in model.gguf_params().items():
+            t.copy_(torch.from_numpy(np.ascontiguousarray(g.tensor(n)).astype(np.float32)).reshape(t.shape))
+    model.eval()
+    return model, used
+
+
 def export(model, name, spec, used, template, stats, path):
     from gguf_write_for_selftest import GGUFWriter
     from gguf import VT_ARRAY, VT_INT32

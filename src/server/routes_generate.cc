@@ -37,7 +37,7 @@ struct InFlight {
 };
 
 struct StreamState {
-  explicit StreamState(const httplib::Request& req) : conn(req) {}
+  explicit StreamState(const ClientConnection& c) : conn(c) {}
   ClientConnection conn;
   std::unique_ptr<Generation> gen;
   std::unique_ptr<InFlight> in_flight;
@@ -159,11 +159,12 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
       if (!streamed) ctx.metrics.Request(endpoint, res.status < 0 ? 200 : res.status);
     }
   } record{ctx, endpoint, res};
-  {  // in a request now: the header deadline no longer applies (the body has its own)
-    const ClientConnection conn(req);
-    ThisRequestLog().fd = conn.fd();
-    if (ctx.watchdog) ctx.watchdog->Busy(conn.fd());
-  }
+  // The client's socket, found once: in a request now, the header deadline no
+  // longer applies (the body has its own); the rendering, the wait and the
+  // stream below watch it for the client leaving.
+  const ClientConnection conn(req);
+  ThisRequestLog().fd = conn.fd();
+  if (ctx.watchdog) ctx.watchdog->Busy(conn.fd());
   if (ctx.stopping) return SendStatus(res, Status::Unavailable("the server is shutting down"));
   if (!ctx.ready) return SendStatus(res, Status::Unavailable("the model is still loading"));
   std::string text;
@@ -177,9 +178,7 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   const std::string id = (chat ? "chatcmpl-" : "cmpl-") + res.get_header_value("X-Request-Id");
   const bool stream = r.stream;
   // Rendering the template stops when the client leaves or the server stops.
-  std::shared_ptr<const ClientConnection> conn_for_render = std::make_shared<const ClientConnection>(req);
-  auto gen = Generation::Start(ctx, std::move(r), id,
-                               [&ctx, conn_for_render] { return ctx.stopping.load() || conn_for_render->closed(); });
+  auto gen = Generation::Start(ctx, std::move(r), id, [&ctx, conn] { return ctx.stopping.load() || conn.closed(); });
   if (!gen.ok()) {
     const bool prompt_error = gen.status().code() == StatusCode::kInvalidArgument;
     return SendStatus(res, gen.status(), prompt_error ? (chat ? "messages" : "prompt") : "");
@@ -187,7 +186,6 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   if (!stream) {
     InFlight in_flight(ctx);
     Generation& g = **gen;
-    const ClientConnection conn(req);
     TextDelta all;
     while (!g.done()) {
       TextDelta d;
@@ -205,7 +203,7 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
     res.set_content(Dump(g.Response(all)), "application/json");
     return;
   }
-  auto state = std::make_shared<StreamState>(req);
+  auto state = std::make_shared<StreamState>(conn);
   state->gen = std::move(*gen);
   record.streamed = true;
   state->in_flight = std::make_unique<InFlight>(ctx);

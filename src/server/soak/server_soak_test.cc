@@ -66,33 +66,33 @@ class Raw {
   // The status code of the first response line, 0 when the socket closed first, -1 on timeout.
   int Status(int timeout_ms) {
     std::string got;
-    const auto end = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (Clock::now() < end) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      got.append(buf, static_cast<size_t>(n));
-      if (got.size() >= 12) return std::atoi(got.c_str() + 9);
-    }
+    const bool closed = Read(timeout_ms, [&] { return got.size() >= 12; }, &got);
     if (got.size() >= 12) return std::atoi(got.c_str() + 9);
-    return Clock::now() < end ? 0 : -1;
+    return closed ? 0 : -1;
   }
   // Whether the server closed the connection within timeout_ms.
   bool Closed(int timeout_ms) {
+    std::string got;
+    return Read(timeout_ms, [] { return false; }, &got);
+  }
+
+ private:
+  // Appends what arrives to *got until enough() or timeout_ms; true when the
+  // server closed (or reset) the connection first.
+  template <class Enough>
+  bool Read(int timeout_ms, Enough enough, std::string* got) {
     const auto end = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (Clock::now() < end) {
+    while (Clock::now() < end && !enough()) {
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, 100) <= 0) continue;
       char buf[4096];
       const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
       if (n <= 0) return true;
+      got->append(buf, static_cast<size_t>(n));
     }
     return false;
   }
 
- private:
   int fd_ = -1;
 };
 
