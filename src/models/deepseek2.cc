@@ -43,7 +43,18 @@ void Log(bool on, const std::string& msg) {
 class Deepseek2Model final : public Model {
  public:
   const ModelInfo& info() const override { return info_; }
-  Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override;
+  Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override {
+    return ForwardHidden(batch, cache, logits, nullptr, pool);
+  }
+  Status ForwardHidden(const Batch& batch, KvCache& cache, float* logits, float* hidden, ThreadPool& pool) override;
+  KvCacheConfig mtp_kv() const override {
+    if (mtp_.empty()) return {};
+    KvCacheConfig c = info_.kv;
+    c.n_layer = 1;
+    return c;
+  }
+  Status ForwardMtp(const Batch& batch, const float* hidden, KvCache& mtp_cache, float* logits, float* hidden_out,
+                    ThreadPool& pool) override;
   std::vector<std::pair<const void*, size_t>> PackedMemory() const override {
     return packed_ ? packed_->Regions() : std::vector<std::pair<const void*, size_t>>{};
   }
@@ -53,6 +64,8 @@ class Deepseek2Model final : public Model {
   Status ReadHparams(const gguf::File& f, const LoadOptions& opts);
   Status LoadLayer(Weights& w, int il, bool derive, Layer* L);
   Status LoadMla(Weights& w, const std::string& p, bool derive, MlaWeights* a);
+  // x [n, n_embd] += one block (attention, then the dense or MoE feed-forward).
+  void Block(const Layer& L, int cache_layer, const Batch& batch, KvCache& cache, int64_t n, ThreadPool& pool);
 
   LoadOptions opts_;
   Hparams hp_;
@@ -268,8 +281,11 @@ Status Deepseek2Model::Load(const gguf::File& f, const LoadOptions& opts) {
       for (const Matrix* m : {&L.experts.gate_exps, &L.experts.up_exps, &L.experts.down_exps})
         expert_bytes += m->row_bytes * static_cast<uint64_t>(m->rows);
   }
-  // MTP blocks: located (shapes checked) for speculative decoding, not run here.
-  Weights mw(f);
+  // MTP blocks: for speculative drafting (ForwardMtp); their bytes are not
+  // counted in the forward pass's, and they are not repacked.
+  LoadOptions mtp_opts = opts;
+  mtp_opts.repack = false;
+  Weights mw(f, mtp_opts);
   for (int i = 0; i < hp_.n_nextn; ++i) {
     const int il = hp_.n_layer + i;
     const std::string p = "blk." + std::to_string(il) + ".nextn.";
@@ -279,11 +295,11 @@ Status Deepseek2Model::Load(const gguf::File& f, const LoadOptions& opts) {
     R1_RETURN_IF_ERROR(mw.Load(p + "hnorm.weight", hp_.n_embd, &m.hnorm));
     if (mw.Has(p + "shared_head_norm.weight"))
       R1_RETURN_IF_ERROR(mw.Load(p + "shared_head_norm.weight", hp_.n_embd, &m.shared_head_norm));
-    R1_RETURN_IF_ERROR(LoadLayer(mw, il, /*derive=*/false, &m.block));
+    R1_RETURN_IF_ERROR(LoadLayer(mw, il, /*derive=*/true, &m.block));
     mtp_.push_back(std::move(m));
   }
-  if (hp_.n_nextn > 0) Log(opts.verbose, "MTP block(s) located (" + std::to_string(hp_.n_nextn) +
-                                             "), not used by the forward pass");
+  if (hp_.n_nextn > 0)
+    Log(opts.verbose, "MTP block(s) loaded (" + std::to_string(hp_.n_nextn) + "), for --spec mtp; the first is used");
 
   // Rope on the rope sub-vector, interleaved pairs; YaRN as DeepSeek-V3.
   const double base = f.GetFloatOr(a + "rope.freq_base", 10000.0);
@@ -340,7 +356,25 @@ Status Deepseek2Model::Load(const gguf::File& f, const LoadOptions& opts) {
   return Status::Ok();
 }
 
-Status Deepseek2Model::Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) {
+void Deepseek2Model::Block(const Layer& L, int cache_layer, const Batch& batch, KvCache& cache, int64_t n,
+                           ThreadPool& pool) {
+  const int64_t E = hp_.n_embd;
+  kernels::RmsNorm(x_.data(), L.attn_norm.data(), n, E, hp_.eps, h_.data());
+  attn_.Forward(L.mla, cache_layer, batch, groups_, h_.data(), cache, y_.data(), pool);
+  kernels::Add(x_.data(), y_.data(), n * E);
+  if (L.moe) {
+    kernels::RmsNorm(x_.data(), L.ffn_norm.data(), n, E, hp_.eps, h_.data());
+    moe_.Forward(hp_.router, L.experts, h_.data(), n, y_.data(), pool);
+  } else {
+    acts_.Set(x_.data(), n, E, L.ffn_norm.data(), hp_.eps);
+    acts_.SiluGate(L.ffn_gate, L.ffn_up, ff_gate_.data(), ff_up_.data(), pool);
+    kernels::MatMul(L.ffn_down, ff_gate_.data(), n, y_.data(), pool);
+  }
+  kernels::Add(x_.data(), y_.data(), n * E);
+}
+
+Status Deepseek2Model::ForwardHidden(const Batch& batch, KvCache& cache, float* logits, float* hidden,
+                                     ThreadPool& pool) {
   const int64_t n = batch.size(), E = hp_.n_embd;
   if (n == 0) return Status::Ok();
   R1_RETURN_IF_ERROR(ValidateBatch(batch, hp_.n_vocab, cache));
@@ -352,23 +386,38 @@ Status Deepseek2Model::Forward(const Batch& batch, KvCache& cache, float* logits
   Fit(ff_up_, n * hp_.n_ff);
 
   head_.Embed(batch, x_.data());
-  for (int il = 0; il < hp_.n_layer; ++il) {
-    const Layer& L = layers_[static_cast<size_t>(il)];
-    kernels::RmsNorm(x_.data(), L.attn_norm.data(), n, E, hp_.eps, h_.data());
-    attn_.Forward(L.mla, il, batch, groups_, h_.data(), cache, y_.data(), pool);
-    kernels::Add(x_.data(), y_.data(), n * E);
-
-    if (L.moe) {
-      kernels::RmsNorm(x_.data(), L.ffn_norm.data(), n, E, hp_.eps, h_.data());
-      moe_.Forward(hp_.router, L.experts, h_.data(), n, y_.data(), pool);
-    } else {
-      acts_.Set(x_.data(), n, E, L.ffn_norm.data(), hp_.eps);
-      acts_.SiluGate(L.ffn_gate, L.ffn_up, ff_gate_.data(), ff_up_.data(), pool);
-      kernels::MatMul(L.ffn_down, ff_gate_.data(), n, y_.data(), pool);
-    }
-    kernels::Add(x_.data(), y_.data(), n * E);
-  }
+  for (int il = 0; il < hp_.n_layer; ++il) Block(layers_[static_cast<size_t>(il)], il, batch, cache, n, pool);
+  if (hidden) std::copy_n(x_.data(), n * E, hidden);
   head_.Logits(batch, x_.data(), hp_.eps, h_.data(), logits, pool);
+  return Status::Ok();
+}
+
+Status Deepseek2Model::ForwardMtp(const Batch& batch, const float* hidden, KvCache& mtp_cache, float* logits,
+                                  float* hidden_out, ThreadPool& pool) {
+  if (mtp_.empty()) return Status::Unimplemented("deepseek2: the file has no MTP block (nextn_predict_layers)");
+  const Mtp& m = mtp_.front();
+  const int64_t n = batch.size(), E = hp_.n_embd;
+  if (n == 0) return Status::Ok();
+  R1_RETURN_IF_ERROR(ValidateBatch(batch, hp_.n_vocab, mtp_cache));
+  GroupBySequence(batch, &groups_);
+  Fit(x_, 2 * n * E);
+  Fit(h_, n * E);
+  Fit(y_, 2 * n * E);
+  Fit(ff_gate_, n * hp_.n_ff);
+  Fit(ff_up_, n * hp_.n_ff);
+  // y = [enorm(embed(token)) | hnorm(hidden)] per row, then x = eh_proj · y.
+  head_.Embed(batch, h_.data());
+  kernels::RmsNorm(h_.data(), m.enorm.data(), n, E, hp_.eps, x_.data());
+  kernels::RmsNorm(hidden, m.hnorm.data(), n, E, hp_.eps, x_.data() + n * E);
+  for (int64_t t = 0; t < n; ++t) {
+    std::copy_n(x_.data() + t * E, E, y_.data() + t * 2 * E);
+    std::copy_n(x_.data() + (n + t) * E, E, y_.data() + t * 2 * E + E);
+  }
+  kernels::MatMul(m.eh_proj, y_.data(), n, x_.data(), pool);
+  Block(m.block, 0, batch, mtp_cache, n, pool);
+  if (hidden_out) std::copy_n(x_.data(), n * E, hidden_out);
+  head_.Logits(batch, x_.data(), hp_.eps, h_.data(), logits, pool,
+               m.shared_head_norm.empty() ? nullptr : m.shared_head_norm.data());
   return Status::Ok();
 }
 

@@ -71,7 +71,8 @@ void EmbeddingHead::Embed(const Batch& batch, float* x) const {
   kernels::GetRows(tok_embd, batch.tokens.data(), batch.size(), x);
 }
 
-void EmbeddingHead::Logits(const Batch& batch, float* x, float eps, float* h, float* logits, ThreadPool& pool) const {
+void EmbeddingHead::Logits(const Batch& batch, float* x, float eps, float* h, float* logits, ThreadPool& pool,
+                           const float* norm) const {
   const int64_t E = tok_embd.k;
   int64_t n_out = 0;
   for (int64_t t = 0; t < batch.size(); ++t) {
@@ -80,7 +81,7 @@ void EmbeddingHead::Logits(const Batch& batch, float* x, float eps, float* h, fl
     ++n_out;
   }
   if (n_out == 0) return;
-  kernels::RmsNorm(x, output_norm.data(), n_out, E, eps, h);
+  kernels::RmsNorm(x, norm ? norm : output_norm.data(), n_out, E, eps, h);
   kernels::MatMul(output, h, n_out, logits, pool);
 }
 

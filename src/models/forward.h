@@ -47,7 +47,9 @@ struct EmbeddingHead {
   void Embed(const Batch& batch, float* x) const;
   // Logits [n_outputs, n_vocab] of the rows with batch.logits set, in batch
   // order. Compacts those rows to the front of x; h is scratch [n, n_embd].
-  void Logits(const Batch& batch, float* x, float eps, float* h, float* logits, ThreadPool& pool) const;
+  // `norm` replaces output_norm when given (the MTP module's shared_head_norm).
+  void Logits(const Batch& batch, float* x, float eps, float* h, float* logits, ThreadPool& pool,
+              const float* norm = nullptr) const;
 };
 
 // Grows v to at least n elements (scratch buffers reused across calls).

@@ -106,6 +106,18 @@ void KvCache::Free(int seq) {
   seqs_.erase(it);
 }
 
+void KvCache::Truncate(int seq, int64_t n_tokens) {
+  auto it = seqs_.find(seq);
+  if (it == seqs_.end()) return;
+  auto& table = it->second;
+  const size_t keep = static_cast<size_t>(std::max<int64_t>(0, (n_tokens + cfg_.block_size - 1) / cfg_.block_size));
+  while (table.size() > keep) {
+    const int32_t b = table.back();
+    table.pop_back();
+    if (--refs_[b] == 0) free_.push_back(b);
+  }
+}
+
 void KvCache::Adopt(int seq, const std::vector<int32_t>& blocks) {
   auto& table = seqs_[seq];
   assert(table.empty());

@@ -70,6 +70,10 @@ class KvCache {
   Status Reserve(int seq, int64_t n_tokens);
   // Drops a sequence; its blocks return to the pool once no one shares them.
   void Free(int seq);
+  // Keeps the blocks that hold positions [0, n_tokens) of `seq` and returns
+  // the rest (speculative decoding's rolled-back drafts). Positions past
+  // n_tokens inside the last kept block are simply overwritten later.
+  void Truncate(int seq, int64_t n_tokens);
   bool Has(int seq) const { return seqs_.count(seq) != 0; }
   int64_t Capacity(int seq) const;  // tokens reserved
 

@@ -67,6 +67,25 @@ class Model {
   // The cache must have room (KvCache::Reserve) for every position.
   virtual Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) = 0;
 
+  // Multi-token prediction (DeepSeek-V3 §2.2), for speculative drafting.
+  // Models without an MTP (next-n) module keep these defaults.
+  //
+  // The KV layout of the module's one layer (n_layer 1), for a cache of its
+  // own; n_layer 0 when the model has no module.
+  virtual KvCacheConfig mtp_kv() const { return {}; }
+  // Forward, also writing every batch row's final hidden state (before the
+  // output norm) to hidden [batch.size(), n_embd].
+  virtual Status ForwardHidden(const Batch& batch, KvCache& cache, float* logits, float* hidden, ThreadPool& pool);
+  // One pass of the module. Row t combines hidden[t] (the main model's state
+  // at position batch.pos[t], or the module's own output when chaining
+  // drafts) with the embedding of batch.tokens[t] (the token after it):
+  //   h' = block(eh_proj [enorm(embed(token)); hnorm(hidden)])
+  // and writes its KV at batch.pos[t] of `mtp_cache`, the logits of the rows
+  // with batch.logits set (shared head: shared_head_norm, then the output
+  // matrix), and every row's h' to hidden_out [n, n_embd].
+  virtual Status ForwardMtp(const Batch& batch, const float* hidden, KvCache& mtp_cache, float* logits,
+                            float* hidden_out, ThreadPool& pool);
+
   // The memory of the repacked weight copies (LoadOptions::repack), for
   // measuring how fast the weights themselves can be read; empty when
   // nothing was repacked.

@@ -32,6 +32,14 @@ int64_t Batch::n_outputs() const {
   return n;
 }
 
+Status Model::ForwardHidden(const Batch&, KvCache&, float*, float*, ThreadPool&) {
+  return Status::Unimplemented(info().arch + ": no hidden-state output (only models with an MTP module have it)");
+}
+
+Status Model::ForwardMtp(const Batch&, const float*, KvCache&, float*, float*, ThreadPool&) {
+  return Status::Unimplemented(info().arch + ": the model has no MTP (next-n) module");
+}
+
 StatusOr<std::unique_ptr<Model>> LoadModel(const gguf::File& file, const LoadOptions& opts) {
   auto arch = file.GetString("general.architecture");
   if (!arch.ok()) return arch.status();

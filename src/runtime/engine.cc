@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <system_error>
 #include <cstdio>
@@ -16,6 +17,24 @@ bool RepackFits(uint64_t model_bytes, uint64_t ram_bytes) {
 uint64_t PhysicalMemoryBytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
   return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+}
+
+Status CheckDraftVocabulary(const Tokenizer& target, const Tokenizer& draft, const std::string& draft_path) {
+  const std::string where = "--draft-model " + draft_path + ": ";
+  // Padded vocabularies (the 1.5B distill's 151,936 against the 7B's 152,064)
+  // differ only past the real tokens; llama.cpp allows 128 ids of slack too.
+  if (std::abs(target.n_vocab() - draft.n_vocab()) > 128)
+    return Status::InvalidArgument(where + "its vocabulary has " + std::to_string(draft.n_vocab()) +
+                                   " tokens, the model's " + std::to_string(target.n_vocab()) +
+                                   " (a draft model must share the model's tokenizer)");
+  for (int32_t id = 0; id < std::min(target.n_vocab(), draft.n_vocab()); ++id)
+    if (target.TokenBytes(id) != draft.TokenBytes(id))
+      return Status::InvalidArgument(where + "token " + std::to_string(id) + " differs from the model's (a draft "
+                                     "model must share the model's tokenizer)");
+  if (target.eos_id() != draft.eos_id())
+    return Status::InvalidArgument(where + "its end-of-sequence token " + std::to_string(draft.eos_id()) +
+                                   " is not the model's " + std::to_string(target.eos_id()));
+  return Status::Ok();
 }
 
 StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
@@ -75,6 +94,52 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
   kv.type = opts.kv_type;
   R1_RETURN_IF_ERROR(ValidateKvConfig(kv));
   e->cache_ = std::make_unique<KvCache>(kv);
+
+  const SpecOptions& spec = opts.spec;
+  if (spec.max_tokens < 1 || spec.max_tokens > 16)
+    return Status::InvalidArgument("--spec-tokens: " + std::to_string(spec.max_tokens) + " is outside 1..16");
+  if (spec.method != SpecMethod::kDraft && !opts.draft_model.empty())
+    return Status::InvalidArgument("--draft-model needs --spec draft");
+  // Draft caches: every sequence's tokens plus its drafts.
+  const int64_t draft_tokens = kv.n_blocks * kv.block_size + opts.n_seqs * (spec.max_tokens + 2 * kv.block_size);
+  switch (spec.method) {
+    case SpecMethod::kOff:
+      break;
+    case SpecMethod::kNgram:
+      e->drafter_ = std::make_unique<NgramDrafter>(spec);
+      break;
+    case SpecMethod::kMtp: {
+      auto d = MtpDrafter::Create(*e->model_, draft_tokens, opts.kv_type, opts.batch_size);
+      if (!d.ok()) return d.status();
+      e->drafter_ = std::move(*d);
+      break;
+    }
+    case SpecMethod::kDraft: {
+      if (opts.draft_model.empty()) return Status::InvalidArgument("--spec draft needs --draft-model FILE");
+      auto df = gguf::File::Open(opts.draft_model);
+      if (!df.ok()) return df.status().WithContext("--draft-model");
+      e->draft_file_ = std::move(*df);
+      LoadOptions dlo = lo;
+      dlo.verbose = false;
+      auto dm = LoadModel(*e->draft_file_, dlo);
+      if (!dm.ok()) return dm.status().WithContext("--draft-model");
+      e->draft_model_ = std::move(*dm);
+      auto dt = Tokenizer::FromGguf(*e->draft_file_);
+      if (!dt.ok()) return dt.status().WithContext("--draft-model " + opts.draft_model + ": tokenizer");
+      R1_RETURN_IF_ERROR(CheckDraftVocabulary(*e->tokenizer_, **dt, opts.draft_model));
+      auto d = ModelDrafter::Create(*e->draft_model_, draft_tokens, opts.kv_type, info.n_vocab, opts.batch_size);
+      if (!d.ok()) return d.status();
+      e->drafter_ = std::move(*d);
+      if (opts.verbose)
+        std::fprintf(stderr, "r1: draft model %s (%s, %d layers, %.2f GiB)\n", opts.draft_model.c_str(),
+                     e->draft_model_->info().arch.c_str(), e->draft_model_->info().n_layer,
+                     static_cast<double>(e->draft_model_->info().weight_bytes) / (1 << 30));
+      break;
+    }
+  }
+  if (opts.verbose && e->drafter_)
+    std::fprintf(stderr, "r1: speculative decoding: %s, up to %d draft tokens per step\n",
+                 SpecMethodName(spec.method), spec.max_tokens);
   if (opts.verbose) {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr,
@@ -115,7 +180,8 @@ Scheduler& Engine::scheduler() {
     so.thinking.budget_close = t.Encode(chat::kBudgetCloseText, /*parse_special=*/true);
     so.thinking.empty_close = t.Encode(chat::kEmptyThoughtCloseText, /*parse_special=*/true);
   }
-  scheduler_ = std::make_unique<Scheduler>(*model_, *cache_, *pool_, so);
+  so.spec = opts_.spec;
+  scheduler_ = std::make_unique<Scheduler>(*model_, *cache_, *pool_, so, drafter_.get());
   scheduler_->Start();
   return *scheduler_;
 }

@@ -15,6 +15,7 @@
 #include "models/model.h"
 #include "models/kv_cache.h"
 #include "runtime/scheduler.h"
+#include "runtime/speculative.h"
 #include "tokenizer/tokenizer.h"
 
 namespace r1 {
@@ -31,7 +32,17 @@ struct EngineOptions {
   KvType kv_type = KvType::kF16;  // KV cache element type (q8_0: half the memory)
   bool verbose = true;      // load log on stderr
   LoadOptions load;         // repack, MLA mode, routing groups (its pool and verbose are set by Load)
+  // Speculative decoding (--spec, --spec-tokens); kDraft loads draft_model
+  // (--draft-model), which must share the model's vocabulary.
+  SpecOptions spec;
+  std::string draft_model;
 };
+
+// The draft model must tokenize as the target: the same token bytes and end
+// token; the vocabularies' sizes may differ by padding (up to 128 ids, whose
+// drafts are never proposed). InvalidArgument naming the
+// first difference otherwise.
+Status CheckDraftVocabulary(const Tokenizer& target, const Tokenizer& draft, const std::string& draft_path);
 
 // Whether repacking (a copy of the weights in anonymous memory; the mmapped
 // pages are dropped afterwards) fits: the model must take at most 3/4 of the
@@ -51,6 +62,7 @@ class Engine {
   KvCache& cache() { return *cache_; }
   ThreadPool& pool() { return *pool_; }
   const EngineOptions& options() const { return opts_; }
+  Drafter* drafter() { return drafter_.get(); }  // null without --spec
 
   // What the frontends need from the file.
   const Tokenizer& tokenizer() const { return *tokenizer_; }
@@ -83,6 +95,10 @@ class Engine {
   std::optional<chat::ChatTemplate> template_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<KvCache> cache_;
+  // Speculative decoding: the draft model (kDraft) and the drafter.
+  std::unique_ptr<gguf::File> draft_file_;
+  std::unique_ptr<Model> draft_model_;
+  std::unique_ptr<Drafter> drafter_;
   std::unique_ptr<Scheduler> scheduler_;
   int64_t ctx_size_ = 0;
   std::vector<int64_t> lengths_;  // per sequence id (Append)

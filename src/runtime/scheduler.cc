@@ -31,6 +31,8 @@ bool RequestHandle::Wait(RequestUpdate* out, std::chrono::milliseconds timeout) 
   out->cached_tokens = pending_.cached_tokens;
   out->completion_tokens = pending_.completion_tokens;
   out->reasoning_tokens = pending_.reasoning_tokens;
+  out->draft_tokens = pending_.draft_tokens;
+  out->accepted_tokens = pending_.accepted_tokens;
   changed_ = false;
   return true;
 }
@@ -42,6 +44,12 @@ void RequestHandle::Push(const TokenOutput& t, int64_t completion, int64_t reaso
   pending_.reasoning_tokens = reasoning;
   changed_ = true;
   cv_.notify_all();
+}
+
+void RequestHandle::SetSpec(int64_t drafted, int64_t accepted) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.draft_tokens = drafted;
+  pending_.accepted_tokens = accepted;
 }
 
 void RequestHandle::SetPrompt(int64_t prompt, int64_t cached) {
@@ -74,11 +82,19 @@ struct Scheduler::Seq {
   int64_t n_generated = 0;
   int seq = -1;                 // KvCache sequence id
   ThinkingState think;          // the think state, by token id
+  FinishReason finish = FinishReason::kNone;  // set by Advance, acted on by Retire
   bool done = false;
+  // Speculative decoding.
+  std::vector<int32_t> draft;   // this step's proposal
+  int spec_k = 0;               // current draft length (adaptive)
+  double accept_avg = 0.7;      // recent acceptance rate (exponential average)
+  int64_t drafted = 0, accepted = 0;
 };
 
-Scheduler::Scheduler(Model& model, KvCache& cache, ThreadPool& pool, const SchedulerOptions& opts)
-    : model_(model), cache_(cache), pool_(pool), opts_(opts), prefix_(&cache) {
+Scheduler::Scheduler(Model& model, KvCache& cache, ThreadPool& pool, const SchedulerOptions& opts,
+                     Drafter* drafter)
+    : model_(model), drafter_(opts.spec.method == SpecMethod::kOff ? nullptr : drafter), cache_(cache),
+      pool_(pool), opts_(opts), prefix_(&cache) {
   PublishStats();
 }
 
@@ -115,6 +131,7 @@ StatusOr<std::shared_ptr<RequestHandle>> Scheduler::Submit(std::vector<int32_t> 
   s->tokens = std::move(prompt);
   s->max_total = params.max_tokens >= 0 ? std::min(limit, n_prompt + params.max_tokens) : limit;
   s->think = ThinkingState(opts_.thinking, s->tokens, params.max_thinking_tokens);
+  s->spec_k = std::clamp(opts_.spec.max_tokens, 1, 16);
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return Status::Unavailable("the server is shutting down");
   if (static_cast<int64_t>(queue_.size()) >= opts_.max_queue)
@@ -161,6 +178,7 @@ void Scheduler::Retire(Seq& s, FinishReason r, Status st) {
   s.done = true;
   if (opts_.prefix_cache && r != FinishReason::kError) prefix_.Insert(s.tokens, s.n_computed, cache_.Blocks(s.seq));
   cache_.Free(s.seq);
+  if (drafter_) drafter_->Release(s.seq);
   committed_blocks_ -= s.committed;
   s.handle->Finish(r, std::move(st));
 }
@@ -168,6 +186,43 @@ void Scheduler::Retire(Seq& s, FinishReason r, Status st) {
 bool Scheduler::EnsureFree(int64_t n_blocks) {
   if (cache_.blocks_free() < n_blocks) prefix_.EvictUntilFree(n_blocks);
   return cache_.blocks_free() >= n_blocks;
+}
+
+// Asks the drafter for each decoding sequence's proposal, unless the batch
+// is already large or the sequence's next token is forced.
+void Scheduler::Propose() {
+  for (auto& s : active_) s->draft.clear();
+  if (!drafter_) return;
+  int64_t decoding = 0;
+  for (const auto& s : active_) decoding += s->n_computed >= s->n_prompt;
+  if (decoding == 0 || decoding > opts_.spec.max_batch) return;
+  std::vector<DraftRequest> reqs;
+  std::vector<Seq*> of;
+  int64_t room = opts_.max_batch_tokens - decoding;  // draft rows share the batch with the others
+  for (auto& sp : active_) {
+    Seq& s = *sp;
+    if (s.n_computed < s.n_prompt || s.think.has_forced() || !s.params.speculate) continue;
+    const int64_t left = s.max_total - static_cast<int64_t>(s.tokens.size());  // positions the drafts may take
+    const int k = static_cast<int>(std::min<int64_t>({s.spec_k, left, room}));
+    if (k <= 0) continue;
+    room -= k;
+    DraftRequest r;
+    r.seq = s.seq;
+    r.tokens = &s.tokens;
+    r.k = k;
+    reqs.push_back(std::move(r));
+    of.push_back(&s);
+  }
+  if (reqs.empty()) return;
+  if (!drafter_->Propose(reqs, pool_).ok()) return;  // no drafts this step; decoding goes on
+  const int64_t n_vocab = model_.info().n_vocab;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    std::vector<int32_t>& d = reqs[i].draft;
+    if (static_cast<int>(d.size()) > reqs[i].k) d.resize(static_cast<size_t>(reqs[i].k));
+    const auto bad = std::find_if(d.begin(), d.end(), [&](int32_t t) { return t < 0 || t >= n_vocab; });
+    d.erase(bad, d.end());
+    of[i]->draft = std::move(d);
+  }
 }
 
 bool Scheduler::Step() {
@@ -179,14 +234,14 @@ bool Scheduler::Step() {
     PublishStats();
     return false;
   }
+  Propose();
 
-  // Decoding sequences first (one token each), then prompt chunks.
-  std::vector<Seq*> rows;        // sequence of each logits row
+  // Decoding sequences first (one token each, and their drafts), then prompt chunks.
   std::vector<int64_t> fed(active_.size(), 0);
   int64_t n_batch = 0;
   for (size_t i = 0; i < active_.size(); ++i) {
     Seq& s = *active_[i];
-    if (s.n_computed >= s.n_prompt) fed[i] = 1, ++n_batch;
+    if (s.n_computed >= s.n_prompt) fed[i] = 1 + static_cast<int64_t>(s.draft.size()), n_batch += fed[i];
   }
   for (size_t i = 0; i < active_.size(); ++i) {
     Seq& s = *active_[i];
@@ -203,25 +258,42 @@ bool Scheduler::Step() {
       need_blocks += std::max<int64_t>(
           0, BlocksFor(s.n_computed + fed[i]) - static_cast<int64_t>(cache_.Blocks(s.seq).size()));
   }
-  // Admission committed every block a sequence can need, so this only fails
-  // if that accounting is broken.
+  // Admission committed every block a sequence can need (drafts stay within
+  // max_total), so this only fails if that accounting is broken.
   Status st = EnsureFree(need_blocks) ? Status::Ok() : Status::Internal("KV cache accounting: no free block");
   batch_.Clear();
+  std::vector<int64_t> first_row(active_.size(), -1), first_tok(active_.size(), 0);
+  int64_t n_rows = 0;
   for (size_t i = 0; i < active_.size() && st.ok(); ++i) {
     Seq& s = *active_[i];
     if (!fed[i]) continue;
     st = cache_.Reserve(s.seq, s.n_computed + fed[i]);
+    first_tok[i] = batch_.size();
+    if (s.n_computed >= s.n_prompt) {  // the next token, then the drafts: every row is verified
+      first_row[i] = n_rows;
+      batch_.Add(s.tokens[static_cast<size_t>(s.n_computed)], static_cast<int32_t>(s.n_computed), s.seq, true);
+      for (size_t d = 0; d < s.draft.size(); ++d)
+        batch_.Add(s.draft[d], static_cast<int32_t>(s.n_computed + 1 + static_cast<int64_t>(d)), s.seq, true);
+      n_rows += fed[i];
+      continue;
+    }
     const int64_t end = s.n_computed + fed[i];
     for (int64_t p = s.n_computed; p < end; ++p) {
       const bool last = p + 1 == static_cast<int64_t>(s.tokens.size());
       batch_.Add(s.tokens[static_cast<size_t>(p)], static_cast<int32_t>(p), s.seq, last);
-      if (last) rows.push_back(&s);
+      if (last) first_row[i] = n_rows++;
     }
   }
-  const int64_t n_vocab = model_.info().n_vocab;
+  const int64_t n_vocab = model_.info().n_vocab, n_embd = model_.info().n_embd;
+  const bool want_hidden = drafter_ && drafter_->wants_hidden();
   if (st.ok()) {
     logits_.resize(static_cast<size_t>(batch_.n_outputs() * n_vocab));
-    st = model_.Forward(batch_, cache_, logits_.data(), pool_);
+    if (want_hidden) {
+      hidden_.resize(static_cast<size_t>(batch_.size() * n_embd));
+      st = model_.ForwardHidden(batch_, cache_, logits_.data(), hidden_.data(), pool_);
+    } else {
+      st = model_.Forward(batch_, cache_, logits_.data(), pool_);
+    }
   }
   if (!st.ok()) {
     for (auto& s : active_) Retire(*s, FinishReason::kError, st);
@@ -230,32 +302,93 @@ bool Scheduler::Step() {
     return true;
   }
   int64_t computed = 0;
+  std::vector<int64_t> used(active_.size(), 0);  // rows verified (decoding) or tokens fed (prefill)
+  std::vector<int64_t> before(active_.size(), 0);
+  std::vector<size_t> picking;  // sequences with logits rows
   for (size_t i = 0; i < active_.size(); ++i) {
     Seq& s = *active_[i];
-    const bool was_prefill = s.n_computed < s.n_prompt;
-    s.n_computed += fed[i];
-    if (was_prefill) computed += fed[i];
-    if (was_prefill && s.n_computed == s.n_prompt && opts_.prefix_cache)
-      prefix_.Insert(s.tokens, s.n_prompt, cache_.Blocks(s.seq));
+    before[i] = s.n_computed;
+    if (!fed[i]) continue;
+    if (s.n_computed < s.n_prompt) {  // a prompt chunk: all of it is computed
+      s.n_computed += fed[i];
+      computed += fed[i];
+      used[i] = fed[i];
+      if (s.n_computed == s.n_prompt && opts_.prefix_cache) prefix_.Insert(s.tokens, s.n_prompt, cache_.Blocks(s.seq));
+    }
+    if (first_row[i] >= 0) picking.push_back(i);
   }
-  // Sampling is per sequence (own sampler and RNG), so rows run in parallel;
-  // with a 150k vocabulary each one sorts its candidates.
-  std::vector<TokenOutput> picked(rows.size());
-  pool_.ParallelFor(static_cast<int64_t>(rows.size()), [&](int64_t begin, int64_t end, int) {
-    for (int64_t r = begin; r < end; ++r)
-      picked[static_cast<size_t>(r)] = Pick(*rows[static_cast<size_t>(r)], logits_.data() + r * n_vocab);
+  // Sampling and verification are per sequence (own sampler and RNG), so
+  // sequences run in parallel; with a 150k vocabulary each row sorts its
+  // candidates.
+  std::vector<int64_t> pushed(active_.size(), 0);
+  pool_.ParallelFor(static_cast<int64_t>(picking.size()), [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r) {
+      const size_t i = picking[static_cast<size_t>(r)];
+      Seq& s = *active_[i];
+      const float* rows = logits_.data() + first_row[i] * n_vocab;
+      const int64_t before_gen = s.n_generated;
+      if (before[i] >= s.n_prompt) {
+        used[i] = Verify(s, rows, fed[i]);
+        s.n_computed += used[i];
+      } else {
+        Advance(s, Pick(s, rows));
+      }
+      pushed[i] = s.n_generated - before_gen;
+    }
   });
-  for (size_t r = 0; r < rows.size(); ++r) Commit(*rows[r], std::move(picked[r]));
-  const int64_t generated = static_cast<int64_t>(rows.size());
+  int64_t generated = 0, drafted = 0, accepted = 0, spec_steps = 0;
+  for (size_t i = 0; i < active_.size(); ++i) {
+    Seq& s = *active_[i];
+    generated += pushed[i];
+    if (!s.draft.empty()) {
+      const int64_t m = static_cast<int64_t>(s.draft.size()), a = std::max<int64_t>(0, used[i] - 1);
+      drafted += m;
+      accepted += a;
+      ++spec_steps;
+      s.drafted += m;
+      s.accepted += a;
+      s.handle->SetSpec(s.drafted, s.accepted);
+      const double rate = static_cast<double>(a) / static_cast<double>(m);
+      s.accept_avg = 0.7 * s.accept_avg + 0.3 * rate;
+      if (opts_.spec.adaptive) {
+        const double avg = std::min(s.accept_avg, 0.95);
+        s.spec_k = std::clamp(static_cast<int>(std::ceil(avg / (1.0 - avg))), 1, std::clamp(opts_.spec.max_tokens, 1, 16));
+      }
+    }
+    if (want_hidden && used[i] > 0)
+      drafter_->Observe(s.seq, before[i], hidden_.data() + first_tok[i] * n_embd, used[i]);
+    if (s.finish != FinishReason::kNone) {
+      Retire(s, s.finish);
+    } else if (!s.draft.empty()) {
+      cache_.Truncate(s.seq, s.n_computed);  // the rejected drafts' blocks go back to the pool
+    }
+  }
   std::erase_if(active_, [](const auto& s) { return s->done; });
   {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.steps += 1;
     stats_.prompt_tokens_computed += computed;
     stats_.generated_tokens += generated;
+    stats_.draft_tokens += drafted;
+    stats_.draft_accepted += accepted;
+    stats_.spec_steps += spec_steps;
   }
   PublishStats();
   return true;
+}
+
+int64_t Scheduler::Verify(Seq& s, const float* logits, int64_t n_rows) {
+  const int64_t n_vocab = model_.info().n_vocab;
+  int64_t r = 0;
+  while (r < n_rows) {
+    TokenOutput out = Pick(s, logits + r * n_vocab);
+    const int32_t token = out.token;
+    ++r;
+    if (!Advance(s, std::move(out))) break;
+    // Row r was fed draft r − 1; its logits count only if that draft is the token just picked.
+    if (r == n_rows || token != s.draft[static_cast<size_t>(r - 1)]) break;
+  }
+  return r;
 }
 
 TokenOutput Scheduler::Pick(Seq& s, const float* logits) const {
@@ -291,21 +424,25 @@ TokenOutput Scheduler::Pick(Seq& s, const float* logits) const {
   return out;
 }
 
-void Scheduler::Commit(Seq& s, TokenOutput out) {
+bool Scheduler::Advance(Seq& s, TokenOutput out) {
   const GenerationParams& p = s.params;
   ++s.n_generated;
-  const bool stop = !out.forced && (std::find(opts_.eos_tokens.begin(), opts_.eos_tokens.end(), out.token) !=
-                                        opts_.eos_tokens.end() ||
+  const bool stop = !out.forced && ((!p.ignore_eos && std::find(opts_.eos_tokens.begin(), opts_.eos_tokens.end(),
+                                                                 out.token) != opts_.eos_tokens.end()) ||
                                     std::find(p.stop_tokens.begin(), p.stop_tokens.end(), out.token) !=
                                         p.stop_tokens.end());
   if (stop) {
-    Retire(s, FinishReason::kStop);
-    return;
+    s.finish = FinishReason::kStop;
+    return false;
   }
   out.channel = s.think.Next(out.token, out.forced);
   s.tokens.push_back(out.token);
   s.handle->Push(out, s.n_generated, s.think.reasoning_tokens());
-  if (static_cast<int64_t>(s.tokens.size()) >= s.max_total) Retire(s, FinishReason::kLength);
+  if (static_cast<int64_t>(s.tokens.size()) >= s.max_total) {
+    s.finish = FinishReason::kLength;
+    return false;
+  }
+  return true;
 }
 
 void Scheduler::PublishStats() {

@@ -13,6 +13,10 @@
 //   4. runs Model::Forward once and samples each sequence's next token with
 //      its own Sampler (own seed), so a request's output does not depend on
 //      what it was batched with (the model is batch-invariant).
+// With speculative decoding (runtime/speculative.h), a decoding sequence's
+// row is followed by its drafter's proposed tokens, every row wants logits,
+// and the sequence keeps the drafts its own sampling agrees with, position by
+// position, plus one token of its own; rejected drafts' KV is rolled back.
 //
 // Output goes to a RequestHandle, a thread-safe channel the caller polls.
 // The scheduler knows nothing of HTTP.
@@ -34,6 +38,7 @@
 #include "models/kv_cache.h"
 #include "runtime/prefix_cache.h"
 #include "runtime/sampler.h"
+#include "runtime/speculative.h"
 #include "runtime/thinking.h"
 
 namespace r1 {
@@ -48,6 +53,8 @@ struct GenerationParams {
   // empty thought is forced), N > 0 closes the thought gracefully after N
   // (runtime/thinking.h). The think state itself comes from the prompt.
   int64_t max_thinking_tokens = -1;
+  bool speculate = true;    // take part in speculative decoding when the scheduler has a drafter
+  bool ignore_eos = false;  // the model's end tokens do not stop it (benchmarks); stop_tokens still do
 };
 
 // How a request ended. The one FinishReason of the runtime: every frontend
@@ -72,6 +79,8 @@ struct RequestUpdate {
   int64_t cached_tokens = 0;       // prompt tokens reused from the prefix cache
   int64_t completion_tokens = 0;   // totals so far
   int64_t reasoning_tokens = 0;
+  int64_t draft_tokens = 0;        // speculative: proposed, and accepted by verification
+  int64_t accepted_tokens = 0;
 };
 
 // The caller's side of a request. Thread-safe.
@@ -89,6 +98,7 @@ class RequestHandle {
  private:
   friend class Scheduler;
   void Push(const TokenOutput& t, int64_t completion, int64_t reasoning);
+  void SetSpec(int64_t drafted, int64_t accepted);
   void Finish(FinishReason r, Status st);
   void SetPrompt(int64_t prompt, int64_t cached);
 
@@ -110,6 +120,7 @@ struct SchedulerOptions {
   // Model-wide, from the tokenizer (Engine fills them).
   std::vector<int32_t> eos_tokens;  // EOS, EOT: finish "stop"
   ThinkingConfig thinking;
+  SpecOptions spec;                 // speculative decoding (with a Drafter)
 };
 
 struct SchedulerStats {
@@ -125,11 +136,16 @@ struct SchedulerStats {
   int64_t prompt_tokens_computed = 0;
   int64_t prefix_hit_tokens = 0;  // prompt tokens reused from the cache
   int64_t generated_tokens = 0;
+  int64_t draft_tokens = 0;       // speculative: proposed
+  int64_t draft_accepted = 0;     // ... and accepted
+  int64_t spec_steps = 0;         // verifications with at least one draft
 };
 
 class Scheduler {
  public:
-  Scheduler(Model& model, KvCache& cache, ThreadPool& pool, const SchedulerOptions& opts);
+  // `drafter` (may be null: no speculation) must outlive the scheduler.
+  Scheduler(Model& model, KvCache& cache, ThreadPool& pool, const SchedulerOptions& opts,
+            Drafter* drafter = nullptr);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -157,12 +173,20 @@ class Scheduler {
   void Admit();
   void Retire(Seq& s, FinishReason r, Status st = Status::Ok());
   TokenOutput Pick(Seq& s, const float* logits) const;  // thread-safe across sequences
-  void Commit(Seq& s, TokenOutput out);
+  // Records a picked token (stop and length checks, think state, output);
+  // false when the sequence is finished (s.finish says why). Thread-safe
+  // across sequences; Retire is not, and runs after.
+  bool Advance(Seq& s, TokenOutput out);
+  // Picks from the sequence's n_rows logits rows (its next token, then one
+  // per draft) while its drafts are confirmed; returns the rows used.
+  int64_t Verify(Seq& s, const float* logits, int64_t n_rows);
+  void Propose();
   int64_t BlocksFor(int64_t tokens) const;
   bool EnsureFree(int64_t n_blocks);
   void PublishStats();
 
   Model& model_;
+  Drafter* drafter_;
   KvCache& cache_;
   ThreadPool& pool_;
   const SchedulerOptions opts_;
@@ -181,7 +205,7 @@ class Scheduler {
   std::vector<std::unique_ptr<Seq>> active_;
   int64_t committed_blocks_ = 0;
   int next_seq_ = 0;
-  std::vector<float> logits_;
+  std::vector<float> logits_, hidden_;
   Batch batch_;
   std::thread thread_;
 };

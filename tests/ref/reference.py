@@ -102,7 +102,12 @@ from gguf import GGUFFile  # noqa: E402
 #
 # MTP. deepseek2.nextn_predict_layers (if present) blocks at the end of
 # block_count are the MTP module (llama.cpp counts them in block_count); they
-# are skipped in the normal forward pass.
+# are skipped in the normal forward pass. With --mtp the first one also runs
+# (DeepSeek-V3 section 2.2, as SGLang's deepseek_nextn): for t = 0..T-2,
+#   h'_t = block(eh_proj [enorm(embed(token_{t+1})); hnorm(h_t)])  at position t
+# with h_t the main model's final hidden state (before output_norm), causal
+# attention over the module's own rows 0..t, and the logits
+# output(shared_head_norm(h'_t)), which predict token t+2.
 # ---------------------------------------------------------------------------
 
 
@@ -430,7 +435,27 @@ class DeepSeek2(Model):
                 y, ids, w = self.moe(h, il)
                 experts[il] = {"ids": ids.tolist(), "weights": w.tolist()}
                 x = x + y
+        self.last_hidden = x
         return self.logits(x), experts
+
+    def mtp(self, tokens):
+        """MTP logits (T-1, vocab) after forward(tokens)."""
+        il, T = self.n_layer, len(tokens)
+        p = "blk.%d." % il
+        q = p + "nextn."
+        e = self.W("token_embd.weight")[np.asarray(tokens[1:])]
+        h = self.last_hidden[:T - 1]
+        x = np.concatenate([rms_norm(e, self.W(q + "enorm.weight"), self.eps),
+                            rms_norm(h, self.W(q + "hnorm.weight"), self.eps)], axis=-1) @ self.W(q + "eh_proj.weight").T
+        pos = np.arange(T - 1, dtype=np.float64)
+        x = x + self.attention(rms_norm(x, self.W(p + "attn_norm.weight"), self.eps), il, pos)
+        hh = rms_norm(x, self.W(p + "ffn_norm.weight"), self.eps)
+        if not self.has(p + "ffn_gate_inp.weight"):
+            x = x + self.mlp(hh, il)
+        else:
+            x = x + self.moe(hh, il)[0]
+        norm = self.W(q + "shared_head_norm.weight") if self.has(q + "shared_head_norm.weight") else self.W("output_norm.weight")
+        return rms_norm(x, norm, self.eps) @ self.output_weight().T
 
 
 ARCHS = {"llama": LlamaLike, "qwen2": LlamaLike, "qwen3": LlamaLike, "deepseek2": DeepSeek2}
@@ -457,6 +482,8 @@ def main(argv=None):
     ap.add_argument("--dump-experts", help="JSON file with the routed expert ids/weights (deepseek2)")
     ap.add_argument("--n-group", type=int, help="override expert_group_count")
     ap.add_argument("--topk-group", type=int, help="override expert_group_used_count")
+    ap.add_argument("--mtp", action="store_true",
+                    help="deepseek2: write the MTP module's logits instead (T-1 rows per sequence)")
     args = ap.parse_args(argv)
     m = load_model(args.model, args)
     rows, dump = [], []
@@ -465,7 +492,7 @@ def main(argv=None):
         if not toks:
             raise SystemExit("empty --tokens")
         logits, experts = m.forward(toks)
-        rows.append(logits)
+        rows.append(m.mtp(toks) if args.mtp else logits)
         dump.append({"tokens": toks, "layers": {str(k): v for k, v in (experts or {}).items()}})
     out = np.concatenate(rows, axis=0).astype("<f8")
     with open(args.out, "wb") as f:

@@ -9,6 +9,7 @@
 // bytes_per_token counts the weights a token reads (ModelInfo:
 // active_weight_bytes; for MoE only the routed experts' share) plus the KV
 // cache it reads at the benchmark's context depth.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "common.h"
 #include "kernels/membw.h"
 #include "runtime/engine.h"
+#include "runtime/prompt.h"
 
 namespace {
 
@@ -30,6 +32,12 @@ struct Options {
   bool fast_depth = false;  // fill the depth with random K/V rows instead of a prefill
   int64_t batch = 512;
   bool json = false;
+  // Speculative decoding (--spec): generation through the scheduler, with and
+  // without speculation, alternated.
+  std::string spec_prompt = "Calculate 897 + 489";
+  int spec_runs = 3;
+  bool ignore_eos = false;
+  bool verify_cost = false;  // time one forward of k+1 tokens of one sequence, k = 0..4
 };
 
 double Seconds(std::chrono::steady_clock::time_point t0) {
@@ -59,7 +67,174 @@ r1::Status FillRandom(r1::KvCache& cache, int seq, int64_t n) {
   return r1::Status::Ok();
 }
 
+struct GenResult {
+  double decode_tps = 0;     // tokens after the first, over the time since the first
+  int64_t tokens = 0, drafted = 0, accepted = 0, steps = 0;
+  std::vector<std::vector<int32_t>> outputs;
+};
+
+// `parallel` requests of `prompt`, greedy, all at once; decode speed is
+// measured from the first token of any of them to the last of all.
+r1::StatusOr<GenResult> Generate(r1::Engine& e, const std::vector<int32_t>& prompt, int parallel, int64_t n,
+                                 bool speculate, bool ignore_eos) {
+  r1::Scheduler& sched = e.scheduler();
+  const r1::SchedulerStats before = sched.stats();
+  r1::GenerationParams gp;
+  gp.sampling.temperature = 0;
+  gp.max_tokens = n;
+  gp.speculate = speculate;
+  gp.ignore_eos = ignore_eos;
+  std::vector<std::shared_ptr<r1::RequestHandle>> hs;
+  for (int i = 0; i < parallel; ++i) {
+    auto h = sched.Submit(prompt, gp);
+    if (!h.ok()) return h.status();
+    hs.push_back(*h);
+  }
+  GenResult r;
+  r.outputs.resize(hs.size());
+  std::chrono::steady_clock::time_point first{};
+  bool started = false;
+  int64_t after_first = 0;
+  for (size_t i = 0; i < hs.size(); ++i) {
+    for (;;) {
+      r1::RequestUpdate u;
+      if (!hs[i]->Wait(&u, std::chrono::milliseconds(1000))) continue;
+      for (const auto& t : u.tokens) {
+        if (!started) {
+          started = true;
+          first = std::chrono::steady_clock::now();
+        } else {
+          ++after_first;
+        }
+        r.outputs[i].push_back(t.token);
+      }
+      if (u.finish == r1::FinishReason::kError) return u.status;
+      if (u.finish != r1::FinishReason::kNone) break;
+    }
+  }
+  const double secs = Seconds(first);
+  const r1::SchedulerStats after = sched.stats();
+  r.decode_tps = secs > 0 ? static_cast<double>(after_first) / secs : 0;
+  r.tokens = after.generated_tokens - before.generated_tokens;
+  r.drafted = after.draft_tokens - before.draft_tokens;
+  r.accepted = after.draft_accepted - before.draft_accepted;
+  r.steps = after.spec_steps - before.spec_steps;
+  return r;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+int RunSpec(const Options& o) {
+  r1::EngineOptions eo = o.engine;
+  eo.batch_size = o.batch;
+  eo.n_seqs = o.parallel;
+  eo.ctx_size = 4096;
+  eo.verbose = !o.json;
+  auto loaded = r1::Engine::Load(eo);
+  if (!loaded.ok()) return r1::cli::Fail(loaded.status());
+  r1::Engine& e = **loaded;
+  r1::PromptInput in;
+  in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", o.spec_prompt}}});
+  in.max_tokens = e.ctx_size();
+  auto prompt = r1::BuildPrompt(e.tokenizer(), e.chat_template(), in);
+  if (!prompt.ok()) return r1::cli::Fail(prompt.status());
+  std::vector<double> off_tps, on_tps;
+  int64_t drafted = 0, accepted = 0, steps = 0, tokens_on = 0;
+  bool identical = true;
+  for (int run = 0; run < o.spec_runs; ++run) {
+    auto off = Generate(e, prompt->tokens, o.parallel, o.gen, false, o.ignore_eos);
+    if (!off.ok()) return r1::cli::Fail(off.status());
+    auto on = Generate(e, prompt->tokens, o.parallel, o.gen, true, o.ignore_eos);
+    if (!on.ok()) return r1::cli::Fail(on.status());
+    off_tps.push_back(off->decode_tps);
+    on_tps.push_back(on->decode_tps);
+    drafted += on->drafted;
+    accepted += on->accepted;
+    steps += on->steps;
+    tokens_on += on->tokens;
+    identical = identical && off->outputs == on->outputs;
+    if (!o.json)
+      std::fprintf(stderr, "r1: run %d: off %.2f tok/s, %s %.2f tok/s, %lld of %lld drafts accepted\n", run + 1,
+                   off->decode_tps, r1::SpecMethodName(eo.spec.method), on->decode_tps,
+                   static_cast<long long>(on->accepted), static_cast<long long>(on->drafted));
+  }
+  const double acceptance = drafted > 0 ? static_cast<double>(accepted) / static_cast<double>(drafted) : 0;
+  // Tokens per verification step: the accepted drafts plus the target's own.
+  const double mean_len = steps > 0 ? static_cast<double>(accepted + steps) / static_cast<double>(steps) : 1;
+  const double on = Median(on_tps), off = Median(off_tps);
+  if (o.json) {
+    std::printf(
+        "{\"model\": \"%s\", \"arch\": \"%s\", \"threads\": %d, \"spec\": \"%s\", \"spec_tokens\": %d, "
+        "\"parallel\": %d, \"n_gen\": %d, \"runs\": %d, \"decode_tps\": %.3f, \"decode_tps_off\": %.3f, "
+        "\"speedup\": %.4f, \"acceptance_rate\": %.4f, \"mean_accepted_length\": %.4f, \"draft_tokens\": %lld, "
+        "\"accepted_tokens\": %lld, \"identical\": %s}\n",
+        eo.model_path.c_str(), e.info().arch.c_str(), e.pool().size(), r1::SpecMethodName(eo.spec.method),
+        eo.spec.max_tokens, o.parallel, o.gen, o.spec_runs, on, off, off > 0 ? on / off : 0, acceptance, mean_len,
+        static_cast<long long>(drafted), static_cast<long long>(accepted), identical ? "true" : "false");
+  } else {
+    std::printf("model            %s (%s)\n", eo.model_path.c_str(), e.info().arch.c_str());
+    std::printf("speculation      %s, up to %d draft tokens, %d stream(s), greedy\n",
+                r1::SpecMethodName(eo.spec.method), eo.spec.max_tokens, o.parallel);
+    std::printf("acceptance       %.1f%% (%lld of %lld drafts), mean accepted length %.2f\n", 100 * acceptance,
+                static_cast<long long>(accepted), static_cast<long long>(drafted), mean_len);
+    std::printf("decode           %.2f tok/s with, %.2f without (median of %d alternated runs): %.2fx\n", on, off,
+                o.spec_runs, off > 0 ? on / off : 0);
+    std::printf("outputs          %s\n", identical ? "identical with and without speculation"
+                                                    : "DIFFER with and without speculation");
+  }
+  return identical ? 0 : 1;
+}
+
+// One forward of k+1 tokens of one sequence at `depth`, against one token:
+// what verifying k drafts costs.
+int RunVerifyCost(const Options& o) {
+  r1::EngineOptions eo = o.engine;
+  eo.spec = {};
+  eo.batch_size = o.batch;
+  eo.ctx_size = std::max(o.depth, 1) + 64;
+  eo.verbose = !o.json;
+  auto loaded = r1::Engine::Load(eo);
+  if (!loaded.ok()) return r1::cli::Fail(loaded.status());
+  r1::Engine& e = **loaded;
+  const int depth = std::max(1, o.depth);
+  r1::Status st = FillRandom(e.cache(), 0, depth);
+  if (st.ok()) st = e.cache().Reserve(0, depth + 8);
+  if (!st.ok()) return r1::cli::Fail(st);
+  std::vector<float> out(static_cast<size_t>(8 * e.info().n_vocab));
+  r1::Batch batch;
+  std::vector<std::vector<double>> secs(5);
+  // Alternate the sizes, so drift hits them alike; median per size.
+  for (int i = 0; i < o.gen + 2; ++i) {
+    for (int k = 0; k <= 4; ++k) {
+      batch.Clear();
+      for (int j = 0; j <= k; ++j) batch.Add((7 * i + j) % static_cast<int>(e.info().n_vocab), depth + j, 0, true);
+      auto t0 = std::chrono::steady_clock::now();
+      st = e.model().Forward(batch, e.cache(), out.data(), e.pool());
+      if (!st.ok()) return r1::cli::Fail(st);
+      if (i >= 2) secs[static_cast<size_t>(k)].push_back(Seconds(t0));  // two warm-up rounds
+    }
+  }
+  const double one = Median(secs[0]);
+  if (o.json) {
+    std::printf("{\"model\": \"%s\", \"depth\": %d, \"threads\": %d, \"one_token_ms\": %.3f, \"verify_cost\": [",
+                eo.model_path.c_str(), depth, e.pool().size(), one * 1e3);
+    for (int k = 1; k <= 4; ++k) std::printf("%s%.4f", k > 1 ? ", " : "", Median(secs[static_cast<size_t>(k)]) / one);
+    std::printf("]}\n");
+  } else {
+    std::printf("one token        %.2f ms (depth %d)\n", one * 1e3, depth);
+    for (int k = 1; k <= 4; ++k)
+      std::printf("k=%d (%d tokens)  %.3fx one token (target <= %.2f)\n", k, k + 1,
+                  Median(secs[static_cast<size_t>(k)]) / one, 1 + 0.15 * k);
+  }
+  return 0;
+}
+
 int Run(const Options& o) {
+  if (o.verify_cost) return RunVerifyCost(o);
+  if (o.engine.spec.method != r1::SpecMethod::kOff) return RunSpec(o);
   r1::EngineOptions eo = o.engine;
   eo.batch_size = o.batch;
   eo.ctx_size = static_cast<int64_t>(o.parallel) * (std::max(o.prompt, o.depth) + o.gen + 16) + 64;
@@ -170,6 +345,14 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("--parallel", o->parallel, "Sequences decoded together")->capture_default_str();
       app.add_option("-b,--batch", o->batch, "Prefill chunk size")->capture_default_str();
       app.add_flag("--json", o->json, "Print one JSON object");
+      app.add_option("--spec-prompt", o->spec_prompt, "With --spec: the chat prompt generated from")
+          ->capture_default_str();
+      app.add_option("--spec-runs", o->spec_runs, "With --spec: alternated runs with and without speculation")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 100));
+      app.add_flag("--ignore-eos", o->ignore_eos, "With --spec: generate -n tokens even past the end token");
+      app.add_flag("--verify-cost", o->verify_cost,
+                   "Time one forward of k+1 tokens (k = 1..4) of one sequence against one token, at --depth");
       return [o] { return Run(*o); };
     });
 

@@ -85,6 +85,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
           ->check(CLI::Range(0, r1::cli::kMaxThreads));
       r1::cli::AddKvTypeOption(app, &o->engine.kv_type);
       r1::cli::AddLoadOptions(app, &o->engine.load);
+      r1::cli::AddSpecOptions(app, &o->engine);
       app.add_option("--max-queue", o->max_queue, "Waiting requests before 429")
           ->capture_default_str()
           ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));

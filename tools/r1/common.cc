@@ -107,11 +107,38 @@ void AddLoadOptions(CLI::App& app, LoadOptions* lo) {
           "G,K|none"));
 }
 
+void AddSpecOptions(CLI::App& app, EngineOptions* eo) {
+  app.add_option_function<std::string>(
+         "--spec",
+         [eo](const std::string& s) {
+           if (auto m = ParseSpecMethod(s); m.ok()) eo->spec.method = *m;
+         },
+         "Speculative decoding: mtp (deepseek2's own MTP module), draft (--draft-model), ngram (prompt lookup), off")
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            auto m = ParseSpecMethod(s);
+            return m.ok() ? std::string() : m.status().message();
+          },
+          "mtp|draft|ngram|off"))
+      ->default_str("off");
+  app.add_option("--spec-tokens", eo->spec.max_tokens, "Most draft tokens per sequence and step (adapts below it)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
+  app.add_option("--spec-max-batch", eo->spec.max_batch,
+                 "Speculate only while at most this many sequences are decoding")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_flag_callback("--spec-fixed", [eo] { eo->spec.adaptive = false; },
+                        "Always draft --spec-tokens tokens (no adaptation to the acceptance rate)");
+  app.add_option("--draft-model", eo->draft_model, "Draft model for --spec draft (same tokenizer as -m)");
+}
+
 void AddEngineOptions(CLI::App& app, EngineOptions* eo) {
   app.add_option("-m,--model", eo->model_path, "GGUF model")->required();
   app.add_option("-t,--threads", eo->threads, "Threads (default: physical cores)")->check(CLI::Range(0, kMaxThreads));
   AddKvTypeOption(app, &eo->kv_type);
   AddLoadOptions(app, &eo->load);
+  AddSpecOptions(app, eo);
 }
 
 int Fail(const Status& s) {

@@ -30,8 +30,13 @@ void AddKvTypeOption(CLI::App& app, KvType* t);
 // (deepseek2). A bad value is a parse error naming the flag.
 void AddLoadOptions(CLI::App& app, LoadOptions* lo);
 
+// Speculative decoding: --spec mtp|draft|ngram|off, --spec-tokens K,
+// --spec-max-batch N, --spec-fixed and --draft-model FILE.
+void AddSpecOptions(CLI::App& app, EngineOptions* eo);
+
 // The engine flags every model-running command shares, bound to `eo`:
-// -m/--model (required), -t/--threads, --kv-type and the load options.
+// -m/--model (required), -t/--threads, --kv-type, the load options and the
+// speculative-decoding ones.
 void AddEngineOptions(CLI::App& app, EngineOptions* eo);
 
 // The most -t/--threads accepts.
