@@ -72,6 +72,8 @@ bool Generation::Next(TextDelta* delta, std::chrono::milliseconds timeout) {
   update_.cached_tokens = u.cached_tokens;
   update_.completion_tokens = std::max(update_.completion_tokens, u.completion_tokens);
   update_.reasoning_tokens = std::max(update_.reasoning_tokens, u.reasoning_tokens);
+  update_.draft_tokens = std::max(update_.draft_tokens, u.draft_tokens);
+  update_.accepted_tokens = std::max(update_.accepted_tokens, u.accepted_tokens);
   if (text_->stopped()) {
     stopped_by_string_ = true;
     finish_ = FinishReason::kStop;
@@ -107,7 +109,12 @@ json Generation::Usage() const {
           {"completion_tokens", update_.completion_tokens},
           {"total_tokens", update_.prompt_tokens + update_.completion_tokens},
           {"prompt_tokens_details", {{"cached_tokens", update_.cached_tokens}}},
-          {"completion_tokens_details", {{"reasoning_tokens", update_.reasoning_tokens}}}};
+          // OpenAI's names for predicted tokens that were, and were not, used:
+          // here the speculative drafts (0 without --spec).
+          {"completion_tokens_details",
+           {{"reasoning_tokens", update_.reasoning_tokens},
+            {"accepted_prediction_tokens", update_.accepted_tokens},
+            {"rejected_prediction_tokens", update_.draft_tokens - update_.accepted_tokens}}}};
 }
 
 json Generation::Logprobs(const TextDelta& d) const {

@@ -77,6 +77,13 @@ std::string Metrics::Render(const SchedulerStats& s) const {
        s.prefix_hit_tokens);
   Line(&out, "r1_generated_tokens_total", "counter", "Tokens sampled by the scheduler.", s.generated_tokens);
   Line(&out, "r1_steps_total", "counter", "Batched forward passes.", s.steps);
+  Line(&out, "r1_spec_draft_tokens_total", "counter", "Speculative draft tokens proposed.", s.draft_tokens);
+  Line(&out, "r1_spec_accepted_tokens_total", "counter", "Speculative draft tokens accepted.", s.draft_accepted);
+  Line(&out, "r1_spec_verify_steps_total", "counter", "Sequence steps that verified drafts.", s.spec_steps);
+  out += fmt::format("# HELP r1_spec_acceptance_ratio Accepted over proposed draft tokens.\n"
+                     "# TYPE r1_spec_acceptance_ratio gauge\nr1_spec_acceptance_ratio {}\n",
+                     s.draft_tokens ? static_cast<double>(s.draft_accepted) / static_cast<double>(s.draft_tokens)
+                                    : 0.0);
   Line(&out, "r1_queue_depth", "gauge", "Requests waiting for a sequence slot.", s.queued);
   Line(&out, "r1_active_sequences", "gauge", "Sequences being generated.", s.active);
   Line(&out, "r1_kv_sequences", "gauge", "Sequences holding KV blocks.", s.kv_seqs);

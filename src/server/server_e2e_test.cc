@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include "util/serve_process.h"
 #include "util/skip.h"
@@ -124,3 +125,67 @@ TEST(ServerE2E, DISABLED_TrainedR1TinyThinksAnswersAndCallsTools) {
 }
 
 }  // namespace
+
+// Speculative decoding through the server: four concurrent greedy requests
+// give the same text with `--spec draft` (the model drafting for itself) and
+// `--spec ngram` as without speculation; usage reports the predictions and
+// /metrics the acceptance rate.
+TEST(ServerE2E, SpeculativeServingGivesThePlainOutput) {
+  ::signal(SIGPIPE, SIG_IGN);
+  const std::string bin = Bin();
+  if (bin.empty()) R1_SKIP_OR_FAIL("R1_BIN is not set");
+  const std::string dir = std::string(R1_BINARY_DIR);
+  const std::string model = dir + "/server_e2e_spec.gguf";
+  ASSERT_EQ(Sh(bin + " gen --size small -o " + model + " 2>/dev/null"), 0);
+  auto serve_and_ask = [&](const std::vector<std::string>& extra, std::string* metrics) {
+    const int port = FreePort();
+    const std::string log = dir + "/server_e2e_spec.log";
+    std::vector<std::string> args = {bin, "serve", "-m", model, "--port", std::to_string(port), "--api-key", kKey,
+                                     "--parallel", "4", "--ctx-size", "1024", "--threads", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ServeProcess serve(args, log);
+    EXPECT_TRUE(WaitHealthy(port, 120)) << "see " << log;
+    std::vector<nlohmann::json> out(4);
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 4; ++i) {
+      clients.emplace_back([&, i] {
+        httplib::Client cli("127.0.0.1", port);
+        cli.set_bearer_token_auth(kKey);
+        cli.set_read_timeout(120, 0);
+        const nlohmann::json body = {
+            {"messages", {{{"role", "user"}, {"content", "count with me " + std::to_string(i)}}}},
+            {"max_tokens", 40 + 10 * i},
+            {"temperature", 0}};
+        auto r = cli.Post("/v1/chat/completions", body.dump(), "application/json");
+        if (r && r->status == 200) out[static_cast<size_t>(i)] = nlohmann::json::parse(r->body);
+      });
+    }
+    for (auto& c : clients) c.join();
+    httplib::Client cli("127.0.0.1", port);
+    cli.set_bearer_token_auth(kKey);
+    if (auto m = cli.Get("/metrics"); m && metrics) *metrics = m->body;
+    EXPECT_EQ(serve.Terminate(60), 0);
+    return out;
+  };
+  const auto plain = serve_and_ask({}, nullptr);
+  for (const std::vector<std::string>& spec :
+       {std::vector<std::string>{"--spec", "draft", "--draft-model", model, "--spec-tokens", "3"},
+        std::vector<std::string>{"--spec", "ngram"}}) {
+    SCOPED_TRACE(spec[1]);
+    std::string metrics;
+    const auto got = serve_and_ask(spec, &metrics);
+    int64_t accepted = 0;
+    for (size_t i = 0; i < 4; ++i) {
+      ASSERT_TRUE(got[i].contains("choices")) << got[i].dump();
+      ASSERT_TRUE(plain[i].contains("choices")) << plain[i].dump();
+      EXPECT_EQ(got[i]["choices"][0]["message"].dump(), plain[i]["choices"][0]["message"].dump()) << "request " << i;
+      accepted += got[i]["usage"]["completion_tokens_details"]["accepted_prediction_tokens"].get<int64_t>();
+      EXPECT_GE(got[i]["usage"]["completion_tokens_details"]["rejected_prediction_tokens"].get<int64_t>(), 0);
+    }
+    if (spec[1] == "draft") {
+      EXPECT_GT(accepted, 40);
+    }
+    EXPECT_NE(metrics.find("r1_spec_acceptance_ratio "), std::string::npos) << metrics;
+    EXPECT_EQ(metrics.find("r1_spec_draft_tokens_total 0\n"), std::string::npos) << "no drafts were proposed";
+  }
+}

@@ -24,6 +24,7 @@
 #include "kernels/thread_pool.h"
 #include "models/model.h"
 #include "runtime/engine.h"
+#include "runtime/prompt.h"
 #include "tokenizer/tokenizer.h"
 #include "util/model_util.h"
 
@@ -185,6 +186,87 @@ TEST(TrainedEval, ThinkingBeatsAnEmptyThought) {
     std::printf("  %-10s %.2f\n", task.c_str(), row["accuracy"].get<double>());
   EXPECT_GE(thinking, kMinThinkingAccuracy);
   EXPECT_GE(thinking - none, 0.1);
+}
+
+// Speculative decoding on the trained models, where drafts are mostly right:
+// greedy output unchanged for k = 1..4, 16 eval prompts at once, with r1-tiny's
+// own MTP module and with n-gram lookup; and r1-distill-tiny drafting for
+// itself (the draft-model path) as a high-acceptance case.
+TEST(TrainedSpec, GreedyOutputIsUnchangedAndDraftsAreAccepted) {
+  if (Bin().empty()) R1_SKIP_OR_FAIL("R1_BIN not set");
+  struct Case {
+    std::string model;
+    SpecMethod method;
+    double min_acceptance;
+  };
+  for (const Case& c : {Case{"r1-tiny", SpecMethod::kMtp, 0.5}, Case{"r1-tiny", SpecMethod::kNgram, 0.2},
+                        Case{"r1-distill-tiny", SpecMethod::kDraft, 0.9}}) {
+    SCOPED_TRACE(c.model + " " + SpecMethodName(c.method));
+    std::string why;
+    const std::string path = Expand(c.model, "f16", &why);
+    ASSERT_FALSE(path.empty()) << why;
+    std::vector<std::vector<int32_t>> prompts;
+    auto run = [&](SpecMethod m, int k, int64_t* drafted, int64_t* accepted) {
+      EngineOptions eo;
+      eo.model_path = path;
+      eo.ctx_size = 1024;
+      eo.n_seqs = 16;
+      eo.threads = 2;
+      eo.verbose = false;
+      eo.spec.method = m;
+      eo.spec.max_tokens = k;
+      eo.spec.max_batch = 16;
+      if (m == SpecMethod::kDraft) eo.draft_model = path;
+      auto e = Engine::Load(eo);
+      EXPECT_TRUE(e.ok()) << e.status().ToString();
+      std::vector<std::vector<int32_t>> out;
+      if (!e.ok()) return out;
+      if (prompts.empty()) {
+        for (const char* task : {"add", "sub", "mul", "compare", "count", "linear", "sort", "mul_json"}) {
+          std::ifstream in(std::string(R1_SOURCE_DIR) + "/data/eval/" + task + ".jsonl");
+          std::string line;
+          for (int i = 0; i < 2 && std::getline(in, line); ++i) {
+            PromptInput pi;
+            pi.messages = nlohmann::ordered_json::parse(line)["messages"];
+            auto p = BuildPrompt((*e)->tokenizer(), (*e)->chat_template(), pi);
+            EXPECT_TRUE(p.ok());
+            if (p.ok()) prompts.push_back(p->tokens);
+          }
+        }
+      }
+      GenerationParams gp;
+      gp.sampling.temperature = 0;
+      gp.max_tokens = 160;
+      std::vector<std::shared_ptr<RequestHandle>> hs;
+      for (const auto& p : prompts) hs.push_back(*(*e)->scheduler().Submit(p, gp));
+      for (auto& h : hs) {
+        std::vector<int32_t> toks;
+        for (;;) {
+          RequestUpdate u;
+          if (!h->Wait(&u, std::chrono::milliseconds(1000))) continue;
+          for (const auto& t : u.tokens) toks.push_back(t.token);
+          if (u.finish != FinishReason::kNone) {
+            *drafted += u.draft_tokens;
+            *accepted += u.accepted_tokens;
+            break;
+          }
+        }
+        out.push_back(std::move(toks));
+      }
+      return out;
+    };
+    int64_t d0 = 0, a0 = 0;
+    const auto ref = run(SpecMethod::kOff, 1, &d0, &a0);
+    ASSERT_EQ(ref.size(), 16u);
+    for (int k = 1; k <= 4; ++k) {
+      int64_t drafted = 0, accepted = 0;
+      EXPECT_EQ(run(c.method, k, &drafted, &accepted), ref) << "k = " << k;
+      const double rate = drafted ? static_cast<double>(accepted) / static_cast<double>(drafted) : 0;
+      std::printf("%s %s k=%d: %lld of %lld drafts accepted (%.1f%%)\n", c.model.c_str(), SpecMethodName(c.method), k,
+                  static_cast<long long>(accepted), static_cast<long long>(drafted), 100 * rate);
+      EXPECT_GE(rate, c.min_acceptance) << "k = " << k;
+    }
+  }
 }
 
 }  // namespace
