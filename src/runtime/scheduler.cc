@@ -192,7 +192,13 @@ bool Scheduler::EnsureFree(int64_t n_blocks) {
 // is already large or the sequence's next token is forced.
 void Scheduler::Propose() {
   for (auto& s : active_) s->draft.clear();
+  gate_.drafted = false;
+  ++gate_.step;
   if (!drafter_) return;
+  if (opts_.spec.auto_off) {
+    if (gate_.step < gate_.paused_until) return;
+    if (opts_.spec.probe_every > 0 && gate_.step % opts_.spec.probe_every == 0) return;  // a plain step, measured
+  }
   int64_t decoding = 0;
   for (const auto& s : active_) decoding += s->n_computed >= s->n_prompt;
   if (decoding == 0 || decoding > opts_.spec.max_batch) return;
@@ -221,6 +227,7 @@ void Scheduler::Propose() {
     if (static_cast<int>(d.size()) > reqs[i].k) d.resize(static_cast<size_t>(reqs[i].k));
     const auto bad = std::find_if(d.begin(), d.end(), [&](int32_t t) { return t < 0 || t >= n_vocab; });
     d.erase(bad, d.end());
+    gate_.drafted = gate_.drafted || !d.empty();
     of[i]->draft = std::move(d);
   }
 }
@@ -234,6 +241,7 @@ bool Scheduler::Step() {
     PublishStats();
     return false;
   }
+  const auto t_start = std::chrono::steady_clock::now();
   Propose();
 
   // Decoding sequences first (one token each, and their drafts), then prompt chunks.
@@ -361,6 +369,16 @@ bool Scheduler::Step() {
       Retire(s, s.finish);
     } else if (!s.draft.empty()) {
       cache_.Truncate(s.seq, s.n_computed);  // the rejected drafts' blocks go back to the pool
+    }
+  }
+  if (drafter_ && opts_.spec.auto_off && computed == 0 && generated > 0) {  // a decode-only step
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    const double rate = static_cast<double>(generated) / std::max(dt, 1e-9);
+    double& avg = gate_.drafted ? gate_.spec_rate : gate_.plain_rate;
+    avg = avg == 0 ? rate : 0.8 * avg + 0.2 * rate;
+    if (gate_.spec_rate > 0 && gate_.plain_rate > 0 && gate_.spec_rate < gate_.plain_rate) {
+      gate_.paused_until = gate_.step + opts_.spec.pause_steps;
+      gate_.spec_rate = 0;  // measured afresh when it resumes
     }
   }
   std::erase_if(active_, [](const auto& s) { return s->done; });

@@ -205,6 +205,13 @@ class Scheduler {
   std::vector<std::unique_ptr<Seq>> active_;
   int64_t committed_blocks_ = 0;
   int next_seq_ = 0;
+  // Speculation's measured worth (SpecOptions::auto_off): tokens per second
+  // of decode-only steps with drafts and without (exponential averages).
+  struct SpecGate {
+    double spec_rate = 0, plain_rate = 0;
+    int64_t step = 0, paused_until = 0;
+    bool drafted = false;  // this step carries drafts
+  } gate_;
   std::vector<float> logits_, hidden_;
   Batch batch_;
   std::thread thread_;

@@ -49,6 +49,14 @@ struct SpecOptions {
   // accepted tokens, within 1..max_tokens. Off: always max_tokens.
   bool adaptive = true;
   int ngram_min = 1, ngram_max = 4;  // n-gram: suffix lengths tried, longest first
+  // The scheduler measures decode throughput (tokens per second of pure
+  // decode steps) with and without drafts, probing a plain step every
+  // probe_every steps, and pauses speculation for pause_steps whenever it
+  // measures slower than plain decoding: where verifying k+1 rows costs more
+  // than the accepted drafts save (tiny models, big batches), it turns itself
+  // off. --spec-always keeps it on.
+  bool auto_off = true;
+  int probe_every = 16, pause_steps = 256;
 };
 
 // One sequence's drafting request.

@@ -49,6 +49,7 @@ std::unique_ptr<Engine> Load(const std::string& model, SpecMethod m, int k, cons
   o.spec.method = m;
   o.spec.max_tokens = k;
   o.draft_model = draft;
+  o.spec.auto_off = false;
   auto e = Engine::Load(o);
   EXPECT_TRUE(e.ok()) << e.status().ToString();
   return e.ok() ? std::move(*e) : nullptr;
@@ -99,6 +100,7 @@ SchedulerOptions Options(SpecMethod m, int k, int max_seqs = 17) {
   so.spec.method = m;
   so.spec.max_tokens = k;
   so.spec.max_batch = 64;  // speculate even among 16
+  so.spec.auto_off = false;  // on these tiny models it measures slower, and would pause itself
   return so;
 }
 

@@ -169,8 +169,8 @@ TEST(ServerE2E, SpeculativeServingGivesThePlainOutput) {
   };
   const auto plain = serve_and_ask({}, nullptr);
   for (const std::vector<std::string>& spec :
-       {std::vector<std::string>{"--spec", "draft", "--draft-model", model, "--spec-tokens", "3"},
-        std::vector<std::string>{"--spec", "ngram"}}) {
+       {std::vector<std::string>{"--spec", "draft", "--draft-model", model, "--spec-tokens", "3", "--spec-always"},
+        std::vector<std::string>{"--spec", "ngram", "--spec-always"}}) {
     SCOPED_TRACE(spec[1]);
     std::string metrics;
     const auto got = serve_and_ask(spec, &metrics);

@@ -130,6 +130,8 @@ void AddSpecOptions(CLI::App& app, EngineOptions* eo) {
       ->check(CLI::Range(1, 1024));
   app.add_flag_callback("--spec-fixed", [eo] { eo->spec.adaptive = false; },
                         "Always draft --spec-tokens tokens (no adaptation to the acceptance rate)");
+  app.add_flag_callback("--spec-always", [eo] { eo->spec.auto_off = false; },
+                        "Keep speculating even where it measures slower than plain decoding");
   app.add_option("--draft-model", eo->draft_model, "Draft model for --spec draft (same tokenizer as -m)");
 }
 
