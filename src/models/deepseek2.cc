@@ -33,6 +33,10 @@ struct Mtp {
   Matrix eh_proj;                      // (n_embd, 2·n_embd): [enorm(embed) | hnorm(h)] → n_embd
   std::vector<float> enorm, hnorm;     // (n_embd)
   std::vector<float> shared_head_norm; // (n_embd), may be empty (then output_norm)
+  // Optional own copies of the embedding table and the head (llama.cpp's
+  // nextn.embed_tokens / nextn.shared_head_head; DeepSeek's HF checkpoints
+  // carry both, equal to the main ones). Unset: the main model's are used.
+  Matrix embed, head;
   Layer block;
 };
 
@@ -295,6 +299,10 @@ Status Deepseek2Model::Load(const gguf::File& f, const LoadOptions& opts) {
     R1_RETURN_IF_ERROR(mw.Load(p + "hnorm.weight", hp_.n_embd, &m.hnorm));
     if (mw.Has(p + "shared_head_norm.weight"))
       R1_RETURN_IF_ERROR(mw.Load(p + "shared_head_norm.weight", hp_.n_embd, &m.shared_head_norm));
+    if (mw.Has(p + "embed_tokens.weight"))
+      R1_RETURN_IF_ERROR(mw.Load(p + "embed_tokens.weight", hp_.n_embd, hp_.n_vocab, &m.embed));
+    if (mw.Has(p + "shared_head_head.weight"))
+      R1_RETURN_IF_ERROR(mw.Load(p + "shared_head_head.weight", hp_.n_embd, hp_.n_vocab, &m.head));
     R1_RETURN_IF_ERROR(LoadLayer(mw, il, /*derive=*/true, &m.block));
     mtp_.push_back(std::move(m));
   }
@@ -406,7 +414,11 @@ Status Deepseek2Model::ForwardMtp(const Batch& batch, const float* hidden, KvCac
   Fit(ff_gate_, n * hp_.n_ff);
   Fit(ff_up_, n * hp_.n_ff);
   // y = [enorm(embed(token)) | hnorm(hidden)] per row, then x = eh_proj · y.
-  head_.Embed(batch, h_.data());
+  if (m.embed.data) {
+    kernels::GetRows(m.embed, batch.tokens.data(), n, h_.data());
+  } else {
+    head_.Embed(batch, h_.data());
+  }
   kernels::RmsNorm(h_.data(), m.enorm.data(), n, E, hp_.eps, x_.data());
   kernels::RmsNorm(hidden, m.hnorm.data(), n, E, hp_.eps, x_.data() + n * E);
   for (int64_t t = 0; t < n; ++t) {
@@ -417,7 +429,7 @@ Status Deepseek2Model::ForwardMtp(const Batch& batch, const float* hidden, KvCac
   Block(m.block, 0, batch, mtp_cache, n, pool);
   if (hidden_out) std::copy_n(x_.data(), n * E, hidden_out);
   head_.Logits(batch, x_.data(), hp_.eps, h_.data(), logits, pool,
-               m.shared_head_norm.empty() ? nullptr : m.shared_head_norm.data());
+               m.shared_head_norm.empty() ? nullptr : m.shared_head_norm.data(), m.head.data ? &m.head : nullptr);
   return Status::Ok();
 }
 

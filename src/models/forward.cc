@@ -72,7 +72,7 @@ void EmbeddingHead::Embed(const Batch& batch, float* x) const {
 }
 
 void EmbeddingHead::Logits(const Batch& batch, float* x, float eps, float* h, float* logits, ThreadPool& pool,
-                           const float* norm) const {
+                           const float* norm, const kernels::Matrix* head) const {
   const int64_t E = tok_embd.k;
   int64_t n_out = 0;
   for (int64_t t = 0; t < batch.size(); ++t) {
@@ -82,7 +82,7 @@ void EmbeddingHead::Logits(const Batch& batch, float* x, float eps, float* h, fl
   }
   if (n_out == 0) return;
   kernels::RmsNorm(x, norm ? norm : output_norm.data(), n_out, E, eps, h);
-  kernels::MatMul(output, h, n_out, logits, pool);
+  kernels::MatMul(head ? *head : output, h, n_out, logits, pool);
 }
 
 }  // namespace r1

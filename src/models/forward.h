@@ -47,9 +47,10 @@ struct EmbeddingHead {
   void Embed(const Batch& batch, float* x) const;
   // Logits [n_outputs, n_vocab] of the rows with batch.logits set, in batch
   // order. Compacts those rows to the front of x; h is scratch [n, n_embd].
-  // `norm` replaces output_norm when given (the MTP module's shared_head_norm).
+  // `norm` and `head` replace output_norm and output when given (the MTP
+  // module's shared_head_norm and shared_head_head).
   void Logits(const Batch& batch, float* x, float eps, float* h, float* logits, ThreadPool& pool,
-              const float* norm = nullptr) const;
+              const float* norm = nullptr, const kernels::Matrix* head = nullptr) const;
 };
 
 // Grows v to at least n elements (scratch buffers reused across calls).

@@ -376,9 +376,14 @@ bool Scheduler::Step() {
     const double rate = static_cast<double>(generated) / std::max(dt, 1e-9);
     double& avg = gate_.drafted ? gate_.spec_rate : gate_.plain_rate;
     avg = avg == 0 ? rate : 0.8 * avg + 0.2 * rate;
-    if (gate_.spec_rate > 0 && gate_.plain_rate > 0 && gate_.spec_rate < gate_.plain_rate) {
-      gate_.paused_until = gate_.step + opts_.spec.pause_steps;
-      gate_.spec_rate = 0;  // measured afresh when it resumes
+    if (gate_.spec_rate > 0 && gate_.plain_rate > 0) {
+      if (gate_.spec_rate < gate_.plain_rate) {
+        gate_.pause = gate_.pause == 0 ? opts_.spec.pause_steps : std::min<int64_t>(gate_.pause * 2, 16 * opts_.spec.pause_steps);
+        gate_.paused_until = gate_.step + gate_.pause;
+        gate_.spec_rate = 0;  // measured afresh when it resumes
+      } else if (gate_.drafted) {
+        gate_.pause = 0;  // speculation pays: the next loss starts the backoff again
+      }
     }
   }
   std::erase_if(active_, [](const auto& s) { return s->done; });

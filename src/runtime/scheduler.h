@@ -210,6 +210,7 @@ class Scheduler {
   struct SpecGate {
     double spec_rate = 0, plain_rate = 0;
     int64_t step = 0, paused_until = 0;
+    int64_t pause = 0;     // the next pause's length: doubles while speculation keeps losing
     bool drafted = false;  // this step carries drafts
   } gate_;
   std::vector<float> logits_, hidden_;

@@ -401,10 +401,20 @@ TEST(Speculative, KvTruncateReturnsTrailingBlocks) {
 }
 
 // The MTP module's logits against tests/ref/reference.py --mtp (float64),
-// on the synthetic deepseek2 (F32 weights).
-TEST(Speculative, MtpLogitsMatchTheReference) {
+// on the synthetic deepseek2 (F32 weights), with the main model's embedding
+// and head and with the block's own.
+class MtpVsReference : public ::testing::TestWithParam<bool> {};
+
+TEST_P(MtpVsReference, LogitsMatch) {
   if (!testing::HaveNumpyReference()) R1_SKIP_OR_FAIL("python3 with numpy not available");
-  auto e = Load(Deepseek2Path(), SpecMethod::kOff, 1);
+  std::string path = Deepseek2Path();
+  if (GetParam()) {  // with the block's own embedding table and head
+    path = std::string(R1_BINARY_DIR) + "/spec_deepseek2_own_head.gguf";
+    SyntheticDeepseek2Spec spec = SyntheticDeepseek2Spec::Tiny();
+    spec.mtp_own_head = true;
+    ASSERT_TRUE(WriteSyntheticDeepseek2(spec, path).ok());
+  }
+  auto e = Load(path, SpecMethod::kOff, 1);
   ASSERT_TRUE(e);
   const std::vector<int32_t> toks = Prompt(21, 3);
   const int64_t T = static_cast<int64_t>(toks.size()), E = e->info().n_embd, V = e->info().n_vocab;
@@ -429,7 +439,7 @@ TEST(Speculative, MtpLogitsMatchTheReference) {
                     .ForwardMtp(m, hidden.data() + from * E, mtp, logits.data() + from * V, out.data(), e->pool())
                     .ok());
   }
-  auto ref = testing::ReferenceLogits(Deepseek2Path(), {toks}, "--mtp");
+  auto ref = testing::ReferenceLogits(path, {toks}, "--mtp");
   ASSERT_TRUE(ref.ok()) << ref.status().ToString();
   ASSERT_EQ(ref->size(), logits.size());
   double max_ref = 0, max_err = 0;
@@ -440,6 +450,9 @@ TEST(Speculative, MtpLogitsMatchTheReference) {
   std::printf("MTP logits: max |err| %.3g of max |logit| %.3g\n", max_err, max_ref);
   EXPECT_LT(max_err, 2e-3 * max_ref);
 }
+
+INSTANTIATE_TEST_SUITE_P(Heads, MtpVsReference, ::testing::Values(false, true),
+                         [](const auto& i) { return i.param ? std::string("OwnHead") : std::string("SharedHead"); });
 
 }  // namespace
 }  // namespace r1

@@ -107,7 +107,10 @@ from gguf import GGUFFile  # noqa: E402
 #   h'_t = block(eh_proj [enorm(embed(token_{t+1})); hnorm(h_t)])  at position t
 # with h_t the main model's final hidden state (before output_norm), causal
 # attention over the module's own rows 0..t, and the logits
-# output(shared_head_norm(h'_t)), which predict token t+2.
+# output(shared_head_norm(h'_t)), which predict token t+2. The block's own
+# nextn.embed_tokens / nextn.shared_head_head replace token_embd / output
+# when the file has them (llama.cpp's names for HF's embed_tokens and
+# shared_head.head of the MTP layer).
 # ---------------------------------------------------------------------------
 
 
@@ -443,7 +446,8 @@ class DeepSeek2(Model):
         il, T = self.n_layer, len(tokens)
         p = "blk.%d." % il
         q = p + "nextn."
-        e = self.W("token_embd.weight")[np.asarray(tokens[1:])]
+        emb = self.W(q + "embed_tokens.weight") if self.has(q + "embed_tokens.weight") else self.W("token_embd.weight")
+        e = emb[np.asarray(tokens[1:])]
         h = self.last_hidden[:T - 1]
         x = np.concatenate([rms_norm(e, self.W(q + "enorm.weight"), self.eps),
                             rms_norm(h, self.W(q + "hnorm.weight"), self.eps)], axis=-1) @ self.W(q + "eh_proj.weight").T
@@ -455,7 +459,8 @@ class DeepSeek2(Model):
         else:
             x = x + self.moe(hh, il)[0]
         norm = self.W(q + "shared_head_norm.weight") if self.has(q + "shared_head_norm.weight") else self.W("output_norm.weight")
-        return rms_norm(x, norm, self.eps) @ self.output_weight().T
+        head = self.W(q + "shared_head_head.weight") if self.has(q + "shared_head_head.weight") else self.output_weight()
+        return rms_norm(x, norm, self.eps) @ head.T
 
 
 ARCHS = {"llama": LlamaLike, "qwen2": LlamaLike, "qwen3": LlamaLike, "deepseek2": DeepSeek2}

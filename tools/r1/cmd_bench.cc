@@ -184,6 +184,9 @@ int RunSpec(const Options& o) {
                 o.spec_runs, off > 0 ? on / off : 0);
     std::printf("outputs          %s\n", identical ? "identical with and without speculation"
                                                     : "DIFFER with and without speculation");
+    if (eo.spec.auto_off && tokens_on > 0 && steps * 4 < tokens_on)
+      std::printf("note             speculation paused itself: it measured slower than plain decoding here "
+                  "(--spec-always to measure it regardless)\n");
   }
   return identical ? 0 : 1;
 }

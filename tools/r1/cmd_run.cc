@@ -78,7 +78,9 @@ int Run(Options o) {
                         {"finish_reason", r1::FinishReasonName(r->finish)},
                         {"prompt_tokens", r->prompt_tokens},
                         {"completion_tokens", r->completion_tokens},
-                        {"reasoning_tokens", r->reasoning_tokens}};
+                        {"reasoning_tokens", r->reasoning_tokens},
+                        {"draft_tokens", r->draft_tokens},
+                        {"accepted_tokens", r->accepted_tokens}};
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::fputs("\n", stdout);
@@ -88,6 +90,11 @@ int Run(Options o) {
                static_cast<double>(r->prompt_tokens) / std::max(1e-9, r->prefill_seconds),
                static_cast<long long>(r->completion_tokens), r->decode_seconds,
                static_cast<double>(std::max<int64_t>(0, r->completion_tokens - 1)) / std::max(1e-9, r->decode_seconds));
+  if (r->draft_tokens > 0)
+    std::fprintf(stderr, "r1: speculative (%s): %lld of %lld draft tokens accepted (%.1f%%)\n",
+                 r1::SpecMethodName(o.engine.spec.method), static_cast<long long>(r->accepted_tokens),
+                 static_cast<long long>(r->draft_tokens),
+                 100.0 * static_cast<double>(r->accepted_tokens) / static_cast<double>(r->draft_tokens));
   return 0;
 }
 

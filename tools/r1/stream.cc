@@ -77,6 +77,8 @@ StatusOr<StreamResult> Stream(Engine& engine, std::vector<int32_t> prompt, const
     r.cached_tokens = u.cached_tokens;
     r.completion_tokens = u.completion_tokens;
     r.reasoning_tokens = u.reasoning_tokens;
+    r.draft_tokens = u.draft_tokens;
+    r.accepted_tokens = u.accepted_tokens;
     if (text.stopped() && u.finish == FinishReason::kNone) {
       handle.Cancel();  // a stop string matched: the scheduler drops the rest
       u.finish = FinishReason::kStop;

@@ -29,6 +29,7 @@ struct StreamResult {
   FinishReason finish = FinishReason::kNone;
   bool thinking_unterminated = false;
   int64_t prompt_tokens = 0, cached_tokens = 0, completion_tokens = 0, reasoning_tokens = 0;
+  int64_t draft_tokens = 0, accepted_tokens = 0;  // speculative decoding
   double prefill_seconds = 0;   // submit → first token
   double decode_seconds = 0;    // first token → finish
 };

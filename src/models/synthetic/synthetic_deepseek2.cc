@@ -268,6 +268,10 @@ Status WriteSyntheticDeepseek2(const SyntheticDeepseek2Spec& s, const std::strin
       vec(p + "nextn.enorm.weight", E, 1.0f, 0.1f);
       vec(p + "nextn.hnorm.weight", E, 1.0f, 0.1f);
       vec(p + "nextn.shared_head_norm.weight", E, 1.0f, 0.1f);
+      if (s.mtp_own_head) {
+        mat(p + "nextn.embed_tokens.weight", E, s.n_vocab, il);
+        mat(p + "nextn.shared_head_head.weight", E, s.n_vocab, il);
+      }
     }
   }
   vec("output_norm.weight", E, 1.0f, 0.1f);

@@ -28,6 +28,7 @@ struct SyntheticDeepseek2Spec {
   int64_t n_embd = 64;
   int n_layer = 3;                 // main blocks
   int n_nextn = 1;                 // MTP blocks appended (nextn_predict_layers)
+  bool mtp_own_head = false;       // the MTP block's own nextn.embed_tokens and nextn.shared_head_head
   int n_head = 4;
   int64_t q_lora_rank = 32;        // 0: no q_lora (V2-Lite: attn_q)
   int64_t kv_lora_rank = 32;
