@@ -7,6 +7,7 @@ PKGS=(
   nlohmann-json3-dev libfmt-dev libcli11-dev libpcre2-dev libutf8proc-dev
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   python3-numpy python3-jinja2
+  chromium  # the web chat's browser test (driven by playwright-core, never a downloaded browser)
 )
 # Node.js/npm (for the JavaScript oracles) may come from elsewhere than Debian.
 command -v node >/dev/null && command -v npm >/dev/null || PKGS+=(nodejs npm)

@@ -1,5 +1,7 @@
 // libFuzzer: an arbitrary request body through what the server does with it
-// before the model runs: the JSON parse (nesting limit), ParseApiRequest, and
+// before the model runs: the JSON parse (nesting limit), the API adapters'
+// parsers (OpenAI chat and completions, Responses, Anthropic, Ollama chat and
+// generate, picked by the input's length) into ParseApiRequest, and
 // for a valid chat request the prompt builder (tool injection, special-token
 // protection, the R1 chat template under tight budgets, tokenization). None
 // of it may crash, hang or allocate without bound; errors are results.
@@ -13,6 +15,7 @@
 #include "chat/chat_template.h"
 #include "r1/json.h"
 #include "runtime/prompt.h"
+#include "server/api_adapter.h"
 #include "server/api_request.h"
 #include "tokenizer/tokenizer.h"
 
@@ -45,10 +48,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string body(reinterpret_cast<const char*>(data), size);
   auto json = r1::ParseJson(body, "the request body");
   if (!json.ok()) return 0;
-  const bool chat = size % 2 == 0;
-  auto req = r1::server::ParseApiRequest(*json, chat);
+  std::unique_ptr<r1::server::ApiAdapter> api;
+  switch (size % 6) {
+    case 0: api = r1::server::MakeOpenAiAdapter(true); break;
+    case 1: api = r1::server::MakeOpenAiAdapter(false); break;
+    case 2: api = r1::server::MakeResponsesAdapter(); break;
+    case 3: api = r1::server::MakeAnthropicAdapter(); break;
+    case 4: api = r1::server::MakeOllamaAdapter(true); break;
+    default: api = r1::server::MakeOllamaAdapter(false); break;
+  }
+  std::string param;
+  auto req = api->Parse(*json, &param);
   if (!req.ok()) {
-    (void)r1::server::ErrorParam(req.status());
+    if (req.status().message().empty()) std::abort();  // every refusal says why
     return 0;
   }
   r1::PromptInput in;

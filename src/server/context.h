@@ -70,6 +70,8 @@ void SendStatus(httplib::Response& res, const Status& st, const std::string& par
 std::string Dump(const nlohmann::json& j);
 
 void RegisterInfoRoutes(httplib::Server& http, ServerContext& ctx);
+void RegisterWebUiRoutes(httplib::Server& http);
+bool IsWebUiPath(const std::string& path);  // the web chat's public pages
 void RegisterGenerateRoutes(httplib::Server& http, ServerContext& ctx);
 
 }  // namespace r1::server

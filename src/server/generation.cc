@@ -46,6 +46,7 @@ StatusOr<std::unique_ptr<Generation>> Generation::Start(ServerContext& ctx, ApiR
   p.top_logprobs = r.top_logprobs;
   p.max_thinking_tokens = r.chat ? r.max_thinking_tokens : -1;
   g->text_ = std::make_unique<TextOutput>(engine.tokenizer(), r.stop, /*split_reasoning=*/r.chat && ctx.thinks());
+  g->n_prompt_ = static_cast<int64_t>(prompt->tokens.size());
   auto h = engine.scheduler().Submit(std::move(prompt->tokens), p);
   if (!h.ok()) return h.status();
   g->handle_ = *h;
@@ -59,6 +60,7 @@ bool Generation::Next(TextDelta* delta, std::chrono::milliseconds timeout) {
   if (!u.tokens.empty()) {
     const double dt = std::chrono::duration<double>(now - last_token_).count();
     if (!seen_token_) {
+      first_token_ = now;
       ctx_.metrics.TimeToFirstToken(dt);
       for (size_t i = 1; i < u.tokens.size(); ++i) ctx_.metrics.InterTokenLatency(0);
     } else {
@@ -96,6 +98,15 @@ void Generation::Cancel() {
     handle_->Cancel();
     ctx_.metrics.Cancelled();
   }
+}
+
+int64_t Generation::first_token_ns() const {
+  if (!seen_token_) return elapsed_ns();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(first_token_ - start_).count();
+}
+
+int64_t Generation::elapsed_ns() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start_).count();
 }
 
 std::string Generation::finish_reason() const {

@@ -35,6 +35,18 @@ class Generation {
   const ApiRequest& request() const { return req_; }
   const Status& error() const { return update_.status; }
   std::string finish_reason() const;
+  // For the other APIs' own shapes.
+  const std::string& id() const { return id_; }
+  const std::string& model() const { return ctx_.model_id; }
+  int64_t created() const { return created_; }
+  FinishReason finish() const { return finish_; }
+  bool stopped_by_string() const { return stopped_by_string_; }
+  const RequestUpdate& totals() const { return update_; }  // token counts so far
+  int64_t prompt_tokens() const { return n_prompt_; }
+  bool thinks() const { return ctx_.thinks(); }
+  // Nanoseconds from the request's start to its first token, and to now.
+  int64_t first_token_ns() const;
+  int64_t elapsed_ns() const;
 
   // OpenAI objects.
   nlohmann::json Chunk(const TextDelta& d, bool first) const;  // a streaming chunk with this delta
@@ -51,7 +63,8 @@ class Generation {
   ApiRequest req_;
   std::string id_;
   int64_t created_ = 0;
-  std::chrono::steady_clock::time_point start_, last_token_;
+  std::chrono::steady_clock::time_point start_, last_token_, first_token_;
+  int64_t n_prompt_ = 0;
   std::shared_ptr<RequestHandle> handle_;
   std::unique_ptr<TextOutput> text_;
   RequestUpdate update_;  // totals and finish from the scheduler

@@ -1,9 +1,10 @@
-// POST /v1/chat/completions and /v1/completions, streaming (SSE) or not.
+// The generation routes of every API (server/api_adapter.h), streaming or
+// not: the body read under --max-body, parsed by the API's adapter into the
+// one request type, generated, and written back in the adapter's shape.
 //
-// A streaming response is a chunked text/event-stream: "data: {chunk}\n\n"
-// per update, a last chunk with finish_reason, a usage chunk when
-// stream_options.include_usage, then "data: [DONE]". While no token comes,
-// an SSE comment is sent every second; a write that fails, or the socket
+// A streaming response is chunked (SSE or NDJSON, per adapter): the
+// adapter's opening, one piece per update, its ending. While no token comes,
+// the adapter's keep-alive (an SSE comment) is sent every second; a write that fails, or the socket
 // closing (ClientConnection), means the client went away, and its request
 // is cancelled (the scheduler frees its sequence and KV blocks at the next
 // step). A non-streaming handler writes nothing until the end, so it watches
@@ -13,6 +14,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "server/api_adapter.h"
 #include "server/connection.h"
 #include "server/generation.h"
 #include "server/request_log.h"
@@ -39,6 +41,7 @@ struct InFlight {
 struct StreamState {
   explicit StreamState(const ClientConnection& c) : conn(c) {}
   ClientConnection conn;
+  std::unique_ptr<ApiAdapter> api;
   std::unique_ptr<Generation> gen;
   std::unique_ptr<InFlight> in_flight;
   bool sent_first = false;
@@ -46,40 +49,30 @@ struct StreamState {
   int idle_polls = 0;
 };
 
-bool WriteEvent(httplib::DataSink& sink, const std::string& data) {
-  const std::string ev = "data: " + data + "\n\n";
-  return sink.write(ev.data(), ev.size());
+bool Write(httplib::DataSink& sink, const std::string& bytes) {
+  return bytes.empty() || sink.write(bytes.data(), bytes.size());
 }
 
 // One call of the chunked content provider: waits for output and writes it.
 // Returns false when the client is gone.
 bool Pump(StreamState& s, httplib::DataSink& sink) {
   Generation& g = *s.gen;
+  ApiAdapter& api = *s.api;
   if (!s.sent_first) {
     s.sent_first = true;
-    return WriteEvent(sink, Dump(g.Chunk(TextDelta{}, true)));
+    return Write(sink, api.Begin(g));
   }
   TextDelta d;
   if (!g.Next(&d, kPoll)) {
     if (s.conn.closed()) return false;
     if (++s.idle_polls < kPollsPerPing) return true;
     s.idle_polls = 0;
-    static const char kPing[] = ": ping\n\n";
-    return sink.write(kPing, sizeof kPing - 1);
+    return Write(sink, api.Ping());
   }
   s.idle_polls = 0;
-  if (!d.reasoning.empty() || !d.content.empty() || !d.logprobs.empty())
-    if (!WriteEvent(sink, Dump(g.Chunk(d, false)))) return false;
+  if (!Write(sink, api.Delta(g, d))) return false;
   if (!g.done()) return true;
-  bool ok = true;
-  if (!g.error().ok()) {
-    json err = {{"error", {{"message", g.error().message()}, {"type", "server_error"}, {"code", "internal_error"}}}};
-    ok = WriteEvent(sink, Dump(err));
-  } else {
-    ok = WriteEvent(sink, Dump(g.FinalChunk()));
-    if (ok && g.request().include_usage) ok = WriteEvent(sink, Dump(g.UsageChunk()));
-  }
-  if (ok) ok = WriteEvent(sink, "[DONE]");
+  const bool ok = Write(sink, g.error().ok() ? api.End(g) : api.StreamError(g, g.error()));
   s.finished = true;
   sink.done();
   return ok;
@@ -145,9 +138,19 @@ bool ReadBody(ServerContext& ctx, const httplib::Request& req, const httplib::Co
   return true;
 }
 
+// The adapter's error shape, where the shared helpers below write OpenAI's.
+void Fail(ApiAdapter& api, httplib::Response& res, int status, const std::string& message, const std::string& code) {
+  (void)code;
+  const StatusCode sc = status == 413 ? StatusCode::kResourceExhausted
+                        : status == kClientClosedRequest ? StatusCode::kCancelled
+                                                         : StatusCode::kInvalidArgument;
+  api.SendError(res, Status(sc, message), "");
+  res.status = status;
+}
+
 void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
-            const httplib::ContentReader& reader, bool chat) {
-  const std::string endpoint = chat ? "/v1/chat/completions" : "/v1/completions";
+            const httplib::ContentReader& reader, const std::string& endpoint,
+            std::unique_ptr<ApiAdapter> api) {
   // Counted when the handler returns, except for a stream, which is counted
   // when it ends (200, or 499 when the client left first).
   struct Record {
@@ -165,23 +168,32 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   const ClientConnection conn(req);
   ThisRequestLog().fd = conn.fd();
   if (ctx.watchdog) ctx.watchdog->Busy(conn.fd());
-  if (ctx.stopping) return SendStatus(res, Status::Unavailable("the server is shutting down"));
-  if (!ctx.ready) return SendStatus(res, Status::Unavailable("the model is still loading"));
+  if (ctx.stopping) return api->SendError(res, Status::Unavailable("the server is shutting down"), "");
+  if (!ctx.ready) return api->SendError(res, Status::Unavailable("the model is still loading"), "");
   std::string text;
-  if (!ReadBody(ctx, req, reader, res, &text)) return;
+  if (!ReadBody(ctx, req, reader, res, &text)) {
+    // ReadBody wrote OpenAI's shape; rewrite it in the adapter's.
+    const int status = res.status;
+    std::string message = "the request body could not be read";
+    if (auto j = ParseJson(res.body, "error"); j.ok() && j->contains("error"))
+      message = (*j)["error"].value("message", message);
+    return Fail(*api, res, status, message, "");
+  }
   auto body = ParseJson(text, "the request body");
-  if (!body.ok()) return SendStatus(res, body.status());
-  ApiRequest r;
-  auto parsed = ParseApiRequest(*body, chat);
-  if (!parsed.ok()) return SendStatus(res, parsed.status(), ErrorParam(parsed.status()));
-  r = std::move(*parsed);
-  const std::string id = (chat ? "chatcmpl-" : "cmpl-") + res.get_header_value("X-Request-Id");
+  if (!body.ok()) return api->SendError(res, body.status(), "");
+  if (!body->is_object()) return api->SendError(res, Status::InvalidArgument("the request body must be a JSON object"), "");
+  std::string param;
+  auto parsed = api->Parse(*body, &param);
+  if (!parsed.ok()) return api->SendError(res, parsed.status(), param);
+  ApiRequest r = std::move(*parsed);
+  const std::string id = api->IdPrefix() + res.get_header_value("X-Request-Id");
   const bool stream = r.stream;
+  const bool chat = r.chat;
   // Rendering the template stops when the client leaves or the server stops.
   auto gen = Generation::Start(ctx, std::move(r), id, [&ctx, conn] { return ctx.stopping.load() || conn.closed(); });
   if (!gen.ok()) {
     const bool prompt_error = gen.status().code() == StatusCode::kInvalidArgument;
-    return SendStatus(res, gen.status(), prompt_error ? (chat ? "messages" : "prompt") : "");
+    return api->SendError(res, gen.status(), prompt_error ? (chat ? "messages" : "prompt") : "");
   }
   if (!stream) {
     InFlight in_flight(ctx);
@@ -192,25 +204,27 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
       const bool got = g.Next(&d, kPoll);
       if (!g.done() && conn.closed()) {
         g.Cancel();
-        return SendError(res, kClientClosedRequest, "the client closed the connection", "", "client_closed");
+        return Fail(*api, res, kClientClosedRequest, "the client closed the connection", "client_closed");
       }
       if (!got) continue;
       all.reasoning += d.reasoning;
       all.content += d.content;
       for (auto& lp : d.logprobs) all.logprobs.push_back(std::move(lp));
     }
-    if (!g.error().ok()) return SendStatus(res, g.error());
-    res.set_content(Dump(g.Response(all)), "application/json");
+    if (!g.error().ok()) return api->SendError(res, g.error(), "");
+    res.set_content(Dump(api->Response(g, all)), "application/json");
     return;
   }
   auto state = std::make_shared<StreamState>(conn);
   state->gen = std::move(*gen);
+  const char* type = api->StreamType();
+  state->api = std::move(api);
   record.streamed = true;
   state->in_flight = std::make_unique<InFlight>(ctx);
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(
-      "text/event-stream", [state](size_t, httplib::DataSink& sink) { return Pump(*state, sink); },
+      type, [state](size_t, httplib::DataSink& sink) { return Pump(*state, sink); },
       [state, &ctx, endpoint](bool) {
         // Not finished: the client went away, or the server is stopping.
         if (!state->finished) state->gen->Cancel();
@@ -224,11 +238,29 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
 }  // namespace
 
 void RegisterGenerateRoutes(httplib::Server& http, ServerContext& ctx) {
-  // Paths some clients use without the /v1 prefix too.
-  for (const char* path : {"/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions"}) {
-    const bool chat = std::string(path).find("chat") != std::string::npos;
-    http.Post(path, [&ctx, chat](const httplib::Request& req, httplib::Response& res,
-                                 const httplib::ContentReader& reader) { Handle(ctx, req, res, reader, chat); });
+  using Factory = std::unique_ptr<ApiAdapter> (*)();
+  struct Route {
+    const char* path;
+    const char* endpoint;  // the metrics' name
+    Factory make;
+  };
+  static const Route kRoutes[] = {
+      // Paths some clients use without the /v1 prefix too.
+      {"/v1/chat/completions", "/v1/chat/completions", [] { return MakeOpenAiAdapter(true); }},
+      {"/chat/completions", "/v1/chat/completions", [] { return MakeOpenAiAdapter(true); }},
+      {"/v1/completions", "/v1/completions", [] { return MakeOpenAiAdapter(false); }},
+      {"/completions", "/v1/completions", [] { return MakeOpenAiAdapter(false); }},
+      {"/v1/responses", "/v1/responses", [] { return MakeResponsesAdapter(); }},
+      {"/v1/messages", "/v1/messages", [] { return MakeAnthropicAdapter(); }},
+      {"/api/chat", "/api/chat", [] { return MakeOllamaAdapter(true); }},
+      {"/api/generate", "/api/generate", [] { return MakeOllamaAdapter(false); }},
+  };
+  for (const Route& route : kRoutes) {
+    const Route* r = &route;
+    http.Post(r->path, [&ctx, r](const httplib::Request& req, httplib::Response& res,
+                                 const httplib::ContentReader& reader) {
+      Handle(ctx, req, res, reader, r->endpoint, r->make());
+    });
   }
 }
 

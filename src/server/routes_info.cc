@@ -4,6 +4,11 @@
 #include <ctime>
 #include <fstream>
 
+#include <cstdio>
+#include <map>
+
+#include "r1/json.h"
+#include "server/api_adapter.h"
 #include "server/context.h"
 
 namespace r1::server {
@@ -41,6 +46,44 @@ int64_t ResidentBytes() {
   return resident * static_cast<int64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+// What Ollama's /api/tags, /api/show and /api/ps report about the model.
+nlohmann::ordered_json OllamaDetails(const ServerContext& ctx) {
+  const gguf::File& f = ctx.engine->file();
+  int64_t params = 0;
+  std::map<std::string, uint64_t> bytes_by_type;
+  for (const gguf::TensorInfo& t : f.tensors()) {
+    params += t.n_elements();
+    if (t.ne.size() >= 2) bytes_by_type[GgmlTypeName(t.type)] += t.nbytes;
+  }
+  std::string quant = "unknown";
+  uint64_t most = 0;
+  for (const auto& [type, n] : bytes_by_type)
+    if (n > most) most = n, quant = type;
+  char size[32];
+  if (params >= 1000000000) {
+    std::snprintf(size, sizeof size, "%.1fB", static_cast<double>(params) / 1e9);
+  } else {
+    std::snprintf(size, sizeof size, "%.1fM", static_cast<double>(params) / 1e6);
+  }
+  const std::string arch = ctx.engine->info().arch;
+  return {{"parent_model", ""},
+          {"format", "gguf"},
+          {"family", arch},
+          {"families", {arch}},
+          {"parameter_size", size},
+          {"quantization_level", quant}};
+}
+
+nlohmann::ordered_json OllamaModel(const ServerContext& ctx) {
+  static const std::string modified = Rfc3339Now();
+  return {{"name", ctx.model_id},
+          {"model", ctx.model_id},
+          {"modified_at", modified},
+          {"size", ctx.engine->file().file_size()},
+          {"digest", ""},
+          {"details", OllamaDetails(ctx)}};
+}
+
 }  // namespace
 
 void RegisterInfoRoutes(httplib::Server& http, ServerContext& ctx) {
@@ -60,6 +103,54 @@ void RegisterInfoRoutes(httplib::Server& http, ServerContext& ctx) {
                    {"n_ctx_train", info.n_ctx_train}};
     }
     res.set_content(Dump({{"object", "list"}, {"data", {m}}}), "application/json");
+  });
+  // Ollama's model routes, for clients that list or inspect models first.
+  http.Get("/api/version", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"version":"0.12.0"})", "application/json");  // the Ollama API level these routes follow
+  });
+  http.Get("/api/tags", [&ctx](const httplib::Request&, httplib::Response& res) {
+    nlohmann::ordered_json models = nlohmann::ordered_json::array();
+    if (ctx.ready) models.push_back(OllamaModel(ctx));
+    res.set_content(Dump({{"models", models}}), "application/json");
+  });
+  http.Get("/api/ps", [&ctx](const httplib::Request&, httplib::Response& res) {
+    nlohmann::ordered_json models = nlohmann::ordered_json::array();
+    if (ctx.ready) {
+      nlohmann::ordered_json m = OllamaModel(ctx);
+      m["expires_at"] = "2100-01-01T00:00:00Z";  // loaded for the server's lifetime
+      m["size_vram"] = 0;
+      models.push_back(m);
+    }
+    res.set_content(Dump({{"models", models}}), "application/json");
+  });
+  http.Post("/api/show", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    auto body = ParseJson(req.body, "the request body");
+    const auto ollama_error = [&res](int status, const std::string& msg) {
+      res.status = status;
+      res.set_content(Dump({{"error", msg}}), "application/json");
+    };
+    if (!body.ok() || !body->is_object()) return ollama_error(400, body.ok() ? "the body must be a JSON object" : body.status().message());
+    const std::string name = body->value("model", body->value("name", ""));
+    if (!ctx.ready) return ollama_error(503, "the model is still loading");
+    if (!name.empty() && name != ctx.model_id && name != ctx.model_id + ":latest")
+      return ollama_error(404, "model '" + name + "' not found (this server has '" + ctx.model_id + "')");
+    const ModelInfo& info = ctx.engine->info();
+    nlohmann::ordered_json caps = {"completion"};
+    if (ctx.thinks()) caps.push_back("thinking");
+    if (ctx.engine->chat_template().source().find("tool") != std::string::npos) caps.push_back("tools");
+    const std::string a = info.arch + ".";
+    res.set_content(Dump({{"modelfile", "FROM " + ctx.engine->options().model_path + "\n"},
+                          {"parameters", ""},
+                          {"template", ctx.engine->chat_template().source()},
+                          {"details", OllamaDetails(ctx)},
+                          {"model_info",
+                           {{"general.architecture", info.arch},
+                            {a + "context_length", info.n_ctx_train},
+                            {a + "embedding_length", info.n_embd},
+                            {a + "block_count", info.n_layer},
+                            {"general.vocab_size", info.n_vocab}}},
+                          {"capabilities", caps}}),
+                    "application/json");
   });
   http.Get("/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
     SchedulerStats s;

@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include "server/api_adapter.h"
+
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -56,10 +58,23 @@ void Server::Configure() {
     ThisRequestLog() = RequestLogInfo{};
     res.set_header("X-Request-Id", fmt::format("req-{}", ctx_.next_id.fetch_add(1)));
     const std::string& key = ctx_.opts.api_key;
-    if (key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
-    if (BearerToken(req.get_header_value("Authorization")) == key) return httplib::Server::HandlerResponse::Unhandled;
-    SendError(res, 401, "Incorrect API key provided. Send it as 'Authorization: Bearer <key>'.", "",
-              "invalid_api_key");
+    // The web chat's page is public: it asks for the key and sends it with its API calls.
+    if (key.empty() || req.path == "/health" || (req.method == "GET" && IsWebUiPath(req.path)))
+      return httplib::Server::HandlerResponse::Unhandled;
+    // Bearer (OpenAI, Ollama clients) or x-api-key (Anthropic's SDK).
+    if (BearerToken(req.get_header_value("Authorization")) == key || req.get_header_value("x-api-key") == key)
+      return httplib::Server::HandlerResponse::Unhandled;
+    const std::string msg = "Incorrect API key provided. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.";
+    if (req.path == "/v1/messages") {  // each API's own error shape
+      res.status = 401;
+      res.set_content(Dump({{"type", "error"}, {"error", {{"type", "authentication_error"}, {"message", msg}}}}),
+                      "application/json");
+    } else if (req.path.rfind("/api/", 0) == 0) {
+      res.status = 401;
+      res.set_content(Dump({{"error", msg}}), "application/json");
+    } else {
+      SendError(res, 401, msg, "", "invalid_api_key");
+    }
     return httplib::Server::HandlerResponse::Handled;
   });
   http_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
@@ -92,6 +107,7 @@ void Server::Configure() {
   if (!o.log_requests)
     http_.set_logger([this](const httplib::Request& req, const httplib::Response&) { MarkIdle(req); });
   RegisterInfoRoutes(http_, ctx_);
+  RegisterWebUiRoutes(http_);
   RegisterGenerateRoutes(http_, ctx_);
 }
 

@@ -61,7 +61,7 @@ TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
                           " R1_MODEL=model R1_BIN=" + bin + " R1_MODEL_PATH=" + model;
   const int rc = Sh("cd " + js + " && " + env +
                     " node --test --test-concurrency=1 --test-reporter=spec chat.test.mjs load.test.mjs "
-                    "prefix.test.mjs parity.test.mjs 2>&1");
+                    "prefix.test.mjs parity.test.mjs apis.test.mjs 2>&1");
   EXPECT_EQ(rc, 0) << "node tests failed; server log: " << log;
 
   // A full queue: a second server with one sequence slot and a queue of one.
@@ -188,4 +188,30 @@ TEST(ServerE2E, SpeculativeServingGivesThePlainOutput) {
     EXPECT_NE(metrics.find("r1_spec_acceptance_ratio "), std::string::npos) << metrics;
     EXPECT_EQ(metrics.find("r1_spec_draft_tokens_total 0\n"), std::string::npos) << "no drafts were proposed";
   }
+}
+
+// The web chat at / in Debian's Chromium (tests/server_js/webui.test.mjs,
+// playwright-core), on the trained r1-distill-tiny, which answers 347+589.
+// Screenshots: build/webui_*.png.
+TEST(ServerE2E, WebChatInChromium) {
+  ::signal(SIGPIPE, SIG_IGN);
+  const std::string bin = Bin();
+  if (bin.empty()) R1_SKIP_OR_FAIL("R1_BIN is not set");
+  const std::string js = std::string(R1_SOURCE_DIR) + "/tests/server_js";
+  if (const std::string why = JsNotReady(js); !why.empty()) R1_SKIP_OR_FAIL(why);
+  if (Sh("test -x /usr/bin/chromium") != 0) R1_SKIP_OR_FAIL("/usr/bin/chromium is missing (scripts/install-deps.sh installs it)");
+  const std::string dir = std::string(R1_BINARY_DIR);
+  const std::string model = dir + "/server_e2e_webui.gguf";
+  ASSERT_EQ(Sh(bin + " gen --trained r1-distill-tiny -o " + model + " 2>" + model + ".log"), 0) << "see " << model << ".log";
+  const int port = FreePort();
+  const std::string log = dir + "/server_e2e_webui.log";
+  ServeProcess serve({bin, "serve", "-m", model, "--port", std::to_string(port), "--api-key", kKey, "--alias",
+                      "r1-distill-tiny", "--parallel", "2", "--ctx-size", "2048", "--threads", "2"},
+                     log);
+  ASSERT_TRUE(WaitHealthy(port, 120)) << "r1 serve did not become healthy; see " << log;
+  const std::string env = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(port) + " R1_API_KEY=" + kKey +
+                          " R1_SCREENSHOTS=" + dir;
+  EXPECT_EQ(Sh("cd " + js + " && " + env + " node --test --test-reporter=spec webui.test.mjs 2>&1"), 0)
+      << "server log: " << log;
+  EXPECT_EQ(serve.Terminate(60), 0);
 }

@@ -22,7 +22,7 @@ test('a full queue answers 429 with Retry-After', async () => {
   // ... so a third is turned away, by the openai client's own error type.
   await assert.rejects(c.chat.completions.create(ask('third', 2)), (e) => {
     assert.equal(e.status, 429);
-    assert.equal(e.headers['retry-after'], '1');
+    assert.equal(e.headers.get ? e.headers.get('retry-after') : e.headers['retry-after'], '1');  // openai v5: a Headers object
     assert.equal(e.error?.type, 'rate_limit_error');
     return true;
   });

@@ -96,8 +96,8 @@ class Raw {
   int fd_ = -1;
 };
 
-std::string Post(const std::string& body, const std::string& extra = "") {
-  return "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + extra +
+std::string Post(const std::string& body, const std::string& extra = "", const std::string& path = "/v1/chat/completions") {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + extra +
          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
@@ -152,9 +152,16 @@ TEST(ServerSoak, MixedGoodAndHostileTraffic) {
       int i = 0;
       while (!stop) {
         const auto t0 = Clock::now();
-        const std::string body = R"({"messages":[{"role":"user","content":"hello )" + std::to_string(c * 100000 + i++) +
-                                 R"("}],"max_tokens":8,"seed":1})";
-        auto r = cli.Post("/v1/chat/completions", body, "application/json");
+        // Every API in turn: OpenAI chat, Anthropic messages, Ollama chat, Responses.
+        static const char* const kPaths[] = {"/v1/chat/completions", "/v1/messages", "/api/chat", "/v1/responses"};
+        const int api = i % 4;
+        const std::string text = "hello " + std::to_string(c * 100000 + i++);
+        const std::string msgs = R"([{"role":"user","content":")" + text + R"("}])";
+        const std::string body =
+            api == 3 ? R"({"input":")" + text + R"(","max_output_tokens":8})"
+            : api == 2 ? R"({"messages":)" + msgs + R"(,"stream":false,"options":{"num_predict":8,"seed":1}})"
+                       : R"({"messages":)" + msgs + R"(,"max_tokens":8,"seed":1})";
+        auto r = cli.Post(kPaths[api], body, "application/json");
         const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
         if (!r || r->status != 200) fail("good request not 200: " + std::to_string(r ? r->status : -1));
         std::lock_guard<std::mutex> lock(mu);
@@ -176,6 +183,11 @@ TEST(ServerSoak, MixedGoodAndHostileTraffic) {
   };
   const std::vector<Case> cases = {
       {"deep tool_calls", Post(deep), 400},
+      {"deep nesting, Anthropic", Post(deep, "", "/v1/messages"), 400},
+      {"malformed JSON, Ollama", Post("{\"messages\": [}", "", "/api/chat"), 400},
+      {"over --max-body, Responses", Post(big, "", "/v1/responses"), 413},
+      {"image block, Anthropic",
+       Post(R"({"max_tokens":4,"messages":[{"role":"user","content":[{"type":"image"}]}]})", "", "/v1/messages"), 400},
       {"malformed JSON", Post("{\"messages\": [}"), 400},
       {"temperature 1e999", Post(R"({"messages":[{"role":"user","content":"x"}],"temperature":1e999})"), 400},
       {"chunked over --max-body", Chunked(big), 413},

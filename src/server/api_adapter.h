@@ -1,0 +1,65 @@
+// The HTTP APIs r1 serve speaks, each a thin adapter over the one request
+// type (ApiRequest) and the one event stream (Generation's text deltas):
+//
+//   OpenAI    POST /v1/chat/completions, /v1/completions     (api_openai.cc)
+//   Responses POST /v1/responses                             (api_responses.cc)
+//   Anthropic POST /v1/messages                              (api_anthropic.cc)
+//   Ollama    POST /api/chat, /api/generate                  (api_ollama.cc)
+//
+// An adapter parses its body into an ApiRequest (errors name its own
+// fields), writes its own error shape, and turns the deltas into its own
+// stream framing (SSE events or NDJSON lines) or one response body. The
+// reading, the generation, the client watching and the metrics are shared
+// (routes_generate.cc); no adapter has generation logic of its own.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "r1/status.h"
+#include "server/context.h"
+#include "server/generation.h"
+
+namespace r1::server {
+
+class ApiAdapter {
+ public:
+  virtual ~ApiAdapter() = default;
+  // The body as the one request type; InvalidArgument naming the API's own
+  // field in *param ("max_tokens", "options.temperature").
+  virtual StatusOr<ApiRequest> Parse(const nlohmann::json& body, std::string* param) = 0;
+  // An error response in the API's own shape.
+  virtual void SendError(httplib::Response& res, const Status& st, const std::string& param) const;
+  virtual std::string IdPrefix() const = 0;  // "chatcmpl-", "msg_", ...
+  virtual const char* StreamType() const { return "text/event-stream"; }
+  virtual std::string Ping() const { return ": ping\n\n"; }  // sent while no token comes ("" none)
+  // Streaming: what goes out before the first delta, with each delta, after
+  // the last one, and instead of the end when the generation failed.
+  virtual std::string Begin(const Generation& g) = 0;
+  virtual std::string Delta(const Generation& g, const TextDelta& d) = 0;
+  virtual std::string End(const Generation& g) = 0;
+  virtual std::string StreamError(const Generation& g, const Status& st) = 0;
+  // Not streaming: the whole answer.
+  virtual nlohmann::json Response(const Generation& g, const TextDelta& all) = 0;
+};
+
+std::unique_ptr<ApiAdapter> MakeOpenAiAdapter(bool chat);
+std::unique_ptr<ApiAdapter> MakeResponsesAdapter();
+std::unique_ptr<ApiAdapter> MakeAnthropicAdapter();
+std::unique_ptr<ApiAdapter> MakeOllamaAdapter(bool chat);
+
+// "data: <json>\n\n", and with an event name "event: <name>\ndata: ...".
+std::string SseData(const nlohmann::json& j);
+std::string SseEvent(const std::string& event, const nlohmann::json& j);
+
+// An OpenAI-shaped chat body → ApiRequest, for adapters that translate into
+// it; on error, *param is the field ParseApiRequest named, which the adapter
+// maps back to its own.
+StatusOr<ApiRequest> ParseAsChat(const nlohmann::json& openai_body, bool chat, std::string* param);
+
+// The time now as RFC 3339 UTC with nanoseconds (Ollama's created_at).
+std::string Rfc3339Now();
+
+}  // namespace r1::server
