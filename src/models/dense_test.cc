@@ -221,7 +221,8 @@ std::string Mutated(const std::string& src, const std::string& tensor, GgmlType 
     std::vector<uint8_t> bytes(GgmlRowSize(type, ne[0]) * static_cast<size_t>(n / ne[0]));
     EXPECT_TRUE(w.AddTensor(t.name, ne, type, bytes.data(), bytes.size()).ok());
   }
-  std::string out = src + ".mutated.gguf";
+  // One file per test: ctest runs tests in parallel processes.
+  std::string out = src + "." + ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".mutated.gguf";
   EXPECT_TRUE(w.Write(out).ok());
   return out;
 }

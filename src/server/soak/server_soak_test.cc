@@ -204,12 +204,20 @@ TEST(ServerSoak, MixedGoodAndHostileTraffic) {
       for (const Case& k : cases) {
         if (stop) break;
         Raw s(port);
-        if (!s.ok() || !s.Send(k.request)) {
+        if (!s.ok()) {
+          fail(std::string(k.name) + ": could not connect");
+          continue;
+        }
+        const bool sent = s.Send(k.request);
+        const int got = s.Status(20000);
+        // A body over --max-body may be refused (and the socket's read side
+        // shut) before all of it is sent: the answer is what counts.
+        // (If the reset that follows reaches the client first, the answer is lost: got 0.)
+        if (!sent && got != k.want && !(k.want == 413 && got == 0)) {
           fail(std::string(k.name) + ": could not send");
           continue;
         }
-        const int got = s.Status(20000);
-        if (got != k.want) fail(std::string(k.name) + ": got " + std::to_string(got));
+        if (got != k.want && sent) fail(std::string(k.name) + ": got " + std::to_string(got));
         ran(k.name);
       }
   });
