@@ -20,6 +20,7 @@
 
 #include "chat/reasoning.h"
 #include "chat/stop_strings.h"
+#include "chat/tool_calls.h"
 #include "runtime/scheduler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -35,6 +36,9 @@ struct TextDelta {
   };
   std::vector<TokenLogprob> logprobs;  // content tokens, with logprobs on
   bool stopped = false;                // a stop string matched
+  // Pieces of tool calls parsed out of the content (chat/tool_calls.h), when
+  // the frontend asks for it; their text is not in `content`.
+  std::vector<chat::ToolCallDelta> tool_calls;
 };
 
 class TextOutput {

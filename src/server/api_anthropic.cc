@@ -146,6 +146,17 @@ class AnthropicAdapter final : public ApiAdapter {
       }
       o["tools"] = out;
     }
+    if (auto tc = body.find("tool_choice"); tc != body.end() && !tc->is_null()) {
+      const std::string type = tc->is_object() ? tc->value("type", "") : "";
+      if (type == "none") {
+        o["tool_choice"] = "none";
+      } else if (type == "any" || type == "tool") {
+        return fail("tool_choice.type", "'" + type + "' (forcing a tool call) needs constrained decoding, which this "
+                                        "server does not have yet; use 'auto'");
+      } else if (type != "auto") {
+        return fail("tool_choice.type", "must be one of auto, any, tool, none");
+      }
+    }
     auto r = ParseAsChat(o, true, param);
     if (!r.ok()) {
       if (*param == "max_tokens" || *param == "temperature" || *param == "top_p" || *param == "top_k") return r;
@@ -185,11 +196,19 @@ class AnthropicAdapter final : public ApiAdapter {
                                                    {"index", index_},
                                                    {"delta", {{"type", "text_delta"}, {"text", d.content}}}});
     }
+    for (const chat::ToolCallDelta& t : d.tool_calls) {
+      if (!t.id.empty()) out += Open("tool_use", t.id, t.name);
+      if (!t.arguments.empty())
+        out += SseEvent("content_block_delta",
+                        ojson{{"type", "content_block_delta"},
+                              {"index", index_},
+                              {"delta", {{"type", "input_json_delta"}, {"partial_json", t.arguments}}}});
+    }
     return out;
   }
   std::string End(const Generation& g) override {
     std::string out;
-    out += Open("text");  // an answer always has its text block (Open is a no-op when it is the open one)
+    if (!g.has_tool_calls()) out += Open("text");  // an answer has its text block (Open: no-op when it is open)
     out += Close();
     out += SseEvent("message_delta", ojson{{"type", "message_delta"},
                                            {"delta", {{"stop_reason", StopReason(g)}, {"stop_sequence", nullptr}}},
@@ -204,7 +223,12 @@ class AnthropicAdapter final : public ApiAdapter {
     json content = json::array();
     if (!all.reasoning.empty() && thinking_shown_)
       content.push_back({{"type", "thinking"}, {"thinking", all.reasoning}, {"signature", ""}});
-    content.push_back({{"type", "text"}, {"text", all.content}});
+    if (!all.content.empty() || !g.has_tool_calls()) content.push_back({{"type", "text"}, {"text", all.content}});
+    for (const chat::ToolCall& t : g.tool_calls()) {
+      json input = json::parse(t.arguments, nullptr, /*allow_exceptions=*/false);
+      if (input.is_discarded() || !input.is_object()) input = json::object();
+      content.push_back({{"type", "tool_use"}, {"id", t.id}, {"name", t.name}, {"input", input}});
+    }
     msg["content"] = content;
     return msg;
   }
@@ -212,6 +236,7 @@ class AnthropicAdapter final : public ApiAdapter {
  private:
   static const char* StopReason(const Generation& g) {
     if (g.stopped_by_string()) return "stop_sequence";
+    if (g.finish() == FinishReason::kStop && g.has_tool_calls()) return "tool_use";
     return g.finish() == FinishReason::kStop ? "end_turn" : "max_tokens";
   }
   ojson Message(const Generation& g) const {
@@ -230,14 +255,15 @@ class AnthropicAdapter final : public ApiAdapter {
               {"output_tokens", t.completion_tokens}}}};
   }
   // Closes the open block if it is of another type, and opens `type`.
-  std::string Open(const std::string& type) {
-    if (open_ == type) return "";
+  std::string Open(const std::string& type, const std::string& id = "", const std::string& name = "") {
+    if (open_ == type && type != "tool_use") return "";
     std::string out = Close();
     if (!open_.empty() || started_) ++index_;
     started_ = true;
     open_ = type;
-    ojson block = type == "thinking" ? ojson{{"type", "thinking"}, {"thinking", ""}, {"signature", ""}}
-                                     : ojson{{"type", "text"}, {"text", ""}};
+    ojson block = type == "thinking"   ? ojson{{"type", "thinking"}, {"thinking", ""}, {"signature", ""}}
+                  : type == "tool_use" ? ojson{{"type", "tool_use"}, {"id", id}, {"name", name}, {"input", json::object()}}
+                                       : ojson{{"type", "text"}, {"text", ""}};
     return out + SseEvent("content_block_start",
                           ojson{{"type", "content_block_start"}, {"index", index_}, {"content_block", block}});
   }

@@ -140,6 +140,7 @@ class OllamaAdapter final : public ApiAdapter {
     if (d.reasoning.empty() && d.content.empty()) return "";
     return Dump(Piece(g, d, false)) + "\n";
   }
+  // Ollama sends each tool call whole: with the last piece.
   std::string End(const Generation& g) override { return Dump(Piece(g, TextDelta{}, true)) + "\n"; }
   std::string StreamError(const Generation&, const Status& st) override {
     return Dump({{"error", st.message()}}) + "\n";
@@ -152,6 +153,15 @@ class OllamaAdapter final : public ApiAdapter {
     if (chat_) {
       ojson msg = {{"role", "assistant"}, {"content", d.content}};
       if (!d.reasoning.empty()) msg["thinking"] = d.reasoning;
+      if (done && g.has_tool_calls()) {
+        json calls = json::array();
+        for (const chat::ToolCall& t : g.tool_calls()) {
+          json args = json::parse(t.arguments, nullptr, /*allow_exceptions=*/false);
+          if (args.is_discarded() || !args.is_object()) args = json::object();
+          calls.push_back({{"function", {{"name", t.name}, {"arguments", args}}}});
+        }
+        msg["tool_calls"] = calls;
+      }
       j["message"] = msg;
     } else {
       j["response"] = d.content;

@@ -42,7 +42,7 @@ class OpenAiAdapter final : public ApiAdapter {
   std::string IdPrefix() const override { return chat_ ? "chatcmpl-" : "cmpl-"; }
   std::string Begin(const Generation& g) override { return SseData(g.Chunk(TextDelta{}, true)); }
   std::string Delta(const Generation& g, const TextDelta& d) override {
-    if (d.reasoning.empty() && d.content.empty() && d.logprobs.empty()) return "";
+    if (d.reasoning.empty() && d.content.empty() && d.logprobs.empty() && d.tool_calls.empty()) return "";
     return SseData(g.Chunk(d, false));
   }
   std::string End(const Generation& g) override {

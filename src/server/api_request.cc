@@ -200,6 +200,20 @@ bool Parse(const json& body, bool chat, ApiRequest* out, ParseError* err) {
       }
       out->tools = nlohmann::ordered_json::parse(tools->dump());
     }
+    if (const json* tc = r.Get("tool_choice")) {
+      // auto / none are honoured; forcing a call needs constrained decoding,
+      // which r1.cpp does not have yet: refused rather than ignored.
+      const std::string choice = tc->is_string() ? tc->get<std::string>() : "";
+      if (choice == "none") {
+        out->tool_choice_none = true;
+      } else if (choice != "auto") {
+        if (choice != "required" && !tc->is_object())
+          return r.Fail("tool_choice", "must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", ...}");
+        return r.Fail("tool_choice", "forcing a tool call ('required' or a named function) needs constrained "
+                                     "decoding, which this server does not have yet; use \"auto\"");
+      }
+    }
+    r.Bool("parallel_tool_calls", &out->parallel_tool_calls);
   } else {
     const json* p = r.Get("prompt");
     if (!p) return r.Fail("prompt", "is required");

@@ -22,6 +22,8 @@ struct ApiRequest {
   std::string model;
   nlohmann::ordered_json messages;   // chat: validated messages array
   nlohmann::ordered_json tools;      // chat: OpenAI function tools (null: none)
+  bool tool_choice_none = false;     // tool_choice "none": calls in the output stay text
+  bool parallel_tool_calls = true;   // false: only the first call is returned
   std::string prompt;                // completions
   bool stream = false;
   bool include_usage = false;        // stream_options.include_usage

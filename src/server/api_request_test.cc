@@ -132,4 +132,26 @@ TEST(ApiRequest, EffortsAndUnknownFields) {
 }
 
 }  // namespace
+TEST(ApiRequest, ToolChoice) {
+  const std::string tools = R"("tools":[{"type":"function","function":{"name":"f"}}])";
+  auto parse = [&](const std::string& extra) {
+    return ParseApiRequest(nlohmann::json::parse(R"({"messages":[{"role":"user","content":"x"}],)" + tools + extra + "}"), true);
+  };
+  auto r = parse("");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->tool_choice_none);
+  EXPECT_TRUE(r->parallel_tool_calls);
+  r = parse(R"(,"tool_choice":"none","parallel_tool_calls":false)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->tool_choice_none);
+  EXPECT_FALSE(r->parallel_tool_calls);
+  EXPECT_TRUE(parse(R"(,"tool_choice":"auto")").ok());
+  for (const char* forced : {R"(,"tool_choice":"required")", R"(,"tool_choice":{"type":"function","function":{"name":"f"}})",
+                             R"(,"tool_choice":"sometimes")"}) {
+    r = parse(forced);
+    ASSERT_FALSE(r.ok()) << forced;
+    EXPECT_EQ(ErrorParam(r.status()), "tool_choice");
+  }
+}
+
 }  // namespace r1::server

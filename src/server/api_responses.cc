@@ -5,6 +5,7 @@
 // (response.created ... response.completed) with sequence numbers. Nothing is
 // stored: `previous_response_id` is refused.
 // https://platform.openai.com/docs/api-reference/responses
+#include <algorithm>
 #include <cmath>
 
 #include "server/api_adapter.h"
@@ -111,6 +112,8 @@ class ResponsesAdapter final : public ApiAdapter {
       }
       o["tools"] = out;
     }
+    if (auto tc = body.find("tool_choice"); tc != body.end() && !tc->is_null()) o["tool_choice"] = *tc;
+    if (auto ptc = body.find("parallel_tool_calls"); ptc != body.end() && !ptc->is_null()) o["parallel_tool_calls"] = *ptc;
     auto r = ParseAsChat(o, true, param);
     if (!r.ok()) {
       std::string msg = r.status().message();
@@ -140,15 +143,16 @@ class ResponsesAdapter final : public ApiAdapter {
     if (!d.reasoning.empty()) {
       if (!reasoning_open_) {
         reasoning_open_ = true;
+        reasoning_index_ = NextIndex();
         out += Event("response.output_item.added",
-                     {{"output_index", 0}, {"item", ojson{{"type", "reasoning"}, {"id", ReasoningId(g)}, {"summary", json::array()}}}});
+                     {{"output_index", reasoning_index_}, {"item", ojson{{"type", "reasoning"}, {"id", ReasoningId(g)}, {"summary", json::array()}}}});
         out += Event("response.reasoning_summary_part.added",
-                     {{"item_id", ReasoningId(g)}, {"output_index", 0}, {"summary_index", 0},
+                     {{"item_id", ReasoningId(g)}, {"output_index", reasoning_index_}, {"summary_index", 0},
                       {"part", {{"type", "summary_text"}, {"text", ""}}}});
       }
       all_.reasoning += d.reasoning;
       out += Event("response.reasoning_summary_text.delta",
-                   {{"item_id", ReasoningId(g)}, {"output_index", 0}, {"summary_index", 0}, {"delta", d.reasoning}});
+                   {{"item_id", ReasoningId(g)}, {"output_index", reasoning_index_}, {"summary_index", 0}, {"delta", d.reasoning}});
     }
     if (!d.content.empty()) {
       out += OpenMessage(g);
@@ -159,10 +163,33 @@ class ResponsesAdapter final : public ApiAdapter {
                                                   {"delta", d.content},
                                                   {"logprobs", json::array()}});
     }
+    for (const chat::ToolCallDelta& t : d.tool_calls) {
+      if (!t.id.empty()) {
+        out += CloseReasoning(g);
+        calls_.push_back({t.id, t.name, ""});
+        call_index_.push_back(NextIndex());
+        out += Event("response.output_item.added",
+                     {{"output_index", call_index_.back()}, {"item", CallItem(calls_.back(), "in_progress")}});
+      }
+      if (t.arguments.empty() || calls_.empty()) continue;
+      calls_.back().arguments += t.arguments;
+      out += Event("response.function_call_arguments.delta",
+                   {{"item_id", "fc_" + calls_.back().id}, {"output_index", call_index_.back()}, {"delta", t.arguments}});
+    }
     return out;
   }
   std::string End(const Generation& g) override {
     std::string out = CloseReasoning(g);
+    for (size_t i = 0; i < calls_.size(); ++i) {
+      out += Event("response.function_call_arguments.done",
+                   {{"item_id", "fc_" + calls_[i].id}, {"output_index", call_index_[i]}, {"arguments", calls_[i].arguments}});
+      out += Event("response.output_item.done", {{"output_index", call_index_[i]}, {"item", CallItem(calls_[i], "completed")}});
+    }
+    if (!message_open_ && !calls_.empty()) {  // a pure call: no message item
+      const ojson resp = Object(g, all_, StatusOf(g));
+      return out + Event(StatusOf(g) == std::string("completed") ? "response.completed" : "response.incomplete",
+                         {{"response", resp}});
+    }
     out += OpenMessage(g);
     out += Event("response.output_text.done", {{"item_id", MessageId(g)},
                                                {"output_index", MessageIndex()},
@@ -182,8 +209,9 @@ class ResponsesAdapter final : public ApiAdapter {
     return Event("response.failed", {{"response", resp}});
   }
   json Response(const Generation& g, const TextDelta& all) override {
-    reasoning_open_ = !all.reasoning.empty();
-    message_open_ = true;
+    if (!all.reasoning.empty()) reasoning_open_ = true, reasoning_index_ = NextIndex();
+    if (!all.content.empty() || !g.has_tool_calls()) message_open_ = true, message_index_ = NextIndex();
+    for (const chat::ToolCall& t : g.tool_calls()) calls_.push_back(t), call_index_.push_back(NextIndex());
     return Object(g, all, StatusOf(g));
   }
 
@@ -193,7 +221,12 @@ class ResponsesAdapter final : public ApiAdapter {
   }
   std::string ReasoningId(const Generation& g) const { return "rs_" + g.id().substr(5); }
   std::string MessageId(const Generation& g) const { return "msg_" + g.id().substr(5); }
-  int MessageIndex() const { return reasoning_open_ ? 1 : 0; }
+  int MessageIndex() const { return message_index_; }
+  int NextIndex() { return next_index_++; }
+  static ojson CallItem(const chat::ToolCall& c, const char* status) {
+    return {{"type", "function_call"}, {"id", "fc_" + c.id}, {"call_id", c.id}, {"name", c.name},
+            {"arguments", c.arguments}, {"status", status}};
+  }
   static ojson TextPart(const std::string& text) {
     return {{"type", "output_text"}, {"text", text}, {"annotations", json::array()}, {"logprobs", json::array()}};
   }
@@ -211,18 +244,19 @@ class ResponsesAdapter final : public ApiAdapter {
     if (!reasoning_open_ || reasoning_closed_) return "";
     reasoning_closed_ = true;
     std::string out = Event("response.reasoning_summary_text.done", {{"item_id", ReasoningId(g)},
-                                                                    {"output_index", 0},
+                                                                    {"output_index", reasoning_index_},
                                                                     {"summary_index", 0},
                                                                     {"text", all_.reasoning}});
     out += Event("response.reasoning_summary_part.done",
-                 {{"item_id", ReasoningId(g)}, {"output_index", 0}, {"summary_index", 0},
+                 {{"item_id", ReasoningId(g)}, {"output_index", reasoning_index_}, {"summary_index", 0},
                   {"part", {{"type", "summary_text"}, {"text", all_.reasoning}}}});
-    return out + Event("response.output_item.done", {{"output_index", 0}, {"item", ReasoningItem(g, all_.reasoning)}});
+    return out + Event("response.output_item.done", {{"output_index", reasoning_index_}, {"item", ReasoningItem(g, all_.reasoning)}});
   }
   std::string OpenMessage(const Generation& g) {
     if (message_open_) return "";
     std::string out = CloseReasoning(g);
     message_open_ = true;
+    message_index_ = NextIndex();
     ojson item = {{"type", "message"}, {"id", MessageId(g)}, {"status", "in_progress"}, {"role", "assistant"},
                   {"content", json::array()}};
     out += Event("response.output_item.added", {{"output_index", MessageIndex()}, {"item", item}});
@@ -236,12 +270,18 @@ class ResponsesAdapter final : public ApiAdapter {
     return SseEvent(type, j);
   }
   ojson Object(const Generation& g, const TextDelta& all, const char* status) {
-    ojson output = json::array();
-    if (!all.reasoning.empty()) output.push_back(ReasoningItem(g, all.reasoning));
-    if (message_open_ || !all.content.empty() || std::string(status) != "in_progress") {
+    // Items by output index: the thought, the message, the calls, as they opened.
+    std::vector<std::pair<int, ojson>> items;
+    if (!all.reasoning.empty()) items.emplace_back(reasoning_index_, ReasoningItem(g, all.reasoning));
+    if (message_open_) {
       all_.content = all.content;
-      output.push_back(MessageItem(g, std::string(status) == "in_progress" ? "in_progress" : "completed"));
+      items.emplace_back(message_index_, MessageItem(g, std::string(status) == "in_progress" ? "in_progress" : "completed"));
     }
+    for (size_t i = 0; i < calls_.size(); ++i)
+      items.emplace_back(call_index_[i], CallItem(calls_[i], std::string(status) == "in_progress" ? "in_progress" : "completed"));
+    std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    ojson output = json::array();
+    for (auto& [index, item] : items) output.push_back(std::move(item));
     const RequestUpdate& t = g.totals();
     const bool done = std::string(status) != "in_progress";
     ojson r = {{"id", g.id()},
@@ -281,6 +321,9 @@ class ResponsesAdapter final : public ApiAdapter {
   double temperature_ = 1, top_p_ = 1;
   TextDelta all_;
   bool reasoning_open_ = false, reasoning_closed_ = false, message_open_ = false;
+  int next_index_ = 0, reasoning_index_ = 0, message_index_ = 0;
+  std::vector<chat::ToolCall> calls_;
+  std::vector<int> call_index_;
   int64_t seq_ = 0;
 };
 

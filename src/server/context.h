@@ -46,6 +46,7 @@ struct ServerOptions {
   bool prefix_cache = true;
   bool log_requests = true;
   bool special_in_messages = false;  // parse special-token text inside chat messages (PromptInput)
+  std::string tool_format;           // --tool-format: r1, v3.1, hermes, llama3, none; "" = from the template
 };
 
 struct ServerContext {

@@ -46,6 +46,15 @@ StatusOr<std::unique_ptr<Generation>> Generation::Start(ServerContext& ctx, ApiR
   p.top_logprobs = r.top_logprobs;
   p.max_thinking_tokens = r.chat ? r.max_thinking_tokens : -1;
   g->text_ = std::make_unique<TextOutput>(engine.tokenizer(), r.stop, /*split_reasoning=*/r.chat && ctx.thinks());
+  if (r.chat && r.tools.is_array() && !r.tools.empty() && !r.tool_choice_none) {
+    chat::ToolCallFormat f = chat::ToolCallFormatFor(engine.chat_template().source());
+    if (!ctx.opts.tool_format.empty()) {
+      auto parsed = chat::ParseToolCallFormat(ctx.opts.tool_format);
+      if (!parsed.ok()) return parsed.status();
+      f = *parsed;
+    }
+    g->tools_ = std::make_unique<chat::ToolCallParser>(f, "call_" + g->id_.substr(g->id_.find('-') + 1) + "_");
+  }
   g->n_prompt_ = static_cast<int64_t>(prompt->tokens.size());
   auto h = engine.scheduler().Submit(std::move(prompt->tokens), p);
   if (!h.ok()) return h.status();
@@ -86,6 +95,14 @@ bool Generation::Next(TextDelta* delta, std::chrono::milliseconds timeout) {
     text_->Finish(delta);
     if (text_->stopped()) stopped_by_string_ = true, finish_ = FinishReason::kStop;
   }
+  if (tools_) {  // the answer's tool calls come out of its text
+    std::string text = std::move(delta->content);
+    delta->content.clear();
+    tools_->Push(text, &delta->content, &delta->tool_calls);
+    if (done()) tools_->Finish(&delta->content, &delta->tool_calls);
+    if (!req_.parallel_tool_calls)  // only the first call
+      std::erase_if(delta->tool_calls, [](const chat::ToolCallDelta& d) { return d.index > 0; });
+  }
   if (done() && !counted_) {
     counted_ = true;
     ctx_.metrics.Tokens(update_.prompt_tokens, update_.completion_tokens, update_.reasoning_tokens);
@@ -109,9 +126,21 @@ int64_t Generation::elapsed_ns() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start_).count();
 }
 
+const std::vector<chat::ToolCall>& Generation::tool_calls() const {
+  static const std::vector<chat::ToolCall> kNone;
+  if (!tools_) return kNone;
+  if (!req_.parallel_tool_calls && tools_->calls().size() > 1) {
+    static thread_local std::vector<chat::ToolCall> first;
+    first.assign(tools_->calls().begin(), tools_->calls().begin() + 1);
+    return first;
+  }
+  return tools_->calls();
+}
+
 std::string Generation::finish_reason() const {
   // A request cut short by shutdown reports "length": it ended early, not on a stop.
   if (finish_ == FinishReason::kCancelled) return "length";
+  if (finish_ == FinishReason::kStop && has_tool_calls()) return "tool_calls";
   return FinishReasonName(finish_);
 }
 
@@ -161,6 +190,21 @@ json Generation::Chunk(const TextDelta& d, bool first) const {
     if (first) delta["role"] = "assistant";
     if (!d.reasoning.empty()) delta["reasoning_content"] = d.reasoning;
     if (!d.content.empty() || first) delta["content"] = d.content;
+    if (!d.tool_calls.empty()) {
+      json calls = json::array();
+      for (const chat::ToolCallDelta& t : d.tool_calls) {
+        json c = {{"index", t.index}};
+        json fn = {{"arguments", t.arguments}};
+        if (!t.id.empty()) {
+          c["id"] = t.id;
+          c["type"] = "function";
+          fn["name"] = t.name;
+        }
+        c["function"] = fn;
+        calls.push_back(c);
+      }
+      delta["tool_calls"] = calls;
+    }
     choice["delta"] = delta;
   } else {
     choice["text"] = (first && req_.echo ? prompt_text_ : "") + d.content;
@@ -191,6 +235,13 @@ json Generation::Response(const TextDelta& all) const {
   if (req_.chat) {
     json msg = {{"role", "assistant"}, {"content", all.content}};
     if (!all.reasoning.empty() || ctx_.thinks()) msg["reasoning_content"] = all.reasoning;
+    if (has_tool_calls()) {
+      json calls = json::array();
+      for (const chat::ToolCall& t : tool_calls())
+        calls.push_back({{"id", t.id}, {"type", "function"}, {"function", {{"name", t.name}, {"arguments", t.arguments}}}});
+      msg["tool_calls"] = calls;
+      if (all.content.empty()) msg["content"] = nullptr;  // as OpenAI answers a pure call
+    }
     choice["message"] = msg;
   } else {
     choice["text"] = (req_.echo ? prompt_text_ : "") + all.content;

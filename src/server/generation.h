@@ -44,6 +44,9 @@ class Generation {
   const RequestUpdate& totals() const { return update_; }  // token counts so far
   int64_t prompt_tokens() const { return n_prompt_; }
   bool thinks() const { return ctx_.thinks(); }
+  // The tool calls parsed from the answer so far (empty without tools).
+  const std::vector<chat::ToolCall>& tool_calls() const;
+  bool has_tool_calls() const { return !tool_calls().empty(); }
   // Nanoseconds from the request's start to its first token, and to now.
   int64_t first_token_ns() const;
   int64_t elapsed_ns() const;
@@ -67,6 +70,7 @@ class Generation {
   int64_t n_prompt_ = 0;
   std::shared_ptr<RequestHandle> handle_;
   std::unique_ptr<TextOutput> text_;
+  std::unique_ptr<chat::ToolCallParser> tools_;  // with tools and tool_choice != none
   RequestUpdate update_;  // totals and finish from the scheduler
   FinishReason finish_ = FinishReason::kNone;
   bool stopped_by_string_ = false;

@@ -191,7 +191,8 @@ TEST(ServerE2E, SpeculativeServingGivesThePlainOutput) {
 }
 
 // The web chat at / in Debian's Chromium (tests/server_js/webui.test.mjs,
-// playwright-core), on the trained r1-distill-tiny, which answers 347+589.
+// playwright-core), on the trained r1-distill-tiny, which answers 347+589;
+// then tool calling through every API on the same server (tools.test.mjs).
 // Screenshots: build/webui_*.png.
 TEST(ServerE2E, WebChatInChromium) {
   ::signal(SIGPIPE, SIG_IGN);
@@ -212,6 +213,9 @@ TEST(ServerE2E, WebChatInChromium) {
   const std::string env = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(port) + " R1_API_KEY=" + kKey +
                           " R1_SCREENSHOTS=" + dir;
   EXPECT_EQ(Sh("cd " + js + " && " + env + " node --test --test-reporter=spec webui.test.mjs 2>&1"), 0)
+      << "server log: " << log;
+  // Tool calling on the same model (it calls a calculator for 4×4-digit products).
+  EXPECT_EQ(Sh("cd " + js + " && " + env + " R1_MODEL=r1-distill-tiny node --test --test-reporter=spec tools.test.mjs 2>&1"), 0)
       << "server log: " << log;
   EXPECT_EQ(serve.Terminate(60), 0);
 }

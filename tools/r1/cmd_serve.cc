@@ -86,6 +86,9 @@ const bool kRegistered = r1::cli::RegisterCommand(
       r1::cli::AddKvTypeOption(app, &o->engine.kv_type);
       r1::cli::AddLoadOptions(app, &o->engine.load);
       r1::cli::AddSpecOptions(app, &o->engine);
+      app.add_option("--tool-format", o->tool_format,
+                     "How the model writes tool calls: r1, v3.1, hermes, llama3, none (default: from the chat template)")
+          ->check(CLI::IsMember({"r1", "v3.1", "hermes", "llama3", "none"}));
       app.add_option("--max-queue", o->max_queue, "Waiting requests before 429")
           ->capture_default_str()
           ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
