@@ -74,8 +74,11 @@ void ToolCallParser::Begin(const std::string& name, std::vector<ToolCallDelta>* 
   calls->push_back({index, calls_.back().id, name, ""});
 }
 
-void ToolCallParser::Args(const std::string& text, std::vector<ToolCallDelta>* calls) {
-  if (text.empty() || calls_.empty()) return;
+void ToolCallParser::Args(const std::string& raw, std::vector<ToolCallDelta>* calls) {
+  if (raw.empty() || calls_.empty()) return;
+  // Whitespace before the JSON is dropped, so that "no arguments" is "{}".
+  const std::string text = calls_.back().arguments.empty() ? raw.substr(std::min(raw.size(), raw.find_first_not_of(" \t\r\n"))) : raw;
+  if (text.empty()) return;
   const int index = static_cast<int>(calls_.size()) - 1;
   calls_.back().arguments += text;
   if (!calls->empty() && calls->back().index == index) {
@@ -105,7 +108,7 @@ void ToolCallParser::Push(std::string_view text, std::string* content, std::vect
 void ToolCallParser::Finish(std::string* content, std::vector<ToolCallDelta>* calls) {
   Step(content, calls, true);
   for (size_t i = 0; i < calls_.size(); ++i)
-    if (Trim(calls_[i].arguments).empty()) {
+    if (calls_[i].arguments.empty()) {
       calls_[i].arguments = "{}";
       calls->push_back({static_cast<int>(i), "", "", "{}"});
     }
