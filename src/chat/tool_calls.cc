@@ -65,17 +65,19 @@ ToolCallFormat ToolCallFormatFor(const std::string& src) {
   return ToolCallFormat::kR1;  // templates without tools get R1-0528's tool preamble
 }
 
-ToolCallParser::ToolCallParser(ToolCallFormat format, std::string id_prefix)
-    : format_(format), id_prefix_(std::move(id_prefix)) {}
+ToolCallParser::ToolCallParser(ToolCallFormat format, std::string id_prefix, size_t max_calls)
+    : format_(format), id_prefix_(std::move(id_prefix)), max_calls_(max_calls) {}
 
 void ToolCallParser::Begin(const std::string& name, std::vector<ToolCallDelta>* calls) {
+  dropping_ = calls_.size() >= max_calls_;
+  if (dropping_) return;
   const int index = static_cast<int>(calls_.size());
   calls_.push_back({id_prefix_ + std::to_string(index), name, ""});
   calls->push_back({index, calls_.back().id, name, ""});
 }
 
 void ToolCallParser::Args(const std::string& raw, std::vector<ToolCallDelta>* calls) {
-  if (raw.empty() || calls_.empty()) return;
+  if (raw.empty() || calls_.empty() || dropping_) return;
   // Whitespace before the JSON is dropped, so that "no arguments" is "{}".
   const std::string text = calls_.back().arguments.empty() ? raw.substr(std::min(raw.size(), raw.find_first_not_of(" \t\r\n"))) : raw;
   if (text.empty()) return;

@@ -17,6 +17,7 @@
 // arguments stream as they arrive; Hermes and Llama3 calls come whole.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,8 +50,9 @@ struct ToolCall {
 
 class ToolCallParser {
  public:
-  // `id_prefix` names the calls: id_prefix + "0", "1", ...
-  ToolCallParser(ToolCallFormat format, std::string id_prefix);
+  // `id_prefix` names the calls: id_prefix + "0", "1", ... Calls past
+  // `max_calls` are dropped (OpenAI's parallel_tool_calls: false keeps one).
+  ToolCallParser(ToolCallFormat format, std::string id_prefix, size_t max_calls = SIZE_MAX);
   // Feeds answer text; appends plain content to *content and call pieces to *calls.
   void Push(std::string_view text, std::string* content, std::vector<ToolCallDelta>* calls);
   // The end of the answer: what was held back. An unterminated R1/V3.1 call
@@ -70,6 +72,8 @@ class ToolCallParser {
   std::string buf_;  // text not yet decided
   enum class State { kText, kHeader, kArgs, kBetween, kWhole, kDone } state_ = State::kText;
   bool at_start_ = true;  // Llama3: nothing but whitespace seen yet
+  size_t max_calls_;
+  bool dropping_ = false;  // inside a call past max_calls
   std::vector<ToolCall> calls_;
 };
 

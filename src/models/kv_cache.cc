@@ -112,9 +112,8 @@ void KvCache::Truncate(int seq, int64_t n_tokens) {
   auto& table = it->second;
   const size_t keep = static_cast<size_t>(std::max<int64_t>(0, (n_tokens + cfg_.block_size - 1) / cfg_.block_size));
   while (table.size() > keep) {
-    const int32_t b = table.back();
+    Release(table.back());
     table.pop_back();
-    if (--refs_[b] == 0) free_.push_back(b);
   }
 }
 

@@ -245,7 +245,10 @@ bool Scheduler::Step() {
   Propose();
 
   // Decoding sequences first (one token each, and their drafts), then prompt chunks.
-  std::vector<int64_t> fed(active_.size(), 0);
+  // Per active sequence, in step_ so that a decode step allocates nothing.
+  const size_t n_active = active_.size();
+  auto& fed = step_.fed;
+  fed.assign(n_active, 0);
   int64_t n_batch = 0;
   for (size_t i = 0; i < active_.size(); ++i) {
     Seq& s = *active_[i];
@@ -270,7 +273,10 @@ bool Scheduler::Step() {
   // max_total), so this only fails if that accounting is broken.
   Status st = EnsureFree(need_blocks) ? Status::Ok() : Status::Internal("KV cache accounting: no free block");
   batch_.Clear();
-  std::vector<int64_t> first_row(active_.size(), -1), first_tok(active_.size(), 0);
+  auto& first_row = step_.first_row;
+  auto& first_tok = step_.first_tok;
+  first_row.assign(n_active, -1);
+  first_tok.assign(n_active, 0);
   int64_t n_rows = 0;
   for (size_t i = 0; i < active_.size() && st.ok(); ++i) {
     Seq& s = *active_[i];
@@ -310,9 +316,12 @@ bool Scheduler::Step() {
     return true;
   }
   int64_t computed = 0;
-  std::vector<int64_t> used(active_.size(), 0);  // rows verified (decoding) or tokens fed (prefill)
-  std::vector<int64_t> before(active_.size(), 0);
-  std::vector<size_t> picking;  // sequences with logits rows
+  auto& used = step_.used;  // rows verified (decoding) or tokens fed (prefill)
+  auto& before = step_.before;
+  auto& picking = step_.picking;  // sequences with logits rows
+  used.assign(n_active, 0);
+  before.assign(n_active, 0);
+  picking.clear();
   for (size_t i = 0; i < active_.size(); ++i) {
     Seq& s = *active_[i];
     before[i] = s.n_computed;
@@ -328,7 +337,8 @@ bool Scheduler::Step() {
   // Sampling and verification are per sequence (own sampler and RNG), so
   // sequences run in parallel; with a 150k vocabulary each row sorts its
   // candidates.
-  std::vector<int64_t> pushed(active_.size(), 0);
+  auto& pushed = step_.pushed;
+  pushed.assign(n_active, 0);
   pool_.ParallelFor(static_cast<int64_t>(picking.size()), [&](int64_t begin, int64_t end, int) {
     for (int64_t r = begin; r < end; ++r) {
       const size_t i = picking[static_cast<size_t>(r)];

@@ -215,6 +215,10 @@ class Scheduler {
   } gate_;
   std::vector<float> logits_, hidden_;
   Batch batch_;
+  struct StepScratch {  // Step()'s per-sequence vectors, reused
+    std::vector<int64_t> fed, first_row, first_tok, used, before, pushed;
+    std::vector<size_t> picking;
+  } step_;
   std::thread thread_;
 };
 

@@ -10,9 +10,13 @@
 
 #include "models/synthetic/synthetic.h"
 #include "runtime/engine.h"
+#include "util/scheduler_util.h"
 
 namespace r1 {
 namespace {
+
+using testing::Result;
+using testing::RunAll;
 
 const std::string& TinyModel() {
   static const std::string path = [] {
@@ -52,10 +56,6 @@ GenerationParams Params(int64_t max_tokens, uint64_t seed, float temperature = 0
   return g;
 }
 
-struct Result {
-  std::vector<int32_t> tokens;
-  RequestUpdate last;
-};
 
 Result Drain(Scheduler& s, const std::shared_ptr<RequestHandle>& h) {
   Result r;
@@ -69,23 +69,6 @@ Result Drain(Scheduler& s, const std::shared_ptr<RequestHandle>& h) {
   }
 }
 
-// Runs all requests together, stepping until every one finished.
-std::vector<Result> RunAll(Scheduler& s, const std::vector<std::shared_ptr<RequestHandle>>& hs) {
-  std::vector<Result> out(hs.size());
-  std::vector<bool> done(hs.size(), false);
-  for (size_t n_done = 0; n_done < hs.size();) {
-    s.Step();
-    for (size_t i = 0; i < hs.size(); ++i) {
-      if (done[i]) continue;
-      RequestUpdate u;
-      if (!hs[i]->Wait(&u, std::chrono::milliseconds(0))) continue;
-      for (auto& t : u.tokens) out[i].tokens.push_back(t.token);
-      out[i].last = u;
-      if (u.finish != FinishReason::kNone) done[i] = true, ++n_done;
-    }
-  }
-  return out;
-}
 
 TEST(Scheduler, OutputIsTheSameAloneOrAmongSixteen) {
   auto e = Load(4096);

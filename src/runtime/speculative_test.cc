@@ -16,12 +16,16 @@
 #include "models/synthetic/synthetic.h"
 #include "models/synthetic/synthetic_deepseek2.h"
 #include "runtime/engine.h"
+#include "util/scheduler_util.h"
 #include "runtime/scheduler.h"
 #include "util/model_util.h"
 #include "util/skip.h"
 
 namespace r1 {
 namespace {
+
+using testing::Result;
+using testing::RunAll;
 
 std::string Qwen2Path(uint64_t seed) {
   SyntheticSpec spec;  // tiny qwen2 with a tokenizer
@@ -70,27 +74,7 @@ GenerationParams Params(int64_t max_tokens, uint64_t seed, float temperature) {
   return g;
 }
 
-struct Result {
-  std::vector<int32_t> tokens;
-  RequestUpdate last;
-};
 
-std::vector<Result> RunAll(Scheduler& s, const std::vector<std::shared_ptr<RequestHandle>>& hs) {
-  std::vector<Result> out(hs.size());
-  std::vector<bool> done(hs.size(), false);
-  for (size_t n_done = 0; n_done < hs.size();) {
-    s.Step();
-    for (size_t i = 0; i < hs.size(); ++i) {
-      if (done[i]) continue;
-      RequestUpdate u;
-      if (!hs[i]->Wait(&u, std::chrono::milliseconds(0))) continue;
-      for (auto& t : u.tokens) out[i].tokens.push_back(t.token);
-      out[i].last = u;
-      if (u.finish != FinishReason::kNone) done[i] = true, ++n_done;
-    }
-  }
-  return out;
-}
 
 SchedulerOptions Options(SpecMethod m, int k, int max_seqs = 17) {
   SchedulerOptions so;

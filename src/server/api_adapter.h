@@ -13,6 +13,7 @@
 // (routes_generate.cc); no adapter has generation logic of its own.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,8 +31,13 @@ class ApiAdapter {
   // The body as the one request type; InvalidArgument naming the API's own
   // field in *param ("max_tokens", "options.temperature").
   virtual StatusOr<ApiRequest> Parse(const nlohmann::json& body, std::string* param) = 0;
-  // An error response in the API's own shape.
-  virtual void SendError(httplib::Response& res, const Status& st, const std::string& param) const;
+  // An error response with HTTP status `http` in the API's own shape
+  // (default: OpenAI's, server::SendError).
+  virtual void SendError(httplib::Response& res, int http, const std::string& message, const std::string& param = "",
+                         const std::string& code = "") const;
+  // The same for a Status: its code gives the HTTP status (HttpStatusFor),
+  // with Retry-After on 429 and 503.
+  void SendStatus(httplib::Response& res, const Status& st, const std::string& param = "") const;
   virtual std::string IdPrefix() const = 0;  // "chatcmpl-", "msg_", ...
   virtual const char* StreamType() const { return "text/event-stream"; }
   virtual std::string Ping() const { return ": ping\n\n"; }  // sent while no token comes ("" none)
@@ -49,15 +55,18 @@ std::unique_ptr<ApiAdapter> MakeOpenAiAdapter(bool chat);
 std::unique_ptr<ApiAdapter> MakeResponsesAdapter();
 std::unique_ptr<ApiAdapter> MakeAnthropicAdapter();
 std::unique_ptr<ApiAdapter> MakeOllamaAdapter(bool chat);
+// The adapter whose error shape a request to `path` expects (401s, 404s).
+std::unique_ptr<ApiAdapter> AdapterForPath(const std::string& path);
 
 // "data: <json>\n\n", and with an event name "event: <name>\ndata: ...".
 std::string SseData(const nlohmann::json& j);
 std::string SseEvent(const std::string& event, const nlohmann::json& j);
 
 // An OpenAI-shaped chat body → ApiRequest, for adapters that translate into
-// it; on error, *param is the field ParseApiRequest named, which the adapter
-// maps back to its own.
-StatusOr<ApiRequest> ParseAsChat(const nlohmann::json& openai_body, bool chat, std::string* param);
+// it. On error, *param is the field ParseApiRequest named after `rename`
+// (when given) maps it back to the adapter's own name, in the message too.
+StatusOr<ApiRequest> ParseAsChat(const nlohmann::json& openai_body, bool chat, std::string* param,
+                                 const std::function<std::string(const std::string&)>& rename = {});
 
 // The time now as RFC 3339 UTC with nanoseconds (Ollama's created_at).
 std::string Rfc3339Now();

@@ -157,19 +157,17 @@ class AnthropicAdapter final : public ApiAdapter {
         return fail("tool_choice.type", "must be one of auto, any, tool, none");
       }
     }
-    auto r = ParseAsChat(o, true, param);
-    if (!r.ok()) {
-      if (*param == "max_tokens" || *param == "temperature" || *param == "top_p" || *param == "top_k") return r;
-      if (*param == "stop") *param = "stop_sequences";
-      if (*param == "max_thinking_tokens") *param = "thinking.budget_tokens";
-    }
-    return r;
+    return ParseAsChat(o, true, param, [](const std::string& f) -> std::string {
+      if (f == "stop") return "stop_sequences";
+      if (f == "max_thinking_tokens") return "thinking.budget_tokens";
+      return f;
+    });
   }
 
-  void SendError(httplib::Response& res, const Status& st, const std::string& param) const override {
-    res.status = HttpStatusFor(st.code());
-    (void)param;
-    res.set_content(Dump({{"type", "error"}, {"error", {{"type", ErrorType(res.status)}, {"message", st.message()}}}}),
+  void SendError(httplib::Response& res, int http, const std::string& message, const std::string&,
+                 const std::string&) const override {
+    res.status = http;
+    res.set_content(Dump({{"type", "error"}, {"error", {{"type", ErrorType(http)}, {"message", message}}}}),
                     "application/json");
   }
   std::string IdPrefix() const override { return "msg_"; }

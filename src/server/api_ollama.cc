@@ -116,21 +116,16 @@ class OllamaAdapter final : public ApiAdapter {
         return fail("think", "must be true, false, or one of low, medium, high");
       }
     }
-    auto r = ParseAsChat(o, chat_ || !raw, param);
-    if (!r.ok()) {
-      std::string msg = r.status().message();
-      if (auto it = option_names_.find(*param); it != option_names_.end()) {
-        if (msg.rfind("'" + *param + "'", 0) == 0) msg = "'" + it->second + "'" + msg.substr(param->size() + 2);
-        *param = it->second;
-      }
-      return Status(r.status().code(), msg);
-    }
-    return r;
+    return ParseAsChat(o, chat_ || !raw, param, [this](const std::string& f) {
+      auto it = option_names_.find(f);
+      return it == option_names_.end() ? f : it->second;
+    });
   }
 
-  void SendError(httplib::Response& res, const Status& st, const std::string&) const override {
-    res.status = HttpStatusFor(st.code());
-    res.set_content(Dump({{"error", st.message()}}), "application/json");
+  void SendError(httplib::Response& res, int http, const std::string& message, const std::string&,
+                 const std::string&) const override {
+    res.status = http;
+    res.set_content(Dump({{"error", message}}), "application/json");
   }
   std::string IdPrefix() const override { return "ollama-"; }
   const char* StreamType() const override { return "application/x-ndjson"; }

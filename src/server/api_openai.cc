@@ -8,17 +8,36 @@ namespace r1::server {
 
 using nlohmann::json;
 
-void ApiAdapter::SendError(httplib::Response& res, const Status& st, const std::string& param) const {
-  SendStatus(res, st, param);
+void ApiAdapter::SendError(httplib::Response& res, int http, const std::string& message, const std::string& param,
+                           const std::string& code) const {
+  server::SendError(res, http, message, param, code);
+}
+
+void ApiAdapter::SendStatus(httplib::Response& res, const Status& st, const std::string& param) const {
+  const int http = HttpStatusFor(st.code());
+  if (http == 429) res.set_header("Retry-After", "1");
+  if (http == 503) res.set_header("Retry-After", "5");
+  SendError(res, http, st.message(), param, StatusCodeName(st.code()));
+}
+
+std::unique_ptr<ApiAdapter> AdapterForPath(const std::string& path) {
+  if (path == "/v1/messages") return MakeAnthropicAdapter();
+  if (path.rfind("/api/", 0) == 0) return MakeOllamaAdapter(true);
+  return MakeOpenAiAdapter(true);
 }
 
 std::string SseData(const json& j) { return "data: " + Dump(j) + "\n\n"; }
 std::string SseEvent(const std::string& event, const json& j) { return "event: " + event + "\n" + SseData(j); }
 
-StatusOr<ApiRequest> ParseAsChat(const json& body, bool chat, std::string* param) {
+StatusOr<ApiRequest> ParseAsChat(const json& body, bool chat, std::string* param,
+                                 const std::function<std::string(const std::string&)>& rename) {
   auto r = ParseApiRequest(body, chat);
-  if (!r.ok()) *param = ErrorParam(r.status());
-  return r;
+  if (r.ok()) return r;
+  const std::string from = ErrorParam(r.status());
+  *param = rename ? rename(from) : from;
+  std::string msg = r.status().message();
+  if (*param != from && msg.rfind("'" + from + "'", 0) == 0) msg = "'" + *param + "'" + msg.substr(from.size() + 2);
+  return Status(r.status().code(), msg);
 }
 
 std::string Rfc3339Now() {

@@ -114,16 +114,13 @@ class ResponsesAdapter final : public ApiAdapter {
     }
     if (auto tc = body.find("tool_choice"); tc != body.end() && !tc->is_null()) o["tool_choice"] = *tc;
     if (auto ptc = body.find("parallel_tool_calls"); ptc != body.end() && !ptc->is_null()) o["parallel_tool_calls"] = *ptc;
-    auto r = ParseAsChat(o, true, param);
-    if (!r.ok()) {
-      std::string msg = r.status().message();
-      const std::string from = *param;
-      if (from == "max_tokens") *param = "max_output_tokens";
-      if (from == "reasoning_effort") *param = "reasoning.effort";
-      if (from.rfind("messages", 0) == 0) *param = "input";
-      if (*param != from && msg.rfind("'" + from + "'", 0) == 0) msg = "'" + *param + "'" + msg.substr(from.size() + 2);
-      return Status(r.status().code(), msg);
-    }
+    auto r = ParseAsChat(o, true, param, [](const std::string& f) -> std::string {
+      if (f == "max_tokens") return "max_output_tokens";
+      if (f == "reasoning_effort") return "reasoning.effort";
+      if (f.rfind("messages", 0) == 0) return "input";
+      return f;
+    });
+    if (!r.ok()) return r;
     max_output_ = r->max_tokens;
     // As the client sent them (the sampler's floats printed as doubles would show 0.6000000238).
     temperature_ = std::round(static_cast<double>(r->sampling.temperature) * 1e6) / 1e6;

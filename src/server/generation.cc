@@ -53,7 +53,8 @@ StatusOr<std::unique_ptr<Generation>> Generation::Start(ServerContext& ctx, ApiR
       if (!parsed.ok()) return parsed.status();
       f = *parsed;
     }
-    g->tools_ = std::make_unique<chat::ToolCallParser>(f, "call_" + g->id_.substr(g->id_.find('-') + 1) + "_");
+    g->tools_ = std::make_unique<chat::ToolCallParser>(f, "call_" + g->id_.substr(g->id_.find('-') + 1) + "_",
+                                                       r.parallel_tool_calls ? SIZE_MAX : 1);
   }
   g->n_prompt_ = static_cast<int64_t>(prompt->tokens.size());
   auto h = engine.scheduler().Submit(std::move(prompt->tokens), p);
@@ -100,8 +101,6 @@ bool Generation::Next(TextDelta* delta, std::chrono::milliseconds timeout) {
     delta->content.clear();
     tools_->Push(text, &delta->content, &delta->tool_calls);
     if (done()) tools_->Finish(&delta->content, &delta->tool_calls);
-    if (!req_.parallel_tool_calls)  // only the first call
-      std::erase_if(delta->tool_calls, [](const chat::ToolCallDelta& d) { return d.index > 0; });
   }
   if (done() && !counted_) {
     counted_ = true;
@@ -128,13 +127,7 @@ int64_t Generation::elapsed_ns() const {
 
 const std::vector<chat::ToolCall>& Generation::tool_calls() const {
   static const std::vector<chat::ToolCall> kNone;
-  if (!tools_) return kNone;
-  if (!req_.parallel_tool_calls && tools_->calls().size() > 1) {
-    static thread_local std::vector<chat::ToolCall> first;
-    first.assign(tools_->calls().begin(), tools_->calls().begin() + 1);
-    return first;
-  }
-  return tools_->calls();
+  return tools_ ? tools_->calls() : kNone;
 }
 
 std::string Generation::finish_reason() const {

@@ -89,13 +89,13 @@ void RefuseRest(httplib::Response& res) {
   if (const int fd = ThisRequestLog().fd; fd >= 0) ::shutdown(fd, SHUT_RD);
 }
 
-bool ReadBody(ServerContext& ctx, const httplib::Request& req, const httplib::ContentReader& reader,
-              httplib::Response& res, std::string* body) {
+bool ReadBody(ServerContext& ctx, const ApiAdapter& api, const httplib::Request& req,
+              const httplib::ContentReader& reader, httplib::Response& res, std::string* body) {
   const size_t max = ctx.opts.max_body_bytes;
   auto too_large = [&] {
     RefuseRest(res);
-    SendError(res, 413, "the request body is larger than --max-body (" + std::to_string(max) + " bytes)", "",
-              "payload_too_large");
+    api.SendError(res, 413, "the request body is larger than --max-body (" + std::to_string(max) + " bytes)", "",
+                  "payload_too_large");
     return false;
   };
   // A declared length over the limit: refused before reading anything.
@@ -104,7 +104,7 @@ bool ReadBody(ServerContext& ctx, const httplib::Request& req, const httplib::Co
   if (!declared.empty()) {
     const auto [end, err] = std::from_chars(declared.data(), declared.data() + declared.size(), length);
     if (err != std::errc() || end != declared.data() + declared.size()) {
-      SendError(res, 400, "the Content-Length header is not a number");
+      api.SendError(res, 400, "the Content-Length header is not a number");
       return false;
     }
     if (length > max) return too_large();
@@ -127,25 +127,15 @@ bool ReadBody(ServerContext& ctx, const httplib::Request& req, const httplib::Co
   if (too_big) return too_large();
   if (too_slow) {
     RefuseRest(res);
-    SendError(res, 408, "the request body took longer than --body-timeout (" +
+    api.SendError(res, 408, "the request body took longer than --body-timeout (" +
                             std::to_string(ctx.opts.body_timeout_s) + " s)", "", "request_timeout");
     return false;
   }
   if (!ok) {
-    SendError(res, 400, "the request body could not be read");
+    api.SendError(res, 400, "the request body could not be read");
     return false;
   }
   return true;
-}
-
-// The adapter's error shape, where the shared helpers below write OpenAI's.
-void Fail(ApiAdapter& api, httplib::Response& res, int status, const std::string& message, const std::string& code) {
-  (void)code;
-  const StatusCode sc = status == 413 ? StatusCode::kResourceExhausted
-                        : status == kClientClosedRequest ? StatusCode::kCancelled
-                                                         : StatusCode::kInvalidArgument;
-  api.SendError(res, Status(sc, message), "");
-  res.status = status;
 }
 
 void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
@@ -168,23 +158,16 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   const ClientConnection conn(req);
   ThisRequestLog().fd = conn.fd();
   if (ctx.watchdog) ctx.watchdog->Busy(conn.fd());
-  if (ctx.stopping) return api->SendError(res, Status::Unavailable("the server is shutting down"), "");
-  if (!ctx.ready) return api->SendError(res, Status::Unavailable("the model is still loading"), "");
+  if (ctx.stopping) return api->SendStatus(res, Status::Unavailable("the server is shutting down"));
+  if (!ctx.ready) return api->SendStatus(res, Status::Unavailable("the model is still loading"));
   std::string text;
-  if (!ReadBody(ctx, req, reader, res, &text)) {
-    // ReadBody wrote OpenAI's shape; rewrite it in the adapter's.
-    const int status = res.status;
-    std::string message = "the request body could not be read";
-    if (auto j = ParseJson(res.body, "error"); j.ok() && j->contains("error"))
-      message = (*j)["error"].value("message", message);
-    return Fail(*api, res, status, message, "");
-  }
+  if (!ReadBody(ctx, *api, req, reader, res, &text)) return;
   auto body = ParseJson(text, "the request body");
-  if (!body.ok()) return api->SendError(res, body.status(), "");
-  if (!body->is_object()) return api->SendError(res, Status::InvalidArgument("the request body must be a JSON object"), "");
+  if (!body.ok()) return api->SendStatus(res, body.status());
+  if (!body->is_object()) return api->SendStatus(res, Status::InvalidArgument("the request body must be a JSON object"));
   std::string param;
   auto parsed = api->Parse(*body, &param);
-  if (!parsed.ok()) return api->SendError(res, parsed.status(), param);
+  if (!parsed.ok()) return api->SendStatus(res, parsed.status(), param);
   ApiRequest r = std::move(*parsed);
   const std::string id = api->IdPrefix() + res.get_header_value("X-Request-Id");
   const bool stream = r.stream;
@@ -193,7 +176,7 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   auto gen = Generation::Start(ctx, std::move(r), id, [&ctx, conn] { return ctx.stopping.load() || conn.closed(); });
   if (!gen.ok()) {
     const bool prompt_error = gen.status().code() == StatusCode::kInvalidArgument;
-    return api->SendError(res, gen.status(), prompt_error ? (chat ? "messages" : "prompt") : "");
+    return api->SendStatus(res, gen.status(), prompt_error ? (chat ? "messages" : "prompt") : "");
   }
   if (!stream) {
     InFlight in_flight(ctx);
@@ -204,14 +187,14 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
       const bool got = g.Next(&d, kPoll);
       if (!g.done() && conn.closed()) {
         g.Cancel();
-        return Fail(*api, res, kClientClosedRequest, "the client closed the connection", "client_closed");
+        return api->SendError(res, kClientClosedRequest, "the client closed the connection", "", "client_closed");
       }
       if (!got) continue;
       all.reasoning += d.reasoning;
       all.content += d.content;
       for (auto& lp : d.logprobs) all.logprobs.push_back(std::move(lp));
     }
-    if (!g.error().ok()) return api->SendError(res, g.error(), "");
+    if (!g.error().ok()) return api->SendStatus(res, g.error());
     res.set_content(Dump(api->Response(g, all)), "application/json");
     return;
   }

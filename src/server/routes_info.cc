@@ -125,10 +125,8 @@ void RegisterInfoRoutes(httplib::Server& http, ServerContext& ctx) {
   });
   http.Post("/api/show", [&ctx](const httplib::Request& req, httplib::Response& res) {
     auto body = ParseJson(req.body, "the request body");
-    const auto ollama_error = [&res](int status, const std::string& msg) {
-      res.status = status;
-      res.set_content(Dump({{"error", msg}}), "application/json");
-    };
+    const auto ollama = MakeOllamaAdapter(false);
+    const auto ollama_error = [&](int status, const std::string& msg) { ollama->SendError(res, status, msg); };
     if (!body.ok() || !body->is_object()) return ollama_error(400, body.ok() ? "the body must be a JSON object" : body.status().message());
     const std::string name = body->value("model", body->value("name", ""));
     if (!ctx.ready) return ollama_error(503, "the model is still loading");

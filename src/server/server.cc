@@ -65,16 +65,7 @@ void Server::Configure() {
     if (BearerToken(req.get_header_value("Authorization")) == key || req.get_header_value("x-api-key") == key)
       return httplib::Server::HandlerResponse::Unhandled;
     const std::string msg = "Incorrect API key provided. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.";
-    if (req.path == "/v1/messages") {  // each API's own error shape
-      res.status = 401;
-      res.set_content(Dump({{"type", "error"}, {"error", {{"type", "authentication_error"}, {"message", msg}}}}),
-                      "application/json");
-    } else if (req.path.rfind("/api/", 0) == 0) {
-      res.status = 401;
-      res.set_content(Dump({{"error", msg}}), "application/json");
-    } else {
-      SendError(res, 401, msg, "", "invalid_api_key");
-    }
+    AdapterForPath(req.path)->SendError(res, 401, msg, "", "invalid_api_key");  // each API's own error shape
     return httplib::Server::HandlerResponse::Handled;
   });
   http_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +38,30 @@ std::string JsNotReady(const std::string& js) {
   if (Sh("cd " + js + " && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1") != 0)
     return "`npm ci` failed in " + js + " (no registry access?): skipping";
   return "";
+}
+
+// `r1 gen --trained NAME` into the build folder and `r1 serve` on it with the
+// test key; null (with a test failure) when either does not come up.
+std::unique_ptr<ServeProcess> ServeTrained(const std::string& bin, const std::string& name, const std::string& alias,
+                                           int parallel, int ctx, int* port, std::string* log) {
+  const std::string dir = std::string(R1_BINARY_DIR);
+  const std::string model = dir + "/server_e2e_" + name + ".gguf";
+  if (Sh(bin + " gen --trained " + name + " -o " + model + " 2>" + model + ".log") != 0) {
+    ADD_FAILURE() << "r1 gen --trained " << name << " failed; see " << model << ".log";
+    return nullptr;
+  }
+  *port = FreePort();
+  *log = dir + "/server_e2e_" + name + ".log";
+  auto serve = std::make_unique<ServeProcess>(
+      std::vector<std::string>{bin, "serve", "-m", model, "--port", std::to_string(*port), "--api-key", kKey, "--alias",
+                               alias, "--parallel", std::to_string(parallel), "--ctx-size", std::to_string(ctx),
+                               "--threads", "2"},
+      *log);
+  if (!WaitHealthy(*port, 120)) {
+    ADD_FAILURE() << "r1 serve did not become healthy; see " << *log;
+    return nullptr;
+  }
+  return serve;
 }
 
 TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
@@ -108,20 +133,15 @@ TEST(ServerE2E, DISABLED_TrainedR1TinyThinksAnswersAndCallsTools) {
   if (bin.empty()) R1_SKIP_OR_FAIL("R1_BIN is not set");
   const std::string js = std::string(R1_SOURCE_DIR) + "/tests/server_js";
   if (const std::string why = JsNotReady(js); !why.empty()) R1_SKIP_OR_FAIL(why);
-  const std::string dir = std::string(R1_BINARY_DIR);
-  const std::string model = dir + "/server_e2e_r1_tiny.gguf";
-  ASSERT_EQ(Sh(bin + " gen --trained r1-tiny -o " + model + " 2>" + model + ".log"), 0) << "see " << model << ".log";
-  const int port = FreePort();
-  const std::string log = dir + "/server_e2e_trained.log";
-  ServeProcess serve({bin, "serve", "-m", model, "--port", std::to_string(port), "--api-key", kKey, "--alias",
-                      "model", "--parallel", "4", "--ctx-size", "1024", "--threads", "2"},
-                     log);
-  ASSERT_TRUE(WaitHealthy(port, 120)) << "r1 serve did not become healthy; see " << log;
+  int port = 0;
+  std::string log;
+  auto serve = ServeTrained(bin, "r1-tiny", "model", 4, 1024, &port, &log);
+  ASSERT_TRUE(serve);
   const std::string env = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(port) + " R1_API_KEY=" + kKey +
                           " R1_MODEL=model";
   EXPECT_EQ(Sh("cd " + js + " && " + env + " node --test --test-reporter=spec trained.test.mjs 2>&1"), 0)
       << "server log: " << log;
-  EXPECT_EQ(serve.Terminate(60), 0);
+  EXPECT_EQ(serve->Terminate(60), 0);
 }
 
 }  // namespace
@@ -202,14 +222,10 @@ TEST(ServerE2E, WebChatInChromium) {
   if (const std::string why = JsNotReady(js); !why.empty()) R1_SKIP_OR_FAIL(why);
   if (Sh("test -x /usr/bin/chromium") != 0) R1_SKIP_OR_FAIL("/usr/bin/chromium is missing (scripts/install-deps.sh installs it)");
   const std::string dir = std::string(R1_BINARY_DIR);
-  const std::string model = dir + "/server_e2e_webui.gguf";
-  ASSERT_EQ(Sh(bin + " gen --trained r1-distill-tiny -o " + model + " 2>" + model + ".log"), 0) << "see " << model << ".log";
-  const int port = FreePort();
-  const std::string log = dir + "/server_e2e_webui.log";
-  ServeProcess serve({bin, "serve", "-m", model, "--port", std::to_string(port), "--api-key", kKey, "--alias",
-                      "r1-distill-tiny", "--parallel", "2", "--ctx-size", "2048", "--threads", "2"},
-                     log);
-  ASSERT_TRUE(WaitHealthy(port, 120)) << "r1 serve did not become healthy; see " << log;
+  int port = 0;
+  std::string log;
+  auto serve = ServeTrained(bin, "r1-distill-tiny", "r1-distill-tiny", 2, 2048, &port, &log);
+  ASSERT_TRUE(serve);
   const std::string env = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(port) + " R1_API_KEY=" + kKey +
                           " R1_SCREENSHOTS=" + dir;
   EXPECT_EQ(Sh("cd " + js + " && " + env + " node --test --test-reporter=spec webui.test.mjs 2>&1"), 0)
@@ -217,5 +233,5 @@ TEST(ServerE2E, WebChatInChromium) {
   // Tool calling on the same model (it calls a calculator for 4×4-digit products).
   EXPECT_EQ(Sh("cd " + js + " && " + env + " R1_MODEL=r1-distill-tiny node --test --test-reporter=spec tools.test.mjs 2>&1"), 0)
       << "server log: " << log;
-  EXPECT_EQ(serve.Terminate(60), 0);
+  EXPECT_EQ(serve->Terminate(60), 0);
 }

@@ -6,6 +6,17 @@ export const BASE = process.env.R1_BASE_URL ?? 'http://127.0.0.1:8080';
 export const KEY = process.env.R1_API_KEY ?? 'test-key';
 export const MODEL = process.env.R1_MODEL ?? 'model';
 
+// The calculator tool the trained models learnt to call (train/gen_tasks.py).
+export const calculator = {
+  type: 'function',
+  function: {
+    name: 'calculator',
+    description: 'Evaluate an arithmetic expression and return the result.',
+    parameters: { type: 'object', properties: { expression: { type: 'string', description: 'An arithmetic expression, e.g. 2*3' } },
+      required: ['expression'] },
+  },
+};
+
 export function client(opts = {}) {
   return new OpenAI({ baseURL: `${BASE}/v1`, apiKey: KEY, maxRetries: 0, timeout: 120_000, ...opts });
 }

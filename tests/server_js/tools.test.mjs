@@ -7,18 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ollama } from 'ollama';
 import Anthropic from '@anthropic-ai/sdk';
-import { BASE, KEY, MODEL, client } from './common.mjs';
+import { BASE, KEY, MODEL, calculator, client } from './common.mjs';
 
 const openai = client();
-const calculator = {
-  type: 'function',
-  function: {
-    name: 'calculator',
-    description: 'Evaluate an arithmetic expression and return the result.',
-    parameters: { type: 'object', properties: { expression: { type: 'string', description: 'An arithmetic expression, e.g. 2*3' } },
-      required: ['expression'] },
-  },
-};
 const question = 'Calculate 2440 × 7449';
 const product = String(2440 * 7449);
 

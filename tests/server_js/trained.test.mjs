@@ -5,21 +5,12 @@
 // is the tool-calling issue's work: here the raw text is checked).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MODEL, client } from './common.mjs';
+import { MODEL, calculator, client } from './common.mjs';
 
 const c = client();
 const ask = (content, extra = {}) => c.chat.completions.create({
   model: MODEL, messages: [{ role: 'user', content }], temperature: 0, max_tokens: 400, ...extra });
 
-const calculator = {
-  type: 'function',
-  function: {
-    name: 'calculator',
-    description: 'Evaluate an arithmetic expression and return the result.',
-    parameters: { type: 'object', properties: { expression: { type: 'string', description: 'The expression' } },
-      required: ['expression'] },
-  },
-};
 
 test('r1-tiny thinks, then answers with the boxed result', async () => {
   for (const [q, want] of [['What is 347+589?', '936'], ['Compute 73*58.', '4234'], ['What is 905 minus 47?', '858']]) {

@@ -4,8 +4,33 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <functional>
 
 namespace r1::cli {
+
+namespace {
+
+// A flag whose value `parse` checks (a bad one is a parse error with its
+// message) and `apply` stores.
+template <typename T>
+CLI::Option* AddParsed(CLI::App& app, const std::string& name, StatusOr<T> (*parse)(const std::string&),
+                       std::function<void(const T&)> apply, const std::string& help, const std::string& choices) {
+  return app
+      .add_option_function<std::string>(
+          name,
+          [parse, apply](const std::string& s) {
+            if (auto v = parse(s); v.ok()) apply(*v);
+          },
+          help)
+      ->check(CLI::Validator(
+          [parse](std::string& s) {
+            auto v = parse(s);
+            return v.ok() ? std::string() : v.status().message();
+          },
+          choices));
+}
+
+}  // namespace
 
 StatusOr<std::vector<int32_t>> ParseTokenList(const std::string& s) {
   std::vector<int32_t> out;
@@ -40,18 +65,8 @@ void AddSamplingOptions(CLI::App& app, SamplerParams* p) {
 }
 
 void AddKvTypeOption(CLI::App& app, KvType* t) {
-  app.add_option_function<std::string>(
-         "--kv-type", [t](const std::string& s) {
-           auto parsed = ParseKvType(s);  // checked below before this runs
-           if (parsed.ok()) *t = *parsed;
-         },
-         "KV cache element type: f16, or q8_0 (half the memory; logits move ~0.5% of their range)")
-      ->check(CLI::Validator(
-          [](std::string& s) {
-            auto parsed = ParseKvType(s);
-            return parsed.ok() ? std::string() : parsed.status().message();
-          },
-          "f16|q8_0"))
+  AddParsed<KvType>(app, "--kv-type", ParseKvType, [t](const KvType& v) { *t = v; },
+                    "KV cache element type: f16, or q8_0 (half the memory; logits move ~0.5% of their range)", "f16|q8_0")
       ->default_str(KvTypeName(*t));
 }
 
@@ -77,49 +92,24 @@ StatusOr<std::pair<int, int>> ParseExpertGroups(const std::string& s) {
 void AddLoadOptions(CLI::App& app, LoadOptions* lo) {
   app.add_flag_callback("--no-repack", [lo] { lo->repack = false; },
                         "Do not repack weights for the kernels at load (less memory, slower matmuls)");
-  app.add_option_function<std::string>(
-         "--mla",
-         [lo](const std::string& s) {
-           if (auto m = ParseMlaMode(s); m.ok()) lo->mla = *m;
-         },
-         "deepseek2 attention form: auto (expanded for long prefill chunks), absorbed, expanded")
-      ->check(CLI::Validator(
-          [](std::string& s) {
-            auto m = ParseMlaMode(s);
-            return m.ok() ? std::string() : m.status().message();
-          },
-          "auto|absorbed|expanded"))
+  AddParsed<MlaMode>(app, "--mla", ParseMlaMode, [lo](const MlaMode& m) { lo->mla = m; },
+                     "deepseek2 attention form: auto (expanded for long prefill chunks), absorbed, expanded",
+                     "auto|absorbed|expanded")
       ->default_str("auto");
-  app.add_option_function<std::string>(
-         "--expert-groups",
-         [lo](const std::string& s) {
-           auto g = ParseExpertGroups(s);
-           if (!g.ok()) return;
-           lo->n_group = g->first;
-           lo->topk_group = g->second;
-         },
-         "deepseek2 group-limited routing override: G,K (n_group, topk_group) or none")
-      ->check(CLI::Validator(
-          [](std::string& s) {
-            auto g = ParseExpertGroups(s);
-            return g.ok() ? std::string() : g.status().message();
-          },
-          "G,K|none"));
+  AddParsed<std::pair<int, int>>(
+      app, "--expert-groups", ParseExpertGroups,
+      [lo](const std::pair<int, int>& g) {
+        lo->n_group = g.first;
+        lo->topk_group = g.second;
+      },
+      "deepseek2 group-limited routing override: G,K (n_group, topk_group) or none", "G,K|none");
 }
 
 void AddSpecOptions(CLI::App& app, EngineOptions* eo) {
-  app.add_option_function<std::string>(
-         "--spec",
-         [eo](const std::string& s) {
-           if (auto m = ParseSpecMethod(s); m.ok()) eo->spec.method = *m;
-         },
-         "Speculative decoding: mtp (deepseek2's own MTP module), draft (--draft-model), ngram (prompt lookup), off")
-      ->check(CLI::Validator(
-          [](std::string& s) {
-            auto m = ParseSpecMethod(s);
-            return m.ok() ? std::string() : m.status().message();
-          },
-          "mtp|draft|ngram|off"))
+  AddParsed<SpecMethod>(app, "--spec", ParseSpecMethod, [eo](const SpecMethod& m) { eo->spec.method = m; },
+                        "Speculative decoding: mtp (deepseek2's own MTP module), draft (--draft-model), ngram (prompt "
+                        "lookup), off",
+                        "mtp|draft|ngram|off")
       ->default_str("off");
   app.add_option("--spec-tokens", eo->spec.max_tokens, "Most draft tokens per sequence and step (adapts below it)")
       ->capture_default_str()
