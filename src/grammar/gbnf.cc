@@ -407,7 +407,7 @@ class Lowerer {
   Grammar::Sym Set(const Grammar::ByteSet& s) {
     auto [it, fresh] = set_ids_.try_emplace(s, static_cast<int32_t>(g_->sets.size()));
     if (fresh) g_->sets.push_back(s);
-    return {Grammar::Kind::kBytes, it->second};
+    return {Grammar::Kind::kBytes, it->second, false};
   }
   Grammar::Sym Range(uint8_t lo, uint8_t hi) {
     Grammar::ByteSet s{};
@@ -418,7 +418,10 @@ class Lowerer {
   Status Item(const Expr& e, std::vector<Grammar::Sym>* out) {
     switch (e.kind) {
       case Expr::Kind::kLiteral:
-        for (char c : e.text) out->push_back(Range(static_cast<uint8_t>(c), static_cast<uint8_t>(c)));
+        for (char c : e.text) {
+          out->push_back(Range(static_cast<uint8_t>(c), static_cast<uint8_t>(c)));
+          out->back().literal = true;
+        }
         return Status::Ok();
       case Expr::Kind::kRef: {
         auto it = ids_.find(e.text);

@@ -45,7 +45,8 @@ struct Grammar {
   enum class Kind : uint8_t { kBytes, kRule, kEnd };
   struct Sym {
     Kind kind;
-    int32_t arg;  // kBytes: index into sets; kRule: rule index
+    int32_t arg;           // kBytes: index into sets; kRule: rule index
+    bool literal = false;  // kBytes: a byte of a string literal (not of a class)
   };
   using ByteSet = std::array<uint64_t, 4>;
   std::vector<Sym> syms;
@@ -76,6 +77,10 @@ struct Grammar {
 // The schema is an ordered_json so that the output follows the declared
 // property order (parse the request text with nlohmann::ordered_json).
 [[nodiscard]] StatusOr<std::string> JsonSchemaToGbnf(const nlohmann::ordered_json& schema);
+// The rules of a schema alone, named PREFIX..., the schema being PREFIXroot;
+// to embed in a larger grammar that also includes JsonPrimitivesGbnf() once.
+[[nodiscard]] StatusOr<std::string> JsonSchemaRules(const nlohmann::ordered_json& schema, const std::string& prefix);
+std::string JsonPrimitivesGbnf();  // ws, json-string, json-value, ... (what the rules refer to)
 // Any JSON value whose top level is an object (response_format json_object).
 std::string JsonObjectGbnf();
 // A regular expression (ECMAScript-like: classes, \d \w \s, groups, |,
@@ -86,7 +91,8 @@ std::string JsonObjectGbnf();
 
 // The vocabulary as the matcher sees it: every token's bytes, and which are
 // control tokens (those may be emitted only where the grammar spells their
-// text out, e.g. a tool-call marker; never inside a JSON string).
+// text out in a literal, e.g. a tool-call marker; never where a character
+// class would merely admit their bytes, such as inside a JSON string).
 struct Vocab {
   std::vector<std::string> bytes;  // by token id
   std::vector<bool> control;
@@ -151,7 +157,9 @@ class Matcher {
   int32_t Intern(int32_t pos, int32_t parent);
   int32_t InternState(std::vector<int32_t> nodes, bool accept);
   void Closure(int32_t pos, int32_t parent, std::vector<int32_t>* out, bool* accept);
-  int32_t Step(int32_t state, uint8_t b);  // under mu_
+  int32_t Step(int32_t state, uint8_t b);         // under mu_
+  int32_t StepLiteral(int32_t state, uint8_t b);  // only through literal bytes; under mu_
+  int32_t AdvanceControl(int32_t state, const std::string& text);  // under mu_
   std::shared_ptr<const TokenMask> ComputeMask(int32_t state);
 
   std::shared_ptr<const Grammar> g_;

@@ -281,6 +281,16 @@ TEST(Mask, ControlTokensOnlyWhereTheGrammarSpellsThem) {
   const int32_t after = m.AdvanceToken(m.Start(), ctl);
   EXPECT_NE(after, Matcher::kDead);
   EXPECT_TRUE(MaskHas(*m.Mask(after), 26));
+  // Where only a class admits its bytes (a JSON string's content), a control
+  // token stays out, even though the grammar spells it elsewhere.
+  auto p2 = ParseGbnf("root ::= \"<|ctl|>\" \"\\\"\" [^\"]* \"\\\"\"\n");
+  ASSERT_TRUE(p2.ok()) << p2.status().message();
+  Matcher m2(p2.value(), trie);
+  const int32_t in_string = m2.Advance(m2.AdvanceToken(m2.Start(), ctl), "\"ab");
+  ASSERT_NE(in_string, Matcher::kDead);
+  EXPECT_FALSE(MaskHas(*m2.Mask(in_string), ctl));
+  EXPECT_EQ(m2.AdvanceToken(in_string, ctl), Matcher::kDead);
+  EXPECT_TRUE(MaskHas(*m2.Mask(in_string), 26));
 }
 
 // Random walks through masks always end in a document the schema accepts

@@ -47,14 +47,16 @@ std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 class Compiler {
  public:
-  explicit Compiler(const json& root) : root_(root) {}
+  Compiler(const json& root, std::string prefix) : root_(root), prefix_(std::move(prefix)) {
+    reserved_.insert(prefix_ + "root");  // the entry rule Run writes
+  }
 
   StatusOr<std::string> Run() {
     auto e = Visit(root_, "root", "");
     if (!e.ok()) return e.status();
-    std::string out = "root ::= lead " + e.value() + " ws\n";
+    std::string out = prefix_ + "root ::= " + e.value() + "\n";
     for (const auto& [name, body] : rules_) out += name + " ::= " + body + "\n";
-    return out + kPrimitives;
+    return out;
   }
 
  private:
@@ -68,8 +70,8 @@ class Compiler {
     std::string base;
     for (char c : hint) base.push_back((std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? c : '-');
     if (base.empty() || base.size() > 40) base = "s";
-    std::string name = "s-" + base;
-    for (int k = 2; rules_.count(name) || reserved_.count(name); ++k) name = "s-" + base + "-" + std::to_string(k);
+    std::string name = prefix_ + base;
+    for (int k = 2; rules_.count(name) || reserved_.count(name); ++k) name = prefix_ + base + "-" + std::to_string(k);
     reserved_.insert(name);
     return name;
   }
@@ -428,6 +430,7 @@ class Compiler {
   }
 
   const json& root_;
+  std::string prefix_;
   std::map<std::string, std::string> rules_;
   std::set<std::string> reserved_;
   std::map<std::string, std::string> refs_;
@@ -436,7 +439,17 @@ class Compiler {
 
 }  // namespace
 
-StatusOr<std::string> JsonSchemaToGbnf(const json& schema) { return Compiler(schema).Run(); }
+StatusOr<std::string> JsonSchemaRules(const json& schema, const std::string& prefix) {
+  return Compiler(schema, prefix).Run();
+}
+
+std::string JsonPrimitivesGbnf() { return kPrimitives; }
+
+StatusOr<std::string> JsonSchemaToGbnf(const json& schema) {
+  auto rules = JsonSchemaRules(schema, "s-");
+  if (!rules.ok()) return rules.status();
+  return "root ::= lead s-root ws\n" + rules.value() + kPrimitives;
+}
 
 std::string JsonObjectGbnf() { return std::string("root ::= lead json-object ws\n") + kPrimitives; }
 

@@ -163,6 +163,28 @@ int32_t Matcher::Step(int32_t state, uint8_t b) {
   return next;
 }
 
+int32_t Matcher::StepLiteral(int32_t state, uint8_t b) {
+  if (state < 0) return kDead;
+  std::vector<int32_t> out;
+  bool accept = false;
+  const std::vector<int32_t> tops = states_[static_cast<size_t>(state)].nodes;
+  for (int32_t n : tops) {
+    const Node node = nodes_[static_cast<size_t>(n)];
+    const Grammar::Sym& sym = g_->syms[static_cast<size_t>(node.pos)];
+    if (sym.literal && Grammar::Has(g_->sets[static_cast<size_t>(sym.arg)], b))
+      Closure(node.pos + 1, node.parent, &out, &accept);
+  }
+  return InternState(std::move(out), accept);
+}
+
+int32_t Matcher::AdvanceControl(int32_t state, const std::string& text) {
+  for (char c : text) {
+    state = StepLiteral(state, static_cast<uint8_t>(c));
+    if (state < 0) break;
+  }
+  return state;
+}
+
 int32_t Matcher::Advance(int32_t state, std::string_view bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   for (char c : bytes) {
@@ -179,6 +201,8 @@ int32_t Matcher::AdvanceToken(int32_t state, int32_t token) {
   if (static_cast<size_t>(token) < v.control.size() && v.control[static_cast<size_t>(token)]) {
     const auto it = std::find(trie_->control_.begin(), trie_->control_.end(), token);
     if (it == trie_->control_.end() || !control_ok_[static_cast<size_t>(it - trie_->control_.begin())]) return kDead;
+    std::lock_guard<std::mutex> lock(mu_);
+    return AdvanceControl(state, v.bytes[static_cast<size_t>(token)]);
   }
   const std::string& b = v.bytes[static_cast<size_t>(token)];
   if (b.empty()) return kDead;
@@ -237,12 +261,7 @@ std::shared_ptr<const TokenMask> Matcher::ComputeMask(int32_t state) {
   }
   for (size_t k = 0; k < t.control_.size(); ++k) {
     if (!control_ok_[k]) continue;
-    int32_t s = state;
-    for (char c : t.vocab_.bytes[static_cast<size_t>(t.control_[k])]) {
-      s = Step(s, static_cast<uint8_t>(c));
-      if (s < 0) break;
-    }
-    if (s >= 0) set(t.control_[k]);
+    if (AdvanceControl(state, t.vocab_.bytes[static_cast<size_t>(t.control_[k])]) >= 0) set(t.control_[k]);
   }
   if (states_[static_cast<size_t>(state)].accept)
     for (int32_t e : t.vocab_.eos)

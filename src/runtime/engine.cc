@@ -1,5 +1,7 @@
 #include "runtime/engine.h"
 
+#include <unordered_set>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -224,6 +226,40 @@ Status Engine::Append(int seq, const std::vector<int32_t>& tokens, std::vector<f
   }
   len += n;
   return Status::Ok();
+}
+
+StatusOr<std::shared_ptr<grammar::Matcher>> Engine::Constraint(const std::string& gbnf) {
+  std::lock_guard<std::mutex> lock(grammar_mu_);
+  for (auto it = matchers_.begin(); it != matchers_.end(); ++it) {
+    if (it->first == gbnf) {
+      matchers_.splice(matchers_.begin(), matchers_, it);
+      return matchers_.front().second;
+    }
+  }
+  auto g = grammar::ParseGbnf(gbnf);
+  if (!g.ok()) return g.status();
+  if (!trie_) {
+    const Tokenizer& t = *tokenizer_;
+    grammar::Vocab v;
+    const int32_t n = std::max<int32_t>(t.n_vocab(), static_cast<int32_t>(info().n_vocab));
+    v.bytes.resize(static_cast<size_t>(n));
+    v.control.assign(static_cast<size_t>(n), false);
+    // Added tokens (tool-call markers, <think>) count as control tokens too,
+    // control or not in the file: the grammar admits them only where a
+    // literal spells them, never as a JSON string's characters.
+    std::unordered_set<std::string> added(t.SpecialTokenTexts().begin(), t.SpecialTokenTexts().end());
+    for (int32_t id = 0; id < t.n_vocab(); ++id) {
+      v.bytes[static_cast<size_t>(id)] = t.TokenBytes(id);
+      v.control[static_cast<size_t>(id)] = t.IsControl(id) || added.count(v.bytes[static_cast<size_t>(id)]) > 0;
+    }
+    if (t.eos_id() >= 0) v.eos.push_back(t.eos_id());
+    if (t.eot_id() && *t.eot_id() != t.eos_id()) v.eos.push_back(*t.eot_id());
+    trie_ = std::make_shared<grammar::TokenTrie>(v);
+  }
+  auto m = std::make_shared<grammar::Matcher>(*g, trie_);
+  matchers_.emplace_front(gbnf, m);
+  if (matchers_.size() > 32) matchers_.pop_back();
+  return m;
 }
 
 }  // namespace r1

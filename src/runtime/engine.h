@@ -4,6 +4,9 @@
 // scheduler(); logits and bench also drive the model directly with Append.
 #pragma once
 
+#include <list>
+#include <mutex>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +79,12 @@ class Engine {
   // ids of the KV cache belong to it from then on (do not mix with Append).
   Scheduler& scheduler();
 
+  // A matcher for a GBNF grammar over this model's vocabulary (the vocabulary
+  // trie is built on first use). Matchers, and the token masks they cache,
+  // are kept for the 32 most recent grammars, so requests with the same
+  // schema share them. InvalidArgument when the grammar does not parse.
+  StatusOr<std::shared_ptr<grammar::Matcher>> Constraint(const std::string& gbnf);
+
   // Appends `tokens` to sequence `seq` (positions continue after what it
   // holds), in chunks of batch_size. If `logits` is non-null it receives the
   // last token's logits (n_vocab). If `all_logits` is non-null it receives
@@ -102,6 +111,9 @@ class Engine {
   std::unique_ptr<Scheduler> scheduler_;
   int64_t ctx_size_ = 0;
   std::vector<int64_t> lengths_;  // per sequence id (Append)
+  std::mutex grammar_mu_;
+  std::shared_ptr<const grammar::TokenTrie> trie_;  // GUARDED_BY(grammar_mu_)
+  std::list<std::pair<std::string, std::shared_ptr<grammar::Matcher>>> matchers_;  // GUARDED_BY(grammar_mu_), newest first
 };
 
 }  // namespace r1

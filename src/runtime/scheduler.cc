@@ -1,6 +1,7 @@
 #include "runtime/scheduler.h"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 
 #include "kernels/ops.h"
@@ -89,6 +90,10 @@ struct Scheduler::Seq {
   int spec_k = 0;               // current draft length (adaptive)
   double accept_avg = 0.7;      // recent acceptance rate (exponential average)
   int64_t drafted = 0, accepted = 0;
+  // Constrained decoding.
+  int32_t grammar_state = 0;
+  std::vector<float> masked;    // the logits with disallowed tokens at -inf
+  Status error;                 // why it finished with kError
 };
 
 Scheduler::Scheduler(Model& model, KvCache& cache, ThreadPool& pool, const SchedulerOptions& opts,
@@ -376,7 +381,7 @@ bool Scheduler::Step() {
     if (want_hidden && used[i] > 0)
       drafter_->Observe(s.seq, before[i], hidden_.data() + first_tok[i] * n_embd, used[i]);
     if (s.finish != FinishReason::kNone) {
-      Retire(s, s.finish);
+      Retire(s, s.finish, s.error);
     } else if (!s.draft.empty()) {
       cache_.Truncate(s.seq, s.n_computed);  // the rejected drafts' blocks go back to the pool
     }
@@ -431,6 +436,20 @@ TokenOutput Scheduler::Pick(Seq& s, const float* logits) const {
   if (s.think.has_forced()) {
     out.token = s.think.PopForced();
     out.forced = true;
+  } else if (p.constraint && !s.think.thinking()) {
+    auto mask = p.constraint->Mask(s.grammar_state);
+    s.masked.assign(logits, logits + n_vocab);
+    const int64_t n_mask = static_cast<int64_t>(mask->size()) * 64;
+    bool any = false;
+    for (int64_t v = 0; v < n_vocab; ++v) {
+      if (v < n_mask && grammar::MaskHas(*mask, static_cast<int32_t>(v)))
+        any = true;
+      else
+        s.masked[static_cast<size_t>(v)] = -std::numeric_limits<float>::infinity();
+    }
+    // No token can continue (a grammar needing bytes this vocabulary cannot
+    // spell): the end token, and Advance reports the error.
+    out.token = any ? s.sampler->Sample(s.masked.data(), n_vocab) : (opts_.eos_tokens.empty() ? 0 : opts_.eos_tokens[0]);
   } else {
     out.token = s.sampler->Sample(logits, n_vocab);
   }
@@ -464,9 +483,22 @@ bool Scheduler::Advance(Seq& s, TokenOutput out) {
                                                                  out.token) != opts_.eos_tokens.end()) ||
                                     std::find(p.stop_tokens.begin(), p.stop_tokens.end(), out.token) !=
                                         p.stop_tokens.end());
+  const bool constrained = p.constraint && !out.forced && !s.think.thinking();
   if (stop) {
     s.finish = FinishReason::kStop;
+    if (constrained && !p.constraint->Accepting(s.grammar_state)) {
+      s.finish = FinishReason::kError;
+      s.error = Status::FailedPrecondition("constrained decoding: no token of the vocabulary can continue the grammar");
+    }
     return false;
+  }
+  if (constrained) {
+    s.grammar_state = p.constraint->AdvanceToken(s.grammar_state, out.token);
+    if (s.grammar_state == grammar::Matcher::kDead) {
+      s.finish = FinishReason::kError;
+      s.error = Status::Internal("constrained decoding: a token outside the grammar was picked");
+      return false;
+    }
   }
   out.channel = s.think.Next(out.token, out.forced);
   s.tokens.push_back(out.token);

@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "grammar/grammar.h"
 #include "kernels/thread_pool.h"
 #include "models/model.h"
 #include "r1/status.h"
@@ -55,6 +56,12 @@ struct GenerationParams {
   int64_t max_thinking_tokens = -1;
   bool speculate = true;    // take part in speculative decoding when the scheduler has a drafter
   bool ignore_eos = false;  // the model's end tokens do not stop it (benchmarks); stop_tokens still do
+  // Constrained decoding (grammar/grammar.h): every token after the thought
+  // (from the first one when the output does not start in a thought) is
+  // sampled among those the grammar allows; the end token only once it is
+  // satisfied. Draft tokens are checked the same way, so it stays exact with
+  // speculative decoding.
+  std::shared_ptr<grammar::Matcher> constraint;
 };
 
 // How a request ended. The one FinishReason of the runtime: every frontend

@@ -150,9 +150,11 @@ class AnthropicAdapter final : public ApiAdapter {
       const std::string type = tc->is_object() ? tc->value("type", "") : "";
       if (type == "none") {
         o["tool_choice"] = "none";
-      } else if (type == "any" || type == "tool") {
-        return fail("tool_choice.type", "'" + type + "' (forcing a tool call) needs constrained decoding, which this "
-                                        "server does not have yet; use 'auto'");
+      } else if (type == "any") {
+        o["tool_choice"] = "required";
+      } else if (type == "tool") {
+        if (!tc->contains("name") || !(*tc)["name"].is_string()) return fail("tool_choice.name", "must be a tool's name");
+        o["tool_choice"] = json{{"type", "function"}, {"function", {{"name", (*tc)["name"]}}}};
       } else if (type != "auto") {
         return fail("tool_choice.type", "must be one of auto, any, tool, none");
       }

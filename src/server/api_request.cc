@@ -201,16 +201,26 @@ bool Parse(const json& body, bool chat, ApiRequest* out, ParseError* err) {
       out->tools = nlohmann::ordered_json::parse(tools->dump());
     }
     if (const json* tc = r.Get("tool_choice")) {
-      // auto / none are honoured; forcing a call needs constrained decoding,
-      // which r1.cpp does not have yet: refused rather than ignored.
+      // auto / none; required or a named function force a call (constrained
+      // decoding by server/constraints.h).
       const std::string choice = tc->is_string() ? tc->get<std::string>() : "";
       if (choice == "none") {
         out->tool_choice_none = true;
       } else if (choice != "auto") {
         if (choice != "required" && !tc->is_object())
           return r.Fail("tool_choice", "must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", ...}");
-        return r.Fail("tool_choice", "forcing a tool call ('required' or a named function) needs constrained "
-                                     "decoding, which this server does not have yet; use \"auto\"");
+        if (out->tools.is_null()) return r.Fail("tool_choice", "forces a tool call, but no tools are given");
+        if (choice == "required") {
+          out->forced_tool = "*";
+        } else {
+          const auto fn = tc->find("function");
+          if (fn == tc->end() || !fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string())
+            return r.Fail("tool_choice.function.name", "must be the name of one of the tools");
+          out->forced_tool = (*fn)["name"].get<std::string>();
+          bool found = false;
+          for (const auto& t : out->tools) found |= t["function"]["name"] == out->forced_tool;
+          if (!found) return r.Fail("tool_choice.function.name", "'" + out->forced_tool + "' is not one of the tools");
+        }
       }
     }
     r.Bool("parallel_tool_calls", &out->parallel_tool_calls);
@@ -222,6 +232,28 @@ bool Parse(const json& body, bool chat, ApiRequest* out, ParseError* err) {
     out->prompt = p->get<std::string>();
     r.Bool("echo", &out->echo);
   }
+  if (const json* rf = r.Get("response_format"); rf && !rf->is_null()) {
+    const std::string type = rf->is_object() && rf->contains("type") && (*rf)["type"].is_string()
+                                 ? (*rf)["type"].get<std::string>() : "";
+    if (type == "json_object") {
+      out->json_object = true;
+    } else if (type == "json_schema") {
+      const auto js = rf->find("json_schema");
+      if (js == rf->end() || !js->is_object() || !js->contains("schema") ||
+          !((*js)["schema"].is_object() || (*js)["schema"].is_boolean()))
+        return r.Fail("response_format.json_schema.schema", "must be a JSON Schema object");
+      out->json_schema = nlohmann::ordered_json::parse((*js)["schema"].dump());
+    } else if (type != "text") {
+      return r.Fail("response_format.type", "must be \"text\", \"json_object\" or \"json_schema\"");
+    }
+  }
+  if (const json* g = r.Get("grammar"); g && !g->is_null()) {
+    if (!g->is_string()) return r.Fail("grammar", "must be a string (GBNF)");
+    out->grammar = g->get<std::string>();
+  }
+  if (static_cast<int>(out->json_object) + static_cast<int>(!out->json_schema.is_null()) +
+          static_cast<int>(!out->grammar.empty()) + static_cast<int>(!out->forced_tool.empty()) > 1)
+    return r.Fail("response_format", "use one constraint at a time: response_format, grammar or a forced tool_choice");
   r.Bool("stream", &out->stream);
   if (const json* so = r.Get("stream_options")) {
     if (!so->is_object()) return r.Fail("stream_options", "must be an object");

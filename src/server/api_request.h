@@ -35,6 +35,13 @@ struct ApiRequest {
   int top_logprobs = 0;
   int64_t max_thinking_tokens = -1;  // explicit or from reasoning_effort; -1: unlimited
   bool echo = false;                 // completions: prepend the prompt to the text
+  // Constrained decoding (applied after the thought): at most one of
+  // response_format json_object / json_schema and a GBNF `grammar`; and
+  // tool_choice "required" ("*") or a named function forces a tool call.
+  bool json_object = false;
+  nlohmann::ordered_json json_schema;  // response_format.json_schema.schema (null: none)
+  std::string grammar;               // llama.cpp-compatible GBNF
+  std::string forced_tool;           // "" none, "*" any of the tools, else the function's name
 };
 
 // The field a parse error is about ("temperature", "messages[1].content"),

@@ -146,11 +146,42 @@ TEST(ApiRequest, ToolChoice) {
   EXPECT_TRUE(r->tool_choice_none);
   EXPECT_FALSE(r->parallel_tool_calls);
   EXPECT_TRUE(parse(R"(,"tool_choice":"auto")").ok());
-  for (const char* forced : {R"(,"tool_choice":"required")", R"(,"tool_choice":{"type":"function","function":{"name":"f"}})",
-                             R"(,"tool_choice":"sometimes")"}) {
-    r = parse(forced);
-    ASSERT_FALSE(r.ok()) << forced;
-    EXPECT_EQ(ErrorParam(r.status()), "tool_choice");
+  r = parse(R"(,"tool_choice":"required")");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->forced_tool, "*");
+  r = parse(R"(,"tool_choice":{"type":"function","function":{"name":"f"}})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->forced_tool, "f");
+  r = parse(R"(,"tool_choice":{"type":"function","function":{"name":"g"}})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorParam(r.status()), "tool_choice.function.name");
+  r = parse(R"(,"tool_choice":"sometimes")");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorParam(r.status()), "tool_choice");
+}
+
+TEST(ApiRequest, ResponseFormatAndGrammar) {
+  auto parse = [](const std::string& extra) {
+    return ParseApiRequest(nlohmann::json::parse(R"({"messages":[{"role":"user","content":"hi"}])" + extra + "}"), true);
+  };
+  auto r = parse(R"(,"response_format":{"type":"json_object"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->json_object);
+  r = parse(R"(,"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"integer"}}})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->json_schema, nlohmann::ordered_json::parse(R"({"type":"integer"})"));
+  EXPECT_TRUE(parse(R"(,"response_format":{"type":"text"})").ok());
+  r = parse(R"(,"grammar":"root ::= \"a\"")");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->grammar, "root ::= \"a\"");
+  for (auto [extra, param] : std::vector<std::pair<std::string, std::string>>{
+           {R"(,"response_format":{"type":"yaml"})", "response_format.type"},
+           {R"(,"response_format":{"type":"json_schema","json_schema":{"name":"x"}})", "response_format.json_schema.schema"},
+           {R"(,"grammar":3)", "grammar"},
+           {R"(,"grammar":"root ::= \"a\"","response_format":{"type":"json_object"})", "response_format"}}) {
+    r = parse(extra);
+    ASSERT_FALSE(r.ok()) << extra;
+    EXPECT_EQ(ErrorParam(r.status()), param) << extra;
   }
 }
 

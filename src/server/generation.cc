@@ -4,6 +4,7 @@
 #include <random>
 
 #include "runtime/prompt.h"
+#include "server/constraints.h"
 
 namespace r1::server {
 
@@ -46,13 +47,21 @@ StatusOr<std::unique_ptr<Generation>> Generation::Start(ServerContext& ctx, ApiR
   p.top_logprobs = r.top_logprobs;
   p.max_thinking_tokens = r.chat ? r.max_thinking_tokens : -1;
   g->text_ = std::make_unique<TextOutput>(engine.tokenizer(), r.stop, /*split_reasoning=*/r.chat && ctx.thinks());
+  chat::ToolCallFormat f = chat::ToolCallFormatFor(engine.chat_template().source());
+  if (!ctx.opts.tool_format.empty()) {
+    auto parsed = chat::ParseToolCallFormat(ctx.opts.tool_format);
+    if (!parsed.ok()) return parsed.status();
+    f = *parsed;
+  }
+  std::string param;
+  auto gbnf = ConstraintGbnf(r, f, &param);
+  if (!gbnf.ok()) return gbnf.status();
+  if (!gbnf->empty()) {
+    auto m = engine.Constraint(*gbnf);
+    if (!m.ok()) return Status::InvalidArgument("'grammar': " + m.status().message());
+    p.constraint = *m;
+  }
   if (r.chat && r.tools.is_array() && !r.tools.empty() && !r.tool_choice_none) {
-    chat::ToolCallFormat f = chat::ToolCallFormatFor(engine.chat_template().source());
-    if (!ctx.opts.tool_format.empty()) {
-      auto parsed = chat::ParseToolCallFormat(ctx.opts.tool_format);
-      if (!parsed.ok()) return parsed.status();
-      f = *parsed;
-    }
     g->tools_ = std::make_unique<chat::ToolCallParser>(f, "call_" + g->id_.substr(g->id_.find('-') + 1) + "_",
                                                        r.parallel_tool_calls ? SIZE_MAX : 1);
   }

@@ -169,6 +169,19 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   auto parsed = api->Parse(*body, &param);
   if (!parsed.ok()) return api->SendStatus(res, parsed.status(), param);
   ApiRequest r = std::move(*parsed);
+  // Property order matters to a constrained output (it follows the schema's):
+  // the schemas again from the text, in their written order.
+  if (!r.json_schema.is_null() || (!r.forced_tool.empty() && r.tools.is_array())) {
+    const auto ordered = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (ordered.is_object()) {
+      const auto rf = ordered.find("response_format");
+      if (!r.json_schema.is_null() && rf != ordered.end() && rf->is_object() && rf->contains("json_schema") &&
+          (*rf)["json_schema"].is_object() && (*rf)["json_schema"].contains("schema"))
+        r.json_schema = (*rf)["json_schema"]["schema"];
+      const auto tools = ordered.find("tools");
+      if (tools != ordered.end() && tools->is_array() && tools->size() == r.tools.size()) r.tools = *tools;
+    }
+  }
   const std::string id = api->IdPrefix() + res.get_header_value("X-Request-Id");
   const bool stream = r.stream;
   const bool chat = r.chat;
@@ -176,7 +189,11 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   auto gen = Generation::Start(ctx, std::move(r), id, [&ctx, conn] { return ctx.stopping.load() || conn.closed(); });
   if (!gen.ok()) {
     const bool prompt_error = gen.status().code() == StatusCode::kInvalidArgument;
-    return api->SendStatus(res, gen.status(), prompt_error ? (chat ? "messages" : "prompt") : "");
+    std::string field = prompt_error ? (chat ? "messages" : "prompt") : "";
+    const std::string msg = gen.status().message();
+    if (prompt_error && msg.size() > 2 && msg[0] == '\'' && msg.find('\'', 1) != std::string::npos)
+      field = msg.substr(1, msg.find('\'', 1) - 1);  // a constraint's error names its field: 'response_format...'
+    return api->SendStatus(res, gen.status(), field);
   }
   if (!stream) {
     InFlight in_flight(ctx);

@@ -91,7 +91,7 @@ TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
                           " R1_MODEL=model R1_BIN=" + bin + " R1_MODEL_PATH=" + model;
   const int rc = Sh("cd " + js + " && " + env +
                     " node --test --test-concurrency=1 --test-reporter=spec chat.test.mjs load.test.mjs "
-                    "prefix.test.mjs parity.test.mjs apis.test.mjs 2>&1");
+                    "prefix.test.mjs parity.test.mjs apis.test.mjs structured.test.mjs 2>&1");
   EXPECT_EQ(rc, 0) << "node tests failed; server log: " << log;
 
   // A full queue: a second server with one sequence slot and a queue of one.
@@ -127,6 +127,25 @@ TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
   std::ifstream in(log);
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_NE(text.find("r1 serve: stopped"), std::string::npos) << text.substr(text.size() > 4000 ? text.size() - 4000 : 0);
+}
+
+// response_format json_schema on the trained r1-tiny: its thought stays free
+// text and its answer validates (tests/server_js/structured.test.mjs).
+TEST(ServerE2E, StructuredOutputOnTrainedR1Tiny) {
+  ::signal(SIGPIPE, SIG_IGN);
+  const std::string bin = Bin();
+  if (bin.empty()) R1_SKIP_OR_FAIL("R1_BIN is not set");
+  const std::string js = std::string(R1_SOURCE_DIR) + "/tests/server_js";
+  if (const std::string why = JsNotReady(js); !why.empty()) R1_SKIP_OR_FAIL(why);
+  int port = 0;
+  std::string log;
+  auto serve = ServeTrained(bin, "r1-tiny", "model", 2, 1024, &port, &log);
+  ASSERT_TRUE(serve);
+  const std::string env = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(port) + " R1_API_KEY=" + kKey +
+                          " R1_MODEL=model R1_STRUCTURED=r1-tiny";
+  EXPECT_EQ(Sh("cd " + js + " && " + env + " node --test --test-reporter=spec structured.test.mjs 2>&1"), 0)
+      << "server log: " << log;
+  EXPECT_EQ(serve->Terminate(60), 0);
 }
 
 // The trained r1-tiny (data/trained, expanded here) through the server and the
@@ -237,6 +256,11 @@ TEST(ServerE2E, WebChatInChromium) {
       << "server log: " << log;
   // Tool calling on the same model (it calls a calculator for 4×4-digit products).
   EXPECT_EQ(Sh("cd " + js + " && " + env + " R1_MODEL=r1-distill-tiny node --test --test-reporter=spec tools.test.mjs 2>&1"), 0)
+      << "server log: " << log;
+  // Forced tool calls (tool_choice required and named), on the same server.
+  EXPECT_EQ(Sh("cd " + js + " && " + env +
+               " R1_MODEL=r1-distill-tiny R1_STRUCTURED=distill node --test --test-reporter=spec structured.test.mjs 2>&1"),
+            0)
       << "server log: " << log;
   EXPECT_EQ(serve->Terminate(60), 0);
 }
