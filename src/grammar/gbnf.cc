@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "grammar/grammar.h"
+#include "grammar/internal.h"
+#include "tokenizer/unicode.h"
 
 namespace r1::grammar {
 namespace {
@@ -121,7 +123,10 @@ class Parser {
           uint32_t cp = 0;
           bool raw_byte;
           R1_RETURN_IF_ERROR(Char(&cp, &raw_byte));
-          AppendUtf8(cp, raw_byte, &e.text);
+          if (raw_byte)
+            e.text.push_back(static_cast<char>(cp));
+          else
+            tok::AppendUtf8(cp, &e.text);
         }
         literals_->push_back(e.text);
       } else if (c == '[') {
@@ -233,38 +238,8 @@ class Parser {
       *raw_byte = digits == 2 && v >= 0x80;
       return Status::Ok();
     }
-    // A UTF-8 character.
-    int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i_ + static_cast<size_t>(n) > t_.size()) return Err("invalid UTF-8", at);
-    uint32_t v = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-    for (int k = 1; k < n; ++k) {
-      const auto cc = static_cast<unsigned char>(t_[i_ + static_cast<size_t>(k)]);
-      if ((cc >> 6) != 2) return Err("invalid UTF-8", at);
-      v = (v << 6) | (cc & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (v < kMin[n] || v > kMaxCp || (v >= 0xD800 && v <= 0xDFFF)) return Err("invalid UTF-8", at);
-    i_ += static_cast<size_t>(n);
-    *cp = v;
+    if (!NextCodePoint(t_, &i_, cp)) return Err("invalid UTF-8", at);
     return Status::Ok();
-  }
-
-  static void AppendUtf8(uint32_t cp, bool raw_byte, std::string* out) {
-    if (raw_byte || cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
   }
 
   Status Class(Expr* e) {
@@ -324,20 +299,6 @@ class Parser {
 
 using ByteRange = std::pair<uint8_t, uint8_t>;
 
-void EncodeUtf8(uint32_t cp, int n, uint8_t* out) {
-  if (n == 1) {
-    out[0] = static_cast<uint8_t>(cp);
-  } else if (n == 2) {
-    out[0] = static_cast<uint8_t>(0xC0 | (cp >> 6)), out[1] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
-  } else if (n == 3) {
-    out[0] = static_cast<uint8_t>(0xE0 | (cp >> 12)), out[1] = static_cast<uint8_t>(0x80 | ((cp >> 6) & 0x3F));
-    out[2] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
-  } else {
-    out[0] = static_cast<uint8_t>(0xF0 | (cp >> 18)), out[1] = static_cast<uint8_t>(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = static_cast<uint8_t>(0x80 | ((cp >> 6) & 0x3F)), out[3] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
-  }
-}
-
 // A code point range of one encoded length as byte-range sequences (the
 // split of Rust's regex-syntax utf8 module): each output matches exactly the
 // encodings of its part of [lo, hi].
@@ -357,11 +318,12 @@ void SplitSameLength(uint32_t lo, uint32_t hi, int n, std::vector<std::vector<By
       }
     }
   }
-  uint8_t a[4], b[4];
-  EncodeUtf8(lo, n, a);
-  EncodeUtf8(hi, n, b);
+  std::string a, b;
+  tok::AppendUtf8(lo, &a);
+  tok::AppendUtf8(hi, &b);
   std::vector<ByteRange> seq;
-  for (int k = 0; k < n; ++k) seq.emplace_back(a[k], b[k]);
+  for (int k = 0; k < n; ++k)
+    seq.emplace_back(static_cast<uint8_t>(a[static_cast<size_t>(k)]), static_cast<uint8_t>(b[static_cast<size_t>(k)]));
   out->push_back(std::move(seq));
 }
 

@@ -166,7 +166,7 @@ class Matcher {
   std::shared_ptr<const TokenTrie> trie_;
   std::vector<bool> control_ok_;  // by position in trie_->control_: its text is in a literal
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::vector<Node> nodes_;
   std::unordered_map<uint64_t, int32_t> node_ids_;
   std::vector<State> states_;

@@ -9,7 +9,10 @@
 
 namespace r1::grammar {
 
-void AppendUtf8(uint32_t cp, std::string* out);
+// The code point at s[*i] when a well-formed UTF-8 sequence starts there
+// (tok::Utf8SeqLen's rules: no overlongs, surrogates or cut sequences);
+// advances *i. False, *i unchanged, otherwise.
+bool NextCodePoint(std::string_view s, size_t* i, uint32_t* cp);
 // `bytes` (UTF-8) as a GBNF string literal, quotes included.
 std::string GbnfLiteral(std::string_view bytes);
 // A regex as one GBNF expression; inside_json_string: what it matches is the

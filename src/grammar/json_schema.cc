@@ -11,6 +11,7 @@
 
 #include "grammar/grammar.h"
 #include "grammar/internal.h"
+#include "tokenizer/unicode.h"
 
 namespace r1::grammar {
 namespace {
@@ -86,6 +87,19 @@ class Compiler {
     if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 4096)
       return Bad(At(where, key), "must be an integer from 0 to 4096");
     return v.get<int64_t>();
+  }
+
+  // A schema's {min_key, max_key} pair (absent: 0 and -1, unbounded).
+  Status Range(const json& s, const char* min_key, const char* max_key, const std::string& where, int64_t* mn,
+               int64_t* mx) {
+    for (const auto& [key, out] : {std::pair{min_key, mn}, std::pair{max_key, mx}}) {
+      if (!s.contains(key)) continue;
+      auto v = Count(s, key, where);
+      if (!v.ok()) return v.status();
+      *out = v.value();
+    }
+    if (*mx >= 0 && *mx < *mn) return Bad(At(where, max_key), std::string("is less than ") + min_key);
+    return Status::Ok();
   }
 
   StatusOr<std::string> Ref(const std::string& ref, const std::string& where) {
@@ -239,17 +253,7 @@ class Compiler {
     }
     if (!lengths) return std::string("json-string");
     int64_t mn = 0, mx = -1;
-    if (s.contains("minLength")) {
-      auto v = Count(s, "minLength", where);
-      if (!v.ok()) return v.status();
-      mn = v.value();
-    }
-    if (s.contains("maxLength")) {
-      auto v = Count(s, "maxLength", where);
-      if (!v.ok()) return v.status();
-      mx = v.value();
-      if (mx < mn) return Bad(At(where, "maxLength"), "is less than minLength");
-    }
+    R1_RETURN_IF_ERROR(Range(s, "minLength", "maxLength", where, &mn, &mx));
     return Define(hint, fmt::format("\"\\\"\" json-char{{{},{}}} \"\\\"\"", mn, mx < 0 ? "" : std::to_string(mx)));
   }
 
@@ -337,12 +341,8 @@ class Compiler {
       int at = 0;
       const std::string& k = p.key;
       for (size_t i = 0; i < k.size();) {
-        const auto c = static_cast<unsigned char>(k[i]);
-        const int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
-        uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-        for (int j = 1; j < n && i + static_cast<size_t>(j) < k.size(); ++j)
-          cp = (cp << 6) | (static_cast<unsigned char>(k[i + static_cast<size_t>(j)]) & 0x3F);
-        i += static_cast<size_t>(n);
+        uint32_t cp = 0xFFFD;  // a key's bytes that are not UTF-8 (JSON parsing leaves none)
+        if (!NextCodePoint(k, &i, &cp)) ++i;
         auto it = trie[static_cast<size_t>(at)].kids.find(cp);
         if (it == trie[static_cast<size_t>(at)].kids.end()) {
           trie.emplace_back();
@@ -361,7 +361,7 @@ class Compiler {
       std::string body, exclude;
       for (const auto& [cp, kid] : trie[i].kids) {
         std::string ch;
-        AppendUtf8(cp, &ch);
+        tok::AppendUtf8(cp, &ch);
         body += (body.empty() ? "" : " | ") + GbnfLiteral(ch) + " " + names[static_cast<size_t>(kid)];
         exclude += cp < 0x80 && std::isalnum(static_cast<int>(cp)) ? std::string(1, static_cast<char>(cp))
                                                                      : fmt::format("\\U{:08X}", cp);
@@ -377,17 +377,7 @@ class Compiler {
 
   StatusOr<std::string> Array(const json& s, const std::string& hint, const std::string& where) {
     int64_t mn = 0, mx = -1;
-    if (s.contains("minItems")) {
-      auto v = Count(s, "minItems", where);
-      if (!v.ok()) return v.status();
-      mn = v.value();
-    }
-    if (s.contains("maxItems")) {
-      auto v = Count(s, "maxItems", where);
-      if (!v.ok()) return v.status();
-      mx = v.value();
-      if (mx < mn) return Bad(At(where, "maxItems"), "is less than minItems");
-    }
+    R1_RETURN_IF_ERROR(Range(s, "minItems", "maxItems", where, &mn, &mx));
     std::vector<std::string> prefix;
     if (s.contains("prefixItems")) {
       const json& p = s["prefixItems"];

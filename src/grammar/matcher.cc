@@ -220,7 +220,7 @@ bool Matcher::Complete(int32_t state) {
 }
 
 int64_t Matcher::n_states() const {
-  std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mu_));
+  std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int64_t>(states_.size());
 }
 

@@ -7,6 +7,7 @@
 
 #include "grammar/grammar.h"
 #include "grammar/internal.h"
+#include "tokenizer/unicode.h"
 
 namespace r1::grammar {
 namespace {
@@ -172,18 +173,7 @@ class RegexParser {
   }
 
   Status Utf8(uint32_t* cp) {
-    const auto c = static_cast<unsigned char>(re_[i_]);
-    const int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i_ + static_cast<size_t>(n) > re_.size()) return Err("invalid UTF-8");
-    uint32_t v = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-    for (int k = 1; k < n; ++k) {
-      const auto cc = static_cast<unsigned char>(re_[i_ + static_cast<size_t>(k)]);
-      if ((cc >> 6) != 2) return Err("invalid UTF-8");
-      v = (v << 6) | (cc & 0x3F);
-    }
-    if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n > 1 && v < 0x80)) return Err("invalid UTF-8");
-    i_ += static_cast<size_t>(n);
-    *cp = v;
+    if (!NextCodePoint(re_, &i_, cp)) return Err("invalid UTF-8");
     return Status::Ok();
   }
 
@@ -297,7 +287,7 @@ class RegexParser {
     } else if (json_ && cp < 0x20) {
       text = fmt::format("\\u{:04x}", cp);
     } else {
-      AppendUtf8(cp, &text);
+      tok::AppendUtf8(cp, &text);
     }
     return GbnfLiteral(text);
   }
@@ -309,22 +299,13 @@ class RegexParser {
 
 }  // namespace
 
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
+bool NextCodePoint(std::string_view s, size_t* i, uint32_t* cp) {
+  if (*i >= s.size()) return false;
+  bool valid = false;
+  tok::Utf8SeqLen(reinterpret_cast<const uint8_t*>(s.data()) + *i, s.size() - *i, &valid);
+  if (!valid) return false;
+  *cp = tok::DecodeUtf8(s, i);
+  return true;
 }
 
 std::string GbnfLiteral(std::string_view bytes) {

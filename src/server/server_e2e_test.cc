@@ -129,9 +129,9 @@ TEST(ServerE2E, OpenAiClientAgainstR1Serve) {
   EXPECT_NE(text.find("r1 serve: stopped"), std::string::npos) << text.substr(text.size() > 4000 ? text.size() - 4000 : 0);
 }
 
-// response_format json_schema on the trained r1-tiny: its thought stays free
-// text and its answer validates (tests/server_js/structured.test.mjs).
-TEST(ServerE2E, StructuredOutputOnTrainedR1Tiny) {
+// `r1 serve` on the trained r1-tiny (data/trained, expanded here), then one
+// file of tests/server_js against it with `env_extra` in its environment.
+void JsOnTrainedR1Tiny(int parallel, const std::string& env_extra, const std::string& file) {
   ::signal(SIGPIPE, SIG_IGN);
   const std::string bin = Bin();
   if (bin.empty()) R1_SKIP_OR_FAIL("R1_BIN is not set");
@@ -139,34 +139,23 @@ TEST(ServerE2E, StructuredOutputOnTrainedR1Tiny) {
   if (const std::string why = JsNotReady(js); !why.empty()) R1_SKIP_OR_FAIL(why);
   int port = 0;
   std::string log;
-  auto serve = ServeTrained(bin, "r1-tiny", "model", 2, 1024, &port, &log);
+  auto serve = ServeTrained(bin, "r1-tiny", "model", parallel, 1024, &port, &log);
   ASSERT_TRUE(serve);
   const std::string env = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(port) + " R1_API_KEY=" + kKey +
-                          " R1_MODEL=model R1_STRUCTURED=r1-tiny";
-  EXPECT_EQ(Sh("cd " + js + " && " + env + " node --test --test-reporter=spec structured.test.mjs 2>&1"), 0)
+                          " R1_MODEL=model " + env_extra;
+  EXPECT_EQ(Sh("cd " + js + " && " + env + " node --test --test-reporter=spec " + file + " 2>&1"), 0)
       << "server log: " << log;
   EXPECT_EQ(serve->Terminate(60), 0);
 }
 
-// The trained r1-tiny (data/trained, expanded here) through the server and the
-// openai client: thinking, the boxed answer, budget 0, and a raw tool call.
+// response_format json_schema on the trained r1-tiny: its thought stays free
+// text and its answer validates (tests/server_js/structured.test.mjs).
+TEST(ServerE2E, StructuredOutputOnTrainedR1Tiny) { JsOnTrainedR1Tiny(2, "R1_STRUCTURED=r1-tiny", "structured.test.mjs"); }
+
+// The trained r1-tiny through the server and the openai client: thinking, the
+// boxed answer, budget 0, and a raw tool call.
 // DISABLED until r1-tiny answers correctly (~3% today, train/REPORT.md).
-TEST(ServerE2E, DISABLED_TrainedR1TinyThinksAnswersAndCallsTools) {
-  ::signal(SIGPIPE, SIG_IGN);
-  const std::string bin = Bin();
-  if (bin.empty()) R1_SKIP_OR_FAIL("R1_BIN is not set");
-  const std::string js = std::string(R1_SOURCE_DIR) + "/tests/server_js";
-  if (const std::string why = JsNotReady(js); !why.empty()) R1_SKIP_OR_FAIL(why);
-  int port = 0;
-  std::string log;
-  auto serve = ServeTrained(bin, "r1-tiny", "model", 4, 1024, &port, &log);
-  ASSERT_TRUE(serve);
-  const std::string env = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(port) + " R1_API_KEY=" + kKey +
-                          " R1_MODEL=model";
-  EXPECT_EQ(Sh("cd " + js + " && " + env + " node --test --test-reporter=spec trained.test.mjs 2>&1"), 0)
-      << "server log: " << log;
-  EXPECT_EQ(serve->Terminate(60), 0);
-}
+TEST(ServerE2E, DISABLED_TrainedR1TinyThinksAnswersAndCallsTools) { JsOnTrainedR1Tiny(4, "", "trained.test.mjs"); }
 
 }  // namespace
 
