@@ -93,6 +93,8 @@ struct Scheduler::Seq {
   // Constrained decoding.
   int32_t grammar_state = 0;
   std::vector<float> masked;    // the logits with disallowed tokens at -inf
+  int64_t grammar_ns = 0;       // this step's time in the grammar (mask, masking, advance)
+  int64_t grammar_tokens = 0;   // ... and the constrained tokens it covered
   Status error;                 // why it finished with kError
 };
 
@@ -359,10 +361,12 @@ bool Scheduler::Step() {
       pushed[i] = s.n_generated - before_gen;
     }
   });
-  int64_t generated = 0, drafted = 0, accepted = 0, spec_steps = 0;
+  int64_t generated = 0, drafted = 0, accepted = 0, spec_steps = 0, grammar_ns = 0, grammar_tokens = 0;
   for (size_t i = 0; i < active_.size(); ++i) {
     Seq& s = *active_[i];
     generated += pushed[i];
+    grammar_ns += std::exchange(s.grammar_ns, 0);
+    grammar_tokens += std::exchange(s.grammar_tokens, 0);
     if (!s.draft.empty()) {
       const int64_t m = static_cast<int64_t>(s.draft.size()), a = std::max<int64_t>(0, used[i] - 1);
       drafted += m;
@@ -410,6 +414,8 @@ bool Scheduler::Step() {
     stats_.draft_tokens += drafted;
     stats_.draft_accepted += accepted;
     stats_.spec_steps += spec_steps;
+    stats_.grammar_ns += grammar_ns;
+    stats_.grammar_tokens += grammar_tokens;
   }
   PublishStats();
   return true;
@@ -437,6 +443,7 @@ TokenOutput Scheduler::Pick(Seq& s, const float* logits) const {
     out.token = s.think.PopForced();
     out.forced = true;
   } else if (p.constraint && !s.think.thinking()) {
+    const auto t0 = std::chrono::steady_clock::now();
     auto mask = p.constraint->Mask(s.grammar_state);
     s.masked.assign(logits, logits + n_vocab);
     const int64_t n_mask = static_cast<int64_t>(mask->size()) * 64;
@@ -447,6 +454,8 @@ TokenOutput Scheduler::Pick(Seq& s, const float* logits) const {
       else
         s.masked[static_cast<size_t>(v)] = -std::numeric_limits<float>::infinity();
     }
+    s.grammar_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+    ++s.grammar_tokens;
     // No token can continue (a grammar needing bytes this vocabulary cannot
     // spell): the end token, and Advance reports the error.
     out.token = any ? s.sampler->Sample(s.masked.data(), n_vocab) : (opts_.eos_tokens.empty() ? 0 : opts_.eos_tokens[0]);
@@ -493,7 +502,9 @@ bool Scheduler::Advance(Seq& s, TokenOutput out) {
     return false;
   }
   if (constrained) {
+    const auto t0 = std::chrono::steady_clock::now();
     s.grammar_state = p.constraint->AdvanceToken(s.grammar_state, out.token);
+    s.grammar_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
     if (s.grammar_state == grammar::Matcher::kDead) {
       s.finish = FinishReason::kError;
       s.error = Status::Internal("constrained decoding: a token outside the grammar was picked");

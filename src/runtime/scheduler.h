@@ -146,6 +146,8 @@ struct SchedulerStats {
   int64_t draft_tokens = 0;       // speculative: proposed
   int64_t draft_accepted = 0;     // ... and accepted
   int64_t spec_steps = 0;         // verifications with at least one draft
+  int64_t grammar_tokens = 0;     // constrained decoding: tokens picked under a grammar
+  int64_t grammar_ns = 0;         // ... and the time spent on them: mask, masking, advance
 };
 
 class Scheduler {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 
+#include "grammar/grammar.h"
 #include "models/forward.h"
 #include "models/synthetic/synthetic.h"
 #include "models/synthetic/synthetic_deepseek2.h"
@@ -147,6 +148,64 @@ TEST_P(SpecExact, GreedyOutputIsUnchangedForEveryK) {
     // Drafting for itself: only near-ties, computed in other batch shapes by
     // the draft's own instance, are rejected.
     EXPECT_GT(accepted, drafted * 9 / 10);
+  }
+}
+
+// Drafts are checked against the grammar like the target's own tokens: under
+// a JSON Schema, greedy output with speculation is the output without it,
+// alone and among other (unconstrained) requests.
+TEST_P(SpecExact, ConstrainedGreedyOutputIsUnchanged) {
+  const Method& p = GetParam();
+  const std::string model = p.deepseek2 ? Deepseek2Path() : Qwen2Path(1);
+  const int vocab = 250;
+  const nlohmann::ordered_json schema = nlohmann::ordered_json::parse(
+      R"({"type":"object","properties":{"name":{"type":"string","maxLength":12},
+          "n":{"type":"integer"},"tags":{"type":"array","items":{"enum":["a","bc"]},"maxItems":3}},
+          "required":["name","n","tags"]})");
+  auto gbnf = grammar::JsonSchemaToGbnf(schema);
+  ASSERT_TRUE(gbnf.ok()) << gbnf.status().ToString();
+  auto run = [&](SpecMethod m, int k) {
+    auto e = Load(model, m, k, m == SpecMethod::kDraft ? Qwen2Path(p.draft_seed) : "");
+    EXPECT_TRUE(e);
+    auto matcher = e->Constraint(*gbnf);
+    EXPECT_TRUE(matcher.ok()) << matcher.status().ToString();
+    Scheduler s(e->model(), e->cache(), e->pool(), Options(m, k), e->drafter());
+    std::vector<std::shared_ptr<RequestHandle>> hs;
+    for (int i = 0; i < 6; ++i) {
+      GenerationParams g = Params(40, i, 0);
+      if (i % 3 != 2) g.constraint = *matcher;  // two of three constrained
+      hs.push_back(*s.Submit(Prompt(7 + 5 * i, 300 + i, vocab), g));
+    }
+    std::vector<Result> r = RunAll(s, hs);
+    std::vector<std::vector<int32_t>> tokens;
+    int64_t drafted = 0;
+    for (size_t i = 0; i < r.size(); ++i) {
+      const Result& x = r[i];
+      EXPECT_NE(x.last.finish, FinishReason::kError) << x.last.status.ToString();
+      tokens.push_back(x.tokens);
+      drafted += x.last.draft_tokens;
+      if (i % 3 == 2) continue;
+      int32_t st = (*matcher)->Start();  // the constraint held: every token (up to an end token) is in the grammar
+      for (int32_t t : x.tokens) {
+        if (st != grammar::Matcher::kDead && (*matcher)->Complete(st)) break;
+        const int32_t next = (*matcher)->AdvanceToken(st, t);
+        if (next == grammar::Matcher::kDead) {
+          EXPECT_TRUE((*matcher)->Accepting(st)) << "request " << i << ": token " << t << " outside the grammar";
+          break;
+        }
+        st = next;
+      }
+    }
+    if (m != SpecMethod::kOff) {
+      EXPECT_GT(drafted, 0);
+    }
+    return tokens;
+  };
+  const auto ref = run(SpecMethod::kOff, 1);
+  for (size_t i = 0; i < ref.size(); ++i) EXPECT_FALSE(ref[i].empty()) << "request " << i;
+  for (int k : {1, 3}) {
+    SCOPED_TRACE("k = " + std::to_string(k));
+    EXPECT_EQ(run(p.method, k), ref);
   }
 }
 

@@ -38,6 +38,17 @@ class ApiAdapter {
   // The same for a Status: its code gives the HTTP status (HttpStatusFor),
   // with Retry-After on 429 and 503.
   void SendStatus(httplib::Response& res, const Status& st, const std::string& param = "") const;
+  // Where this API's body holds the schemas (JSON pointers), read again in
+  // written order: a constrained output follows its schema's property order,
+  // which `Parse`'s unordered body lost. `schema_field` is the field's name
+  // in errors ("format", "text.format.schema"); `tool_params` is relative to
+  // each element of the body's "tools" ("" for none).
+  struct SchemaPaths {
+    std::string schema = "/response_format/json_schema/schema";
+    std::string schema_field = "response_format.json_schema.schema";
+    std::string tool_params = "/function/parameters";
+  };
+  virtual SchemaPaths Schemas() const { return {}; }
   virtual std::string IdPrefix() const = 0;  // "chatcmpl-", "msg_", ...
   virtual const char* StreamType() const { return "text/event-stream"; }
   virtual std::string Ping() const { return ": ping\n\n"; }  // sent while no token comes ("" none)

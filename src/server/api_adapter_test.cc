@@ -49,7 +49,13 @@ TEST(OllamaAdapter, OptionsThinkAndDefaults) {
   EXPECT_EQ(Bad(*a, R"({"messages":[{"role":"user","content":"x"}],"options":{"num_predict":0}})").first,
             "options.num_predict");
   EXPECT_EQ(Bad(*a, R"({"messages":[]})").first, "messages");
-  EXPECT_EQ(Bad(*a, R"({"messages":[{"role":"user","content":"x"}],"format":"json"})").first, "format");
+  // format: "json" or a schema constrains the answer (runtime/grammar); anything else names the field.
+  r = Ok(*a, R"({"messages":[{"role":"user","content":"x"}],"format":"json"})");
+  EXPECT_TRUE(r.json_object);
+  r = Ok(*a, R"({"messages":[{"role":"user","content":"x"}],"format":{"type":"object","properties":{"n":{"type":"integer"}}}})");
+  EXPECT_EQ(r.json_schema["properties"]["n"]["type"], "integer");
+  EXPECT_EQ(Bad(*a, R"({"messages":[{"role":"user","content":"x"}],"format":"yaml"})").first, "format");
+  EXPECT_EQ(Bad(*a, R"({"messages":[{"role":"user","content":"x"}],"format":7})").first, "format");
   EXPECT_EQ(Bad(*a, R"({"messages":[{"role":"user","content":"x","images":["aGk="]}]})").first, "messages[0].images");
   EXPECT_EQ(Bad(*a, R"({"messages":[{"role":"user","content":"x"}],"think":7})").first, "think");
 }
@@ -119,7 +125,12 @@ TEST(ResponsesAdapter, InputItemsInstructionsEffort) {
   EXPECT_EQ(Bad(*a, R"({"input":"x","previous_response_id":"resp_1"})").first, "previous_response_id");
   EXPECT_EQ(Bad(*a, R"({"input":"x","max_output_tokens":0})").first, "max_output_tokens");
   EXPECT_EQ(Bad(*a, R"({"input":"x","reasoning":{"effort":"extreme"}})").first, "reasoning.effort");
-  EXPECT_EQ(Bad(*a, R"({"input":"x","text":{"format":{"type":"json_object"}}})").first, "text.format");
+  r = Ok(*a, R"({"input":"x","text":{"format":{"type":"json_object"}}})");
+  EXPECT_TRUE(r.json_object);
+  r = Ok(*a, R"({"input":"x","text":{"format":{"type":"json_schema","name":"n","schema":{"type":"integer"},"strict":true}}})");
+  EXPECT_EQ(r.json_schema["type"], "integer");
+  EXPECT_EQ(Bad(*a, R"({"input":"x","text":{"format":{"type":"json_schema","name":"n"}}})").first, "text.format.schema");
+  EXPECT_EQ(Bad(*a, R"({"input":"x","text":{"format":{"type":"xml"}}})").first, "text.format.type");
   EXPECT_EQ(Bad(*a, R"({"input":[{"role":"user","content":[{"type":"input_image"}]}]})").first, "input[0].content[0]");
   EXPECT_EQ(Bad(*a, R"({"input":"x","tools":[{"type":"web_search"}]})").first, "tools[0].type");
 }

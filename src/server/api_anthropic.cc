@@ -172,6 +172,7 @@ class AnthropicAdapter final : public ApiAdapter {
     res.set_content(Dump({{"type", "error"}, {"error", {{"type", ErrorType(http)}, {"message", message}}}}),
                     "application/json");
   }
+  SchemaPaths Schemas() const override { return {"", "", "/input_schema"}; }
   std::string IdPrefix() const override { return "msg_"; }
   std::string Ping() const override { return SseEvent("ping", {{"type", "ping"}}); }
 

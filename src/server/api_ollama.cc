@@ -37,14 +37,24 @@ class OllamaAdapter final : public ApiAdapter {
       if (!s->is_boolean()) return fail("stream", "must be a boolean");
       o["stream"] = *s;
     }
-    for (const char* f : {"images", "suffix", "format"}) {
+    for (const char* f : {"images", "suffix"}) {
       auto it = body.find(f);
       if (it == body.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty()) ||
           (it->is_array() && it->empty()))
         continue;
-      if (std::string(f) == "format")
-        return fail(f, "(JSON output) is not supported yet: r1.cpp has no structured-output engine");
       return fail(f, "is not supported by this text-only server");
+    }
+    // format: "json" (any JSON) or a JSON Schema, constraining the answer.
+    if (auto f = body.find("format"); f != body.end() && !f->is_null() && !(f->is_string() && f->get<std::string>().empty())) {
+      if (f->is_string() && f->get<std::string>() == "json") {
+        o["response_format"] = {{"type", "json_object"}};
+      } else if (f->is_object()) {
+        o["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"name", "format"}, {"schema", *f}}}};
+        option_names_["response_format.json_schema.schema"] = "format";
+        option_names_["response_format"] = "format";
+      } else {
+        return fail("format", "must be \"json\" or a JSON Schema object");
+      }
     }
     if (chat_) {
       auto msgs = body.find("messages");
@@ -127,6 +137,7 @@ class OllamaAdapter final : public ApiAdapter {
     res.status = http;
     res.set_content(Dump({{"error", message}}), "application/json");
   }
+  SchemaPaths Schemas() const override { return {"/format", "format", "/function/parameters"}; }
   std::string IdPrefix() const override { return "ollama-"; }
   const char* StreamType() const override { return "application/x-ndjson"; }
   std::string Ping() const override { return ""; }  // NDJSON has no comment line

@@ -28,9 +28,25 @@ class ResponsesAdapter final : public ApiAdapter {
     if (auto m = body.find("model"); m != body.end() && m->is_string()) o["model"] = *m;
     if (auto p = body.find("previous_response_id"); p != body.end() && !p->is_null())
       return fail("previous_response_id", "is not supported: this server stores no responses (send the whole input)");
-    if (auto t = body.find("text"); t != body.end() && t->is_object())
-      if (auto f = t->find("format"); f != t->end() && f->is_object() && f->value("type", "text") != "text")
-        return fail("text.format", "(structured output) is not supported yet: r1.cpp has no structured-output engine");
+    // text.format: {"type":"json_object"} or {"type":"json_schema","name","schema","strict"}.
+    if (auto t = body.find("text"); t != body.end() && !t->is_null()) {
+      if (!t->is_object()) return fail("text", "must be an object");
+      if (auto f = t->find("format"); f != t->end() && !f->is_null()) {
+        if (!f->is_object()) return fail("text.format", "must be an object");
+        const json type = f->value("type", json("text"));
+        if (type == "json_object") {
+          o["response_format"] = {{"type", "json_object"}};
+        } else if (type == "json_schema") {
+          auto schema = f->find("schema");
+          if (schema == f->end() || !(schema->is_object() || schema->is_boolean()))
+            return fail("text.format.schema", "must be a JSON Schema object");
+          o["response_format"] = {{"type", "json_schema"},
+                                  {"json_schema", {{"name", f->value("name", json("response"))}, {"schema", *schema}}}};
+        } else if (type != "text") {
+          return fail("text.format.type", "must be \"text\", \"json_object\" or \"json_schema\"");
+        }
+      }
+    }
     json msgs = json::array();
     if (auto ins = body.find("instructions"); ins != body.end() && !ins->is_null()) {
       if (!ins->is_string()) return fail("instructions", "must be a string");
@@ -117,6 +133,8 @@ class ResponsesAdapter final : public ApiAdapter {
     auto r = ParseAsChat(o, true, param, [](const std::string& f) -> std::string {
       if (f == "max_tokens") return "max_output_tokens";
       if (f == "reasoning_effort") return "reasoning.effort";
+      if (f.rfind("response_format.json_schema.schema", 0) == 0) return "text.format.schema" + f.substr(34);
+      if (f.rfind("response_format", 0) == 0) return "text.format" + f.substr(15);
       if (f.rfind("messages", 0) == 0) return "input";
       return f;
     });
@@ -128,6 +146,7 @@ class ResponsesAdapter final : public ApiAdapter {
     return r;
   }
 
+  SchemaPaths Schemas() const override { return {"/text/format/schema", "text.format.schema", "/parameters"}; }
   std::string IdPrefix() const override { return "resp_"; }
 
   std::string Begin(const Generation& g) override {

@@ -171,15 +171,21 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   ApiRequest r = std::move(*parsed);
   // Property order matters to a constrained output (it follows the schema's):
   // the schemas again from the text, in their written order.
+  const ApiAdapter::SchemaPaths paths = api->Schemas();
   if (!r.json_schema.is_null() || (!r.forced_tool.empty() && r.tools.is_array())) {
     const auto ordered = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (ordered.is_object()) {
-      const auto rf = ordered.find("response_format");
-      if (!r.json_schema.is_null() && rf != ordered.end() && rf->is_object() && rf->contains("json_schema") &&
-          (*rf)["json_schema"].is_object() && (*rf)["json_schema"].contains("schema"))
-        r.json_schema = (*rf)["json_schema"]["schema"];
+      const nlohmann::ordered_json::json_pointer schema(paths.schema);
+      if (!r.json_schema.is_null() && !paths.schema.empty() && ordered.contains(schema)) r.json_schema = ordered[schema];
       const auto tools = ordered.find("tools");
-      if (tools != ordered.end() && tools->is_array() && tools->size() == r.tools.size()) r.tools = *tools;
+      if (!paths.tool_params.empty() && tools != ordered.end() && tools->is_array() &&
+          tools->size() == r.tools.size()) {
+        const nlohmann::ordered_json::json_pointer params(paths.tool_params);
+        for (size_t i = 0; i < tools->size(); ++i)
+          if ((*tools)[i].is_object() && (*tools)[i].contains(params) && r.tools[i].is_object() &&
+              r.tools[i].contains("function") && r.tools[i]["function"].is_object())
+            r.tools[i]["function"]["parameters"] = (*tools)[i][params];
+      }
     }
   }
   const std::string id = api->IdPrefix() + res.get_header_value("X-Request-Id");
@@ -190,10 +196,13 @@ void Handle(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   if (!gen.ok()) {
     const bool prompt_error = gen.status().code() == StatusCode::kInvalidArgument;
     std::string field = prompt_error ? (chat ? "messages" : "prompt") : "";
-    const std::string msg = gen.status().message();
+    std::string msg = gen.status().message();
+    const std::string openai_field = ApiAdapter::SchemaPaths{}.schema_field;
+    if (!paths.schema_field.empty() && paths.schema_field != openai_field && msg.rfind("'" + openai_field, 0) == 0)  // in the API's own name
+      msg = "'" + paths.schema_field + msg.substr(1 + openai_field.size());
     if (prompt_error && msg.size() > 2 && msg[0] == '\'' && msg.find('\'', 1) != std::string::npos)
       field = msg.substr(1, msg.find('\'', 1) - 1);  // a constraint's error names its field: 'response_format...'
-    return api->SendStatus(res, gen.status(), field);
+    return api->SendStatus(res, prompt_error ? Status::InvalidArgument(msg) : gen.status(), field);
   }
   if (!stream) {
     InFlight in_flight(ctx);

@@ -12,9 +12,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Ajv from 'ajv';
-import { MODEL, calculator, client } from './common.mjs';
+import { Ollama } from 'ollama';
+import { BASE, KEY, MODEL, calculator, client } from './common.mjs';
 
 const openai = client();
+const ollama = new Ollama({ host: BASE, headers: { Authorization: `Bearer ${KEY}` } });
 const ajv = new Ajv({ strict: false, logger: false });
 // ajv checks no format by itself (that is the ajv-formats package): these two, here.
 ajv.addFormat('date', /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/);
@@ -89,6 +91,33 @@ if (mode === 'random') {
     }
     assert.equal(finish, 'stop');
     assert.ok(ajv.compile(schema)(JSON.parse(text)), text);
+  });
+
+  test('the other APIs: Ollama format and Responses text.format validate', async () => {
+    for (const i of [0, 7, 8]) {
+      const schema = schemas[i];
+      const validate = ajv.compile(schema);
+      for (let seed = 0; seed < 2; ++seed) {
+        const o = await ollama.chat({ model: MODEL, messages: [{ role: 'user', content: `o${i} ${seed}` }], format: schema,
+          think: false, stream: false, options: { seed, temperature: 1, num_predict: 1500 } });
+        assert.equal(o.done_reason, 'stop', JSON.stringify(o.message));
+        assert.ok(validate(JSON.parse(o.message.content)), `ollama schema ${i}: ${o.message.content}`);
+        const r = await openai.responses.create({ model: MODEL, input: `r${i} ${seed}`, temperature: 1,
+          max_output_tokens: 1500, reasoning: { effort: 'none' },
+          text: { format: { type: 'json_schema', name: 'out', schema, strict: true } } });
+        assert.equal(r.status, 'completed', JSON.stringify(r.output));
+        assert.ok(validate(JSON.parse(r.output_text)), `responses schema ${i}: ${r.output_text}`);
+      }
+    }
+    const o = await ollama.generate({ model: MODEL, prompt: 'j', format: 'json', think: false, stream: false,
+      options: { seed: 4, temperature: 1, num_predict: 1500 } });
+    if (o.done_reason === 'stop') assert.equal(typeof JSON.parse(o.response), 'object');
+    await assert.rejects(ollama.chat({ model: MODEL, messages: [{ role: 'user', content: 'x' }], stream: false,
+      format: { type: 'integer', minimum: 3 } }), (e) => {
+      assert.equal(e.status_code, 400);
+      assert.match(e.error, /'format.*minimum/);
+      return true;
+    });
   });
 
   test('bad constraints are 400s that name the field', async () => {

@@ -17,6 +17,7 @@
 
 #include "command.h"
 #include "common.h"
+#include "grammar/grammar.h"
 #include "kernels/membw.h"
 #include "runtime/engine.h"
 #include "runtime/prompt.h"
@@ -38,6 +39,9 @@ struct Options {
   int spec_runs = 3;
   bool ignore_eos = false;
   bool verify_cost = false;  // time one forward of k+1 tokens of one sequence, k = 0..4
+  // Constrained decoding (--json-schema / --grammar): generation through the
+  // scheduler with and without the constraint, alternated.
+  std::string json_schema_file, grammar_file;
 };
 
 double Seconds(std::chrono::steady_clock::time_point t0) {
@@ -70,16 +74,16 @@ r1::Status FillRandom(r1::KvCache& cache, int seq, int64_t n) {
 struct GenResult {
   double decode_tps = 0;     // tokens after the first, over the time since the first
   int64_t tokens = 0, drafted = 0, accepted = 0, steps = 0;
+  int64_t grammar_tokens = 0, grammar_ns = 0;  // constrained decoding: tokens under the grammar, time in it
   std::vector<std::vector<int32_t>> outputs;
 };
 
 // `parallel` requests of `prompt`, greedy, all at once; decode speed is
 // measured from the first token of any of them to the last of all.
 r1::StatusOr<GenResult> Generate(r1::Engine& e, const std::vector<int32_t>& prompt, int parallel, int64_t n,
-                                 bool speculate, bool ignore_eos) {
+                                 bool speculate, bool ignore_eos, r1::GenerationParams gp = {}) {
   r1::Scheduler& sched = e.scheduler();
   const r1::SchedulerStats before = sched.stats();
-  r1::GenerationParams gp;
   gp.sampling.temperature = 0;
   gp.max_tokens = n;
   gp.speculate = speculate;
@@ -119,6 +123,8 @@ r1::StatusOr<GenResult> Generate(r1::Engine& e, const std::vector<int32_t>& prom
   r.drafted = after.draft_tokens - before.draft_tokens;
   r.accepted = after.draft_accepted - before.draft_accepted;
   r.steps = after.spec_steps - before.spec_steps;
+  r.grammar_tokens = after.grammar_tokens - before.grammar_tokens;
+  r.grammar_ns = after.grammar_ns - before.grammar_ns;
   return r;
 }
 
@@ -235,7 +241,87 @@ int RunVerifyCost(const Options& o) {
   return 0;
 }
 
+// Constrained decoding against plain decoding: the same prompt through the
+// scheduler, greedy, with and without the grammar, alternated. The thought
+// is skipped (a thinking budget of 0) so that every token is constrained.
+// Plain runs ignore the end token so that they make -n tokens; constrained
+// ones end where the grammar and the model do (tok/s is a rate either way).
+int RunConstrained(const Options& o) {
+  std::string gbnf;
+  if (!o.json_schema_file.empty()) {
+    auto text = r1::cli::ReadFile(o.json_schema_file);
+    if (!text.ok()) return r1::cli::Fail(text.status());
+    nlohmann::ordered_json schema = nlohmann::ordered_json::parse(*text, nullptr, false);
+    if (schema.is_discarded()) return r1::cli::Fail(r1::Status::InvalidArgument(o.json_schema_file + ": not valid JSON"));
+    auto g = r1::grammar::JsonSchemaToGbnf(schema);
+    if (!g.ok()) return r1::cli::Fail(g.status().WithContext(o.json_schema_file));
+    gbnf = *g;
+  } else {
+    auto text = r1::cli::ReadFile(o.grammar_file);
+    if (!text.ok()) return r1::cli::Fail(text.status());
+    gbnf = *text;
+  }
+  r1::EngineOptions eo = o.engine;
+  eo.batch_size = o.batch;
+  eo.n_seqs = o.parallel;
+  eo.ctx_size = 4096;
+  eo.verbose = !o.json;
+  auto loaded = r1::Engine::Load(eo);
+  if (!loaded.ok()) return r1::cli::Fail(loaded.status());
+  r1::Engine& e = **loaded;
+  auto matcher = e.Constraint(gbnf);
+  if (!matcher.ok()) return r1::cli::Fail(matcher.status());
+  r1::PromptInput in;
+  in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", o.spec_prompt}}});
+  in.max_tokens = e.ctx_size();
+  auto prompt = r1::BuildPrompt(e.tokenizer(), e.chat_template(), in);
+  if (!prompt.ok()) return r1::cli::Fail(prompt.status());
+  r1::GenerationParams plain;
+  plain.max_thinking_tokens = 0;
+  r1::GenerationParams constrained = plain;
+  constrained.constraint = *matcher;
+  std::vector<double> off_tps, on_tps;
+  int64_t grammar_tokens = 0, grammar_ns = 0, tokens_on = 0;
+  for (int run = 0; run < o.spec_runs; ++run) {
+    auto off = Generate(e, prompt->tokens, o.parallel, o.gen, true, true, plain);
+    if (!off.ok()) return r1::cli::Fail(off.status());
+    auto on = Generate(e, prompt->tokens, o.parallel, o.gen, true, false, constrained);
+    if (!on.ok()) return r1::cli::Fail(on.status());
+    off_tps.push_back(off->decode_tps);
+    on_tps.push_back(on->decode_tps);
+    grammar_tokens += on->grammar_tokens;
+    grammar_ns += on->grammar_ns;
+    tokens_on += on->tokens;
+    if (!o.json)
+      std::fprintf(stderr, "r1: run %d: plain %.2f tok/s, constrained %.2f tok/s (%lld tokens)\n", run + 1,
+                   off->decode_tps, on->decode_tps, static_cast<long long>(on->tokens));
+  }
+  const double on = Median(on_tps), off = Median(off_tps);
+  const double mask_ms = grammar_tokens > 0 ? 1e-6 * static_cast<double>(grammar_ns) / static_cast<double>(grammar_tokens) : 0;
+  const long long states = static_cast<long long>((*matcher)->n_states());
+  if (o.json) {
+    std::printf(
+        "{\"model\": \"%s\", \"arch\": \"%s\", \"threads\": %d, \"n_vocab\": %lld, \"parallel\": %d, \"n_gen\": %d, "
+        "\"runs\": %d, \"decode_tps\": %.3f, \"decode_tps_unconstrained\": %.3f, \"ratio\": %.4f, "
+        "\"mask_ms_per_token\": %.4f, \"constrained_tokens\": %lld, \"grammar_states\": %lld}\n",
+        eo.model_path.c_str(), e.info().arch.c_str(), e.pool().size(), static_cast<long long>(e.info().n_vocab),
+        o.parallel, o.gen, o.spec_runs, on, off, off > 0 ? on / off : 0, mask_ms,
+        static_cast<long long>(grammar_tokens), states);
+  } else {
+    std::printf("model            %s (%s, vocabulary %lld)\n", eo.model_path.c_str(), e.info().arch.c_str(),
+                static_cast<long long>(e.info().n_vocab));
+    std::printf("constraint       %s, %d stream(s), greedy, no thought\n",
+                (o.json_schema_file.empty() ? o.grammar_file : o.json_schema_file).c_str(), o.parallel);
+    std::printf("decode           %.2f tok/s constrained, %.2f plain (median of %d alternated runs): %.3fx\n", on, off,
+                o.spec_runs, off > 0 ? on / off : 0);
+    std::printf("grammar          %.3f ms per constrained token (mask, masking, advance; %lld tokens, %lld states)\n",
+                mask_ms, static_cast<long long>(grammar_tokens), states);
+  }
+  return 0;
+}
+
 int Run(const Options& o) {
+  if (!o.json_schema_file.empty() || !o.grammar_file.empty()) return RunConstrained(o);
   if (o.verify_cost) return RunVerifyCost(o);
   if (o.engine.spec.method != r1::SpecMethod::kOff) return RunSpec(o);
   r1::EngineOptions eo = o.engine;
@@ -348,12 +434,15 @@ const bool kRegistered = r1::cli::RegisterCommand(
       app.add_option("--parallel", o->parallel, "Sequences decoded together")->capture_default_str();
       app.add_option("-b,--batch", o->batch, "Prefill chunk size")->capture_default_str();
       app.add_flag("--json", o->json, "Print one JSON object");
-      app.add_option("--spec-prompt", o->spec_prompt, "With --spec: the chat prompt generated from")
+      app.add_option("--spec-prompt", o->spec_prompt, "With --spec, --json-schema or --grammar: the chat prompt generated from")
           ->capture_default_str();
-      app.add_option("--spec-runs", o->spec_runs, "With --spec: alternated runs with and without speculation")
+      app.add_option("--spec-runs", o->spec_runs, "With --spec, --json-schema or --grammar: alternated runs with and without it")
           ->capture_default_str()
           ->check(CLI::Range(1, 100));
       app.add_flag("--ignore-eos", o->ignore_eos, "With --spec: generate -n tokens even past the end token");
+      app.add_option("--json-schema", o->json_schema_file,
+                     "Constrained decoding against plain decoding, under this JSON Schema (file)");
+      app.add_option("--grammar", o->grammar_file, "Constrained decoding against plain decoding, under this GBNF grammar (file)");
       app.add_flag("--verify-cost", o->verify_cost,
                    "Time one forward of k+1 tokens (k = 1..4) of one sequence against one token, at --depth");
       return [o] { return Run(*o); };

@@ -46,14 +46,6 @@ struct TemplateSource {
   std::string bos, eos;
 };
 
-r1::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return r1::Status::NotFound("cannot open " + path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 r1::StatusOr<TemplateSource> FromGguf(const std::string& path) {
   auto file = r1::gguf::File::Open(path);
   if (!file.ok()) return file.status();
@@ -82,7 +74,7 @@ std::string TokenText(const ojson& j) {
 
 r1::StatusOr<TemplateSource> FromTokenizerDir(const std::string& dir) {
   std::string path = dir + "/tokenizer_config.json";
-  auto text = ReadFile(path);
+  auto text = r1::cli::ReadFile(path);
   if (!text.ok()) return text.status();
   auto parsed = r1::ParseJson<ojson>(*text, path);
   if (!parsed.ok()) return parsed.status();
@@ -113,12 +105,12 @@ int Run(const Options& o) {
   auto src = o.model.empty() ? FromTokenizerDir(o.tokenizer_dir) : FromGguf(o.model);
   if (!src.ok()) return Fail(src.status());
   if (!o.template_file.empty()) {
-    auto text = ReadFile(o.template_file);
+    auto text = r1::cli::ReadFile(o.template_file);
     if (!text.ok()) return Fail(text.status());
     src->text = *text;
   }
 
-  auto msg_text = ReadFile(o.messages_file);
+  auto msg_text = r1::cli::ReadFile(o.messages_file);
   if (!msg_text.ok()) return Fail(msg_text.status());
   auto msg_doc = r1::ParseJson<ojson>(*msg_text, o.messages_file);
   if (!msg_doc.ok()) return Fail(msg_doc.status());

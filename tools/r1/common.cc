@@ -4,7 +4,9 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 namespace r1::cli {
 
@@ -153,6 +155,14 @@ void Progress::Update(int64_t done, int64_t total) {
 
 void Progress::Finish() {
   if (tty_ && last_pct_ >= 0) std::fprintf(stderr, "\n");
+}
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::NotFound("cannot open " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
 }
 
 }  // namespace r1::cli

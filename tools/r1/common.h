@@ -45,6 +45,9 @@ inline constexpr int kMaxThreads = 1024;
 // Prints "r1: <message>" to stderr and returns exit code 1.
 int Fail(const Status& s);
 
+// The whole file; NotFound naming it when it cannot be opened.
+StatusOr<std::string> ReadFile(const std::string& path);
+
 // A one-line progress bar on stderr when it is a terminal.
 class Progress {
  public:
