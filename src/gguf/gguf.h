@@ -19,6 +19,12 @@
 // Dimension order: ne[0] is the innermost (contiguous) dimension. A PyTorch
 // Linear weight of shape (out, in) is stored with ne = {in, out}.
 //
+// Split files (llama.cpp's gguf-split): NAME-00001-of-0000N.gguf ... each a
+// GGUF of its own with split.no (0-based), split.count and
+// split.tensors.count (the set's total); the first part holds the metadata.
+// Opening the first part opens the others beside it and maps each one
+// separately: tensors() then lists the whole set.
+//
 // The reader mmaps the file and never copies tensor data. Every count, length
 // and offset is checked against the file size before it is used; a bad file
 // yields a DataLoss/InvalidArgument Status naming the key, tensor or offset.
@@ -90,6 +96,7 @@ struct TensorInfo {
   uint64_t offset = 0;       // relative to the data section
   uint64_t nbytes = 0;
   const uint8_t* data = nullptr;  // points into the mmap
+  int part = 0;                   // split files: the 0-based part holding it
 
   int64_t n_elements() const;
   int64_t dim(size_t i) const { return i < ne.size() ? ne[i] : 1; }
@@ -98,8 +105,11 @@ struct TensorInfo {
 
 class File {
  public:
-  // Opens and validates `path`. Never crashes on a bad file.
+  // Opens and validates `path`, and with it the other parts of a split
+  // file (`path` must be the first). Never crashes on a bad file.
   static StatusOr<std::unique_ptr<File>> Open(const std::string& path);
+  // The name of part `no` (0-based) of `count`: PREFIX-00001-of-00003.gguf.
+  static std::string SplitPath(const std::string& prefix, int no, int count);
   ~File();
   File(const File&) = delete;
   File& operator=(const File&) = delete;
@@ -107,7 +117,11 @@ class File {
   const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
-  uint64_t file_size() const { return size_; }
+  uint64_t file_size() const { return total_size_; }  // all parts together
+  // Split files: every part's path, the first one's included (one entry
+  // for a file that is not split), and each part's size.
+  const std::vector<std::string>& part_paths() const { return part_paths_; }
+  const std::vector<uint64_t>& part_sizes() const { return part_sizes_; }
   uint64_t data_offset() const { return data_offset_; }
 
   // Metadata, in file order.
@@ -131,12 +145,18 @@ class File {
 
  private:
   File() = default;
+  static StatusOr<std::unique_ptr<File>> OpenOne(const std::string& path);
   Status Parse();
+  Status OpenParts();
 
   std::string path_;
   int fd_ = -1;
   const uint8_t* map_ = nullptr;
-  uint64_t size_ = 0;
+  uint64_t size_ = 0;        // this part's
+  uint64_t total_size_ = 0;  // all parts'
+  std::vector<std::unique_ptr<File>> parts_;  // split files: parts 2..N (they own their maps)
+  std::vector<std::string> part_paths_;
+  std::vector<uint64_t> part_sizes_;
   uint32_t version_ = 0;
   uint64_t alignment_ = kDefaultAlignment;
   uint64_t data_offset_ = 0;
@@ -166,9 +186,17 @@ class Writer {
   // Writes atomically: a temporary file renamed over `path`. `fill` is needed
   // when tensors were declared (an error otherwise).
   Status Write(const std::string& path, const FillFn& fill = nullptr) const;
+  // The same as a split file of `n_parts` parts (File::SplitPath(prefix,
+  // k, n_parts)), as llama.cpp's gguf-split writes it: contiguous runs of
+  // tensors of about equal bytes; the metadata in the first part, the split
+  // keys in every part.
+  Status WriteSplit(const std::string& prefix, int n_parts, const FillFn& fill = nullptr) const;
 
  private:
-  Status WriteTo(const std::string& path, const FillFn& fill) const;
+  Status WritePart(const std::string& path, const FillFn& fill, size_t begin, size_t end,
+                   const std::vector<std::pair<std::string, Value>>& extra, bool metadata) const;
+  Status WriteTo(const std::string& path, const FillFn& fill, size_t begin, size_t end,
+                 const std::vector<std::pair<std::string, Value>>& extra, bool metadata) const;
   struct PendingTensor {
     std::string name;
     std::vector<int64_t> ne;

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -140,6 +142,114 @@ class Parser {
 }  // namespace
 
 StatusOr<std::unique_ptr<File>> File::Open(const std::string& path) {
+  auto f = OpenOne(path);
+  if (!f.ok()) return f.status();
+  R1_RETURN_IF_ERROR((*f)->OpenParts());
+  return f;
+}
+
+std::string File::SplitPath(const std::string& prefix, int no, int count) {
+  char tail[64];
+  std::snprintf(tail, sizeof tail, "-%05d-of-%05d.gguf", no + 1, count);
+  return prefix + tail;
+}
+
+namespace {
+
+// A split key of part `path` as an integer in [lo, hi]; -1 when absent.
+StatusOr<int64_t> SplitKey(const File& f, const char* key, int64_t lo, int64_t hi) {
+  const Value* v = f.Find(key);
+  if (!v) return int64_t{-1};
+  if (!v->is_integer()) return Status::DataLoss(f.path() + ": key '" + key + "' must be an integer, got " + v->Summary());
+  const int64_t x = v->type == ValueType::kInt8 || v->type == ValueType::kInt16 || v->type == ValueType::kInt32 ||
+                            v->type == ValueType::kInt64
+                        ? v->i
+                        : static_cast<int64_t>(std::min<uint64_t>(v->u, static_cast<uint64_t>(hi) + 1));
+  if (x < lo || x > hi)
+    return Status::DataLoss(f.path() + ": key '" + key + "' = " + std::to_string(x) + " is out of range [" +
+                            std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return x;
+}
+
+// "dir/NAME-00001-of-00003.gguf" -> prefix "dir/NAME", no 0, count 3.
+bool ParseSplitName(const std::string& path, std::string* prefix, int* no, int* count) {
+  constexpr size_t kTail = 20;  // "-00001-of-00003.gguf"
+  if (path.size() <= kTail) return false;
+  const std::string tail = path.substr(path.size() - kTail);
+  if (tail[0] != '-' || tail.compare(6, 4, "-of-") != 0 || tail.compare(15, 5, ".gguf") != 0) return false;
+  for (size_t i : {1, 2, 3, 4, 5, 10, 11, 12, 13, 14})
+    if (tail[i] < '0' || tail[i] > '9') return false;
+  *prefix = path.substr(0, path.size() - kTail);
+  *no = std::stoi(tail.substr(1, 5)) - 1;
+  *count = std::stoi(tail.substr(10, 5));
+  return true;
+}
+
+}  // namespace
+
+Status File::OpenParts() {
+  part_paths_ = {path_};
+  part_sizes_ = {size_};
+  total_size_ = size_;
+  auto count = SplitKey(*this, "split.count", 0, 65535);
+  if (!count.ok()) return count.status();
+  if (*count <= 1) return Status::Ok();
+  auto no = SplitKey(*this, "split.no", 0, *count - 1);
+  if (!no.ok()) return no.status();
+  auto total = SplitKey(*this, "split.tensors.count", 0, std::numeric_limits<int32_t>::max());
+  if (!total.ok()) return total.status();
+  std::string prefix;
+  int name_no = 0, name_count = 0;
+  const bool named = ParseSplitName(path_, &prefix, &name_no, &name_count);
+  if (*no != 0)
+    return Status::InvalidArgument(path_ + ": is part " + std::to_string(*no + 1) + " of a " + std::to_string(*count) +
+                                   "-part split file; open the first part" +
+                                   (named ? " (" + SplitPath(prefix, 0, static_cast<int>(*count)) + ")" : ""));
+  if (!named || name_no != 0 || name_count != *count)
+    return Status::InvalidArgument(path_ + ": is the first of " + std::to_string(*count) +
+                                   " parts (split.count), but its name does not follow NAME-00001-of-" +
+                                   SplitPath("", 0, static_cast<int>(*count)).substr(10, 5) +
+                                   ".gguf, so the other parts cannot be found");
+  if (*total < 0) return Status::DataLoss(path_ + ": split file without the key 'split.tensors.count'");
+  for (int i = 1; i < *count; ++i) {
+    const std::string part_path = SplitPath(prefix, i, static_cast<int>(*count));
+    auto part = OpenOne(part_path);
+    if (!part.ok()) {
+      if (part.status().code() == StatusCode::kNotFound)
+        return Status::NotFound(path_ + ": part " + std::to_string(i + 1) + " of " + std::to_string(*count) +
+                                " is missing: " + part.status().message());
+      return part.status().WithContext(path_ + ": part " + std::to_string(i + 1) + " of " + std::to_string(*count));
+    }
+    File& p = **part;
+    auto pc = SplitKey(p, "split.count", 0, 65535);
+    auto pn = SplitKey(p, "split.no", 0, 65535);
+    auto pt = SplitKey(p, "split.tensors.count", 0, std::numeric_limits<int32_t>::max());
+    for (const auto* st : {&pc, &pn, &pt})
+      if (!st->ok()) return st->status();
+    if (*pc != *count || *pn != i || *pt != *total)
+      return Status::InvalidArgument(part_path + ": is not part " + std::to_string(i + 1) + " of " + path_ +
+                                     "'s set (split.no " + std::to_string(*pn) + ", split.count " + std::to_string(*pc) +
+                                     ", split.tensors.count " + std::to_string(*pt) + "; expected " + std::to_string(i) +
+                                     ", " + std::to_string(*count) + ", " + std::to_string(*total) + ")");
+    for (TensorInfo& t : p.tensors_) {
+      if (tensor_index_.count(t.name))
+        return Status::DataLoss(part_path + ": tensor '" + t.name + "' is also in an earlier part");
+      t.part = i;
+      tensor_index_[t.name] = tensors_.size();
+      tensors_.push_back(t);  // data still points into the part's own map
+    }
+    part_paths_.push_back(part_path);
+    part_sizes_.push_back(p.size_);
+    total_size_ += p.size_;
+    parts_.push_back(std::move(*part));
+  }
+  if (static_cast<int64_t>(tensors_.size()) != *total)
+    return Status::DataLoss(path_ + ": the " + std::to_string(*count) + " parts hold " + std::to_string(tensors_.size()) +
+                            " tensors, but split.tensors.count is " + std::to_string(*total));
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<File>> File::OpenOne(const std::string& path) {
   std::unique_ptr<File> f(new File());
   f->path_ = path;
   f->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

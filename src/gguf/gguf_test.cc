@@ -228,6 +228,76 @@ TEST(Gguf, StreamedTensorsMatchCopiedOnes) {
   EXPECT_TRUE(ReadAll(p3).empty());
 }
 
+// Split files: the first part opens the set; each tensor's bytes are those
+// of the unsplit file; missing, foreign, misnamed and corrupt parts are clear
+// errors that name the part.
+TEST(Gguf, SplitFilesOpenAsOne) {
+  Writer w = SampleWriter();
+  std::vector<float> c(32 * 5, 0.25f);
+  ASSERT_TRUE(w.AddTensor("blk.1.ffn_up.weight", {32, 5}, GgmlType::F32, c.data(), c.size() * 4).ok());
+  const std::string whole = TmpPath("unsplit");
+  ASSERT_TRUE(w.Write(whole).ok());
+  const std::string prefix = std::string(R1_BINARY_DIR) + "/gguf_test_split";
+  ASSERT_TRUE(w.WriteSplit(prefix, 3).ok());
+  EXPECT_FALSE(w.WriteSplit(prefix + "_x", 4).ok()) << "more parts than tensors";
+  const std::string first = File::SplitPath(prefix, 0, 3);
+  EXPECT_EQ(first, prefix + "-00001-of-00003.gguf");
+
+  auto ref = File::Open(whole);
+  auto f = File::Open(first);
+  ASSERT_TRUE(ref.ok() && f.ok()) << f.status().ToString();
+  ASSERT_EQ((*f)->part_paths().size(), 3u);
+  EXPECT_EQ((*f)->part_paths()[2], File::SplitPath(prefix, 2, 3));
+  EXPECT_EQ((*f)->GetInt("llama.block_count").value(), 2);
+  ASSERT_EQ((*f)->tensors().size(), (*ref)->tensors().size());
+  std::vector<int> parts;
+  for (const TensorInfo& t : (*ref)->tensors()) {
+    const TensorInfo* s = (*f)->FindTensor(t.name);
+    ASSERT_NE(s, nullptr) << t.name;
+    EXPECT_EQ(s->ne, t.ne);
+    EXPECT_EQ(s->type, t.type);
+    ASSERT_EQ(s->nbytes, t.nbytes);
+    EXPECT_EQ(std::memcmp(s->data, t.data, t.nbytes), 0) << t.name;
+    parts.push_back(s->part);
+  }
+  EXPECT_EQ(parts, (std::vector<int>{0, 1, 2}));
+  uint64_t sum = 0;
+  for (uint64_t n : (*f)->part_sizes()) sum += n;
+  EXPECT_EQ((*f)->file_size(), sum);
+
+  auto error = [](const std::string& path) {
+    auto r = File::Open(path);
+    return r.ok() ? std::string("opened") : r.status().ToString();
+  };
+  // Not the first part.
+  EXPECT_NE(error(File::SplitPath(prefix, 1, 3)).find("open the first part (" + first + ")"), std::string::npos);
+  // A missing part.
+  const std::string third = File::SplitPath(prefix, 2, 3), moved = third + ".moved";
+  ASSERT_EQ(std::rename(third.c_str(), moved.c_str()), 0);
+  EXPECT_NE(error(first).find("part 3 of 3 is missing"), std::string::npos) << error(first);
+  // A part of another set (another count of tensors).
+  Writer other = SampleWriter();
+  ASSERT_TRUE(other.AddTensor("x", {32}, GgmlType::F32, c.data(), 128).ok());
+  ASSERT_TRUE(other.AddTensor("y", {32}, GgmlType::F32, c.data(), 128).ok());
+  const std::string other_prefix = std::string(R1_BINARY_DIR) + "/gguf_test_other";
+  ASSERT_TRUE(other.WriteSplit(other_prefix, 3).ok());
+  ASSERT_EQ(std::rename(File::SplitPath(other_prefix, 2, 3).c_str(), third.c_str()), 0);
+  EXPECT_NE(error(first).find(third + ": is not part 3 of"), std::string::npos) << error(first);
+  // A truncated (corrupt) part names itself.
+  std::vector<uint8_t> bytes = ReadAll(moved);
+  bytes.resize(bytes.size() - 64);
+  WriteAll(third, bytes);
+  const std::string e = error(first);
+  EXPECT_NE(e.find("part 3 of 3"), std::string::npos) << e;
+  EXPECT_NE(e.find(third), std::string::npos) << e;
+  ASSERT_EQ(std::rename(moved.c_str(), third.c_str()), 0);
+  EXPECT_TRUE(File::Open(first).ok());
+  // A first part whose name hides the others.
+  const std::string renamed = std::string(R1_BINARY_DIR) + "/gguf_test_renamed.gguf";
+  WriteAll(renamed, ReadAll(first));
+  EXPECT_NE(error(renamed).find("does not follow NAME-00001-of-00003.gguf"), std::string::npos) << error(renamed);
+}
+
 // Random byte corruption: never a crash (ASan/UBSan builds check the rest).
 TEST(Gguf, RandomCorruptionNeverCrashes) {
   std::string path = TmpPath("full3");

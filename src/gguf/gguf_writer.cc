@@ -1,6 +1,7 @@
 // GGUF writer: collects metadata and tensors, then writes one file.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -108,32 +109,76 @@ Status Writer::DeclareTensor(std::string name, std::vector<int64_t> ne, GgmlType
 }
 
 Status Writer::Write(const std::string& path, const FillFn& fill) const {
+  return WritePart(path, fill, 0, tensors_.size(), {}, true);
+}
+
+Status Writer::WriteSplit(const std::string& prefix, int n_parts, const FillFn& fill) const {
+  if (n_parts < 1 || n_parts > 65535 || static_cast<size_t>(n_parts) > std::max<size_t>(tensors_.size(), 1))
+    return Status::InvalidArgument("cannot split " + std::to_string(tensors_.size()) + " tensors into " +
+                                   std::to_string(n_parts) + " parts");
+  // Contiguous runs of tensors of about equal bytes, each part at least one.
+  uint64_t total = 0;
+  for (const auto& t : tensors_) total += t.nbytes;
+  std::vector<size_t> cut = {0};
+  uint64_t acc = 0;
+  for (size_t i = 0; i < tensors_.size() && static_cast<int>(cut.size()) < n_parts; ++i) {
+    acc += tensors_[i].nbytes;
+    const size_t left = tensors_.size() - (i + 1), parts_left = static_cast<size_t>(n_parts) - cut.size();
+    if ((acc * static_cast<uint64_t>(n_parts) >= total * cut.size() && left >= parts_left) || left == parts_left)
+      cut.push_back(i + 1);
+  }
+  cut.push_back(tensors_.size());
+  auto u16 = [](uint64_t x) {
+    Value v;
+    v.type = ValueType::kUint16;
+    v.u = x;
+    v.i = static_cast<int64_t>(x);
+    return v;
+  };
+  for (int k = 0; k < n_parts; ++k) {
+    std::vector<std::pair<std::string, Value>> keys = {
+        {"split.no", u16(static_cast<uint64_t>(k))},
+        {"split.count", u16(static_cast<uint64_t>(n_parts))},
+        {"split.tensors.count", Value::I32(static_cast<int32_t>(tensors_.size()))}};
+    R1_RETURN_IF_ERROR(WritePart(File::SplitPath(prefix, k, n_parts), fill, cut[static_cast<size_t>(k)],
+                                 cut[static_cast<size_t>(k) + 1], keys, k == 0));
+  }
+  return Status::Ok();
+}
+
+Status Writer::WritePart(const std::string& path, const FillFn& fill, size_t begin, size_t end,
+                         const std::vector<std::pair<std::string, Value>>& extra, bool metadata) const {
   // Written to a temporary name and renamed into place, so a reader that has
   // the old file mmapped keeps a valid mapping (a rewrite in place would hand
   // it SIGBUS), and a crash never leaves a half-written model under `path`.
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  for (const auto& t : tensors_)
-    if (t.streamed && !fill) return Status::InvalidArgument("tensor '" + t.name + "' declared but no fill given");
-  Status st = WriteTo(tmp, fill);
+  for (size_t i = begin; i < end; ++i)
+    if (tensors_[i].streamed && !fill)
+      return Status::InvalidArgument("tensor '" + tensors_[i].name + "' declared but no fill given");
+  Status st = WriteTo(tmp, fill, begin, end, extra, metadata);
   if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0)
     st = Status::Internal(path + ": cannot rename " + tmp + " into place: " + std::strerror(errno));
   if (!st.ok()) std::remove(tmp.c_str());
   return st;
 }
 
-Status Writer::WriteTo(const std::string& path, const FillFn& fill) const {
+Status Writer::WriteTo(const std::string& path, const FillFn& fill, size_t begin, size_t end,
+                       const std::vector<std::pair<std::string, Value>>& extra, bool metadata) const {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
-  if (!f) return Status::InvalidArgument(path + ": cannot open for writing");
+  if (!f) return Status::InvalidArgument(path + ": cannot open for writing: " + std::strerror(errno));
   Out o(f.get());
   o.Put<uint32_t>(kMagic);
   o.Put<uint32_t>(version_);
-  o.Put<uint64_t>(tensors_.size());
+  o.Put<uint64_t>(end - begin);
   bool write_alignment = alignment_ != kDefaultAlignment;
-  o.Put<uint64_t>(kv_.size() + (write_alignment ? 1 : 0));
-  for (const auto& [key, v] : kv_) {
-    o.Str(key);
-    o.Put<uint32_t>(static_cast<uint32_t>(v.type));
-    PutValue(o, v);
+  o.Put<uint64_t>((metadata ? kv_.size() : 0) + extra.size() + (write_alignment ? 1 : 0));
+  for (const auto* list : {&kv_, &extra}) {
+    if (list == &kv_ && !metadata) continue;
+    for (const auto& [key, v] : *list) {
+      o.Str(key);
+      o.Put<uint32_t>(static_cast<uint32_t>(v.type));
+      PutValue(o, v);
+    }
   }
   if (write_alignment) {
     o.Str("general.alignment");
@@ -141,7 +186,8 @@ Status Writer::WriteTo(const std::string& path, const FillFn& fill) const {
     o.Put<uint32_t>(static_cast<uint32_t>(alignment_));
   }
   uint64_t offset = 0;
-  for (const auto& t : tensors_) {
+  for (size_t i = begin; i < end; ++i) {
+    const PendingTensor& t = tensors_[i];
     o.Str(t.name);
     o.Put<uint32_t>(static_cast<uint32_t>(t.ne.size()));
     for (int64_t d : t.ne) o.Put<uint64_t>(static_cast<uint64_t>(d));
@@ -151,7 +197,7 @@ Status Writer::WriteTo(const std::string& path, const FillFn& fill) const {
   }
   o.PadTo(alignment_);
   std::vector<uint8_t> buf;  // one streamed tensor at a time
-  for (size_t i = 0; i < tensors_.size(); ++i) {
+  for (size_t i = begin; i < end; ++i) {
     const PendingTensor& t = tensors_[i];
     if (t.streamed) {
       buf.assign(t.nbytes, 0);

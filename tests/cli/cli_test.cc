@@ -118,6 +118,42 @@ TEST(Cli, BenchJsonHasTheFields) {
     EXPECT_NE(r.out.find(k), std::string::npos) << k << " missing in " << r.out;
 }
 
+TEST(Cli, BenchConstrainedReportsTheMaskTime) {
+  const std::string schema = Dir() + "/bench_schema.json";
+  Sh("printf '%s' '{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{\"type\":\"integer\"}},"
+     "\"required\":[\"a\",\"b\"]}' > " + schema);
+  Result r = Sh(Bin() + " bench -m " + TinyModel() + " -n 8 --spec-runs 1 --json-schema " + schema + " --json", true);
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* k : {"\"decode_tps\"", "\"decode_tps_unconstrained\"", "\"ratio\"", "\"mask_ms_per_token\""})
+    EXPECT_NE(r.out.find(k), std::string::npos) << k << " missing in " << r.out;
+  EXPECT_EQ(r.out.find("\"constrained_tokens\": 0,"), std::string::npos) << "no token went through the grammar: " << r.out;
+}
+
+// r1 split writes llama.cpp's gguf-split layout; the set opens through its
+// first part with the logits of the unsplit file, and merges back byte for byte.
+TEST(Cli, SplitFilesLoadAndMergeBack) {
+  const std::string prefix = Dir() + "/cli_split";
+  Result r = Sh(Bin() + " split " + TinyModel() + " -n 3 -o " + prefix);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string first = prefix + "-00001-of-00003.gguf";
+  r = Sh(Bin() + " inspect " + first);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("parts:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(prefix + "-00003-of-00003.gguf"), std::string::npos) << r.out;
+  const std::string a = Dir() + "/cli_split_whole.bin", b = Dir() + "/cli_split_parts.bin";
+  ASSERT_EQ(Sh(Bin() + " logits -m " + TinyModel() + " --tokens 1,2,3,4 --out " + a).code, 0);
+  ASSERT_EQ(Sh(Bin() + " logits -m " + first + " --tokens 1,2,3,4 --out " + b).code, 0);
+  EXPECT_EQ(Sh("cmp " + a + " " + b).code, 0) << "a split file gives other logits";
+  const std::string merged = Dir() + "/cli_split_merged.gguf";
+  ASSERT_EQ(Sh(Bin() + " split --merge " + first + " -o " + merged).code, 0);
+  EXPECT_EQ(Sh("cmp " + TinyModel() + " " + merged).code, 0) << "merge is not the original file";
+  Sh("mv " + prefix + "-00002-of-00003.gguf " + prefix + "-2.moved");
+  r = Sh(Bin() + " run -m " + first + " --tokens 1,2");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("part 2 of 3 is missing"), std::string::npos) << r.out;
+  Sh("mv " + prefix + "-2.moved " + prefix + "-00002-of-00003.gguf");
+}
+
 }  // namespace
 
 // Issue 20's CLI reproducers: each is a clean error in bounded time.

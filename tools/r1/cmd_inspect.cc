@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "command.h"
 #include "common.h"
@@ -22,6 +23,14 @@ int Run(const Options& o) {
   std::printf("%s: GGUF v%u, %zu metadata keys, %zu tensors, alignment %llu, %.2f GiB\n", o.file.c_str(),
               file.version(), file.metadata().size(), file.tensors().size(),
               static_cast<unsigned long long>(file.alignment()), static_cast<double>(file.file_size()) / (1 << 30));
+  if (file.part_paths().size() > 1) {
+    std::printf("\nparts:\n");
+    std::vector<int> n_tensors(file.part_paths().size(), 0);
+    for (const auto& t : file.tensors()) ++n_tensors[static_cast<size_t>(t.part)];
+    for (size_t k = 0; k < file.part_paths().size(); ++k)
+      std::printf("  %-60s %6d tensors %10.2f MiB\n", file.part_paths()[k].c_str(), n_tensors[k],
+                  static_cast<double>(file.part_sizes()[k]) / (1 << 20));
+  }
   std::printf("\nmetadata:\n");
   for (const auto& [key, v] : file.metadata())
     std::printf("  %-48s %-6s %s\n", key.c_str(), r1::gguf::ValueTypeName(v.type), v.Summary().c_str());
