@@ -1,13 +1,17 @@
 // r1 inspect: a GGUF file's metadata, tensor table and memory needs.
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "command.h"
 #include "common.h"
 #include "gguf/gguf.h"
 #include "models/model.h"
+#include "safetensors/safetensors.h"
 
 namespace {
 
@@ -16,7 +20,57 @@ struct Options {
   bool all_tensors = false;
 };
 
+// A Hugging Face directory or one .safetensors file: the config's
+// architecture, the shards and the tensor table.
+int RunSafetensors(const Options& o, bool dir) {
+  std::unique_ptr<r1::safetensors::Checkpoint> ckpt;
+  std::unique_ptr<r1::safetensors::File> one;
+  std::vector<const r1::safetensors::File*> files;
+  if (dir) {
+    auto c = r1::safetensors::Checkpoint::Open(o.file);
+    if (!c.ok()) return r1::cli::Fail(c.status());
+    ckpt = std::move(*c);
+    for (const auto& f : ckpt->shards()) files.push_back(f.get());
+    if (auto cfg = r1::cli::ReadFile(o.file + "/config.json"); cfg.ok()) {
+      const auto j = nlohmann::json::parse(*cfg, nullptr, false);
+      if (j.is_object() && j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty())
+        std::printf("%s: Hugging Face directory, %s\n", o.file.c_str(), j["architectures"][0].dump().c_str());
+    }
+  } else {
+    auto f = r1::safetensors::File::Open(o.file);
+    if (!f.ok()) return r1::cli::Fail(f.status());
+    one = std::move(*f);
+    files.push_back(one.get());
+  }
+  std::map<std::string, std::pair<int, uint64_t>> by_type;
+  size_t shown = 0, total = 0;
+  for (const auto* f : files) {
+    std::printf("\n%s: %zu tensors, %.2f MiB\n", f->path().c_str(), f->tensors().size(),
+                static_cast<double>(f->file_size()) / (1 << 20));
+    for (const auto& [k, v] : f->metadata()) std::printf("  metadata %-30s %s\n", k.c_str(), v.c_str());
+    for (const auto& t : f->tensors()) {
+      auto& bt = by_type[r1::safetensors::DtypeName(t.dtype)];
+      ++bt.first;
+      bt.second += t.nbytes();
+      ++total;
+      if (!o.all_tensors && shown >= 40) continue;
+      ++shown;
+      std::printf("  %-52s %-8s %-20s %12llu\n", t.name.c_str(), r1::safetensors::DtypeName(t.dtype),
+                  t.ShapeString().c_str(), static_cast<unsigned long long>(t.nbytes()));
+    }
+  }
+  if (shown < total) std::printf("  ... %zu more (--all to list them)\n", total - shown);
+  std::printf("\nby dtype:\n");
+  for (const auto& [type, v] : by_type)
+    std::printf("  %-8s %5d tensors %10.2f MiB\n", type.c_str(), v.first, static_cast<double>(v.second) / (1 << 20));
+  return 0;
+}
+
 int Run(const Options& o) {
+  struct stat st;
+  const bool is_dir = ::stat(o.file.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  if (is_dir || (o.file.size() > 12 && o.file.compare(o.file.size() - 12, 12, ".safetensors") == 0))
+    return RunSafetensors(o, is_dir);
   auto f = r1::gguf::File::Open(o.file);
   if (!f.ok()) return r1::cli::Fail(f.status());
   const auto& file = **f;
@@ -77,9 +131,9 @@ int Run(const Options& o) {
 }
 
 const bool kRegistered = r1::cli::RegisterCommand(
-    "inspect", "Print a GGUF file's metadata, tensor table and memory needs", [](CLI::App& app) -> r1::cli::RunFn {
+    "inspect", "Print a GGUF file's (or a safetensors file's or Hugging Face directory's) metadata, tensors and memory needs", [](CLI::App& app) -> r1::cli::RunFn {
       auto o = std::make_shared<Options>();
-      app.add_option("file", o->file, "GGUF file")->required();
+      app.add_option("file", o->file, "GGUF file (the first part of a split one), .safetensors file or Hugging Face directory")->required();
       app.add_flag("--all", o->all_tensors, "List every tensor");
       return [o] { return Run(*o); };
     });
