@@ -7,6 +7,7 @@
 #include <map>
 
 #include "kernels/quant.h"
+#include "models/hf_names.h"
 
 namespace r1::cli {
 
@@ -77,48 +78,6 @@ Status WriteSafetensors(const std::vector<StTensor>& ts, const std::string& path
   return Status::Ok();
 }
 
-// llama.cpp tensor name → Hugging Face name (without ".weight"/".bias").
-std::string HfName(const std::string& gguf, int n_main_layers) {
-  static const std::map<std::string, std::string> kTop = {
-      {"token_embd", "model.embed_tokens"}, {"output_norm", "model.norm"}, {"output", "lm_head"}};
-  static const std::map<std::string, std::string> kBlock = {
-      {"attn_norm", "input_layernorm"},
-      {"ffn_norm", "post_attention_layernorm"},
-      {"attn_q", "self_attn.q_proj"},
-      {"attn_k", "self_attn.k_proj"},
-      {"attn_v", "self_attn.v_proj"},
-      {"attn_output", "self_attn.o_proj"},
-      {"attn_q_a", "self_attn.q_a_proj"},
-      {"attn_q_a_norm", "self_attn.q_a_layernorm"},
-      {"attn_q_b", "self_attn.q_b_proj"},
-      {"attn_kv_a_mqa", "self_attn.kv_a_proj_with_mqa"},
-      {"attn_kv_a_norm", "self_attn.kv_a_layernorm"},
-      {"attn_kv_b", "self_attn.kv_b_proj"},
-      {"ffn_gate", "mlp.gate_proj"},
-      {"ffn_up", "mlp.up_proj"},
-      {"ffn_down", "mlp.down_proj"},
-      {"ffn_gate_inp", "mlp.gate"},
-      {"ffn_gate_shexp", "mlp.shared_experts.gate_proj"},
-      {"ffn_up_shexp", "mlp.shared_experts.up_proj"},
-      {"ffn_down_shexp", "mlp.shared_experts.down_proj"},
-      {"nextn.eh_proj", "eh_proj"},
-      {"nextn.enorm", "enorm"},
-      {"nextn.hnorm", "hnorm"},
-      {"nextn.shared_head_norm", "shared_head.norm"},
-      {"nextn.embed_tokens", "embed_tokens"},
-      {"nextn.shared_head_head", "shared_head.head"}};
-  (void)n_main_layers;
-  const size_t dot = gguf.rfind('.');
-  const std::string base = gguf.substr(0, dot);
-  if (auto it = kTop.find(base); it != kTop.end()) return it->second;
-  if (base.rfind("blk.", 0) != 0) return "";
-  const size_t d2 = base.find('.', 4);
-  const std::string layer = base.substr(4, d2 - 4), rest = base.substr(d2 + 1);
-  if (rest == "exp_probs_b") return "model.layers." + layer + ".mlp.gate.e_score_correction_bias";
-  if (auto it = kBlock.find(rest); it != kBlock.end()) return "model.layers." + layer + "." + it->second;
-  return "";
-}
-
 // The projections DeepSeek stores in FP8 (the rest stays BF16).
 bool Fp8Target(const std::string& hf) {
   if (hf.find("self_attn.") != std::string::npos && hf.find("layernorm") == std::string::npos) return true;
@@ -174,7 +133,6 @@ Status WriteHfDirectory(const HfExportInput& in, const std::string& dir) {
 
   std::vector<StTensor> st;
   for (const FloatTensor& t : in.tensors) {
-    const std::string suffix = t.name.ends_with(".bias") ? ".bias" : ".weight";
     if (t.name.find("_exps.") != std::string::npos) {
       // Stacked experts [in, out, n_expert] → model.layers.L.mlp.experts.E.{gate,up,down}_proj.
       const std::string layer = t.name.substr(4, t.name.find('.', 4) - 4);
@@ -186,9 +144,8 @@ Status WriteHfDirectory(const HfExportInput& in, const std::string& dir) {
                   t.data.data() + e * per, t.ne[1], t.ne[0], in.fp8, &st);
       continue;
     }
-    std::string hf = HfName(t.name, n_main);
+    const std::string hf = HfNameForGguf(t.name);
     if (hf.empty()) return Status::Unimplemented("no Hugging Face name for tensor '" + t.name + "'");
-    hf += suffix;
     if (t.ne.size() == 1) {
       const bool f32 = hf.ends_with("e_score_correction_bias");
       st.push_back({hf, f32 ? "F32" : "BF16", {t.ne[0]},
