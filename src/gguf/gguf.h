@@ -42,6 +42,10 @@
 #include "gguf/ggml_types.h"
 #include "r1/status.h"
 
+namespace r1 {
+class MappedFile;
+}  // namespace r1
+
 namespace r1::gguf {
 
 inline constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as little-endian
@@ -150,8 +154,8 @@ class File {
   Status OpenParts();
 
   std::string path_;
-  int fd_ = -1;
-  const uint8_t* map_ = nullptr;
+  std::unique_ptr<MappedFile> file_;
+  const uint8_t* map_ = nullptr;  // file_'s bytes
   uint64_t size_ = 0;        // this part's
   uint64_t total_size_ = 0;  // all parts'
   std::vector<std::unique_ptr<File>> parts_;  // split files: parts 2..N (they own their maps)

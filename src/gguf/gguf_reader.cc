@@ -1,8 +1,4 @@
 // GGUF reader: mmap + bounds-checked parse. See gguf.h for the layout.
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +7,7 @@
 #include <limits>
 
 #include "gguf/gguf.h"
+#include "gguf/mapped_file.h"
 
 namespace r1::gguf {
 namespace {
@@ -252,24 +249,16 @@ Status File::OpenParts() {
 StatusOr<std::unique_ptr<File>> File::OpenOne(const std::string& path) {
   std::unique_ptr<File> f(new File());
   f->path_ = path;
-  f->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f->fd_ < 0) return Status::NotFound(path + ": " + std::strerror(errno));
-  struct stat st;
-  if (::fstat(f->fd_, &st) != 0) return Status::Internal(path + ": fstat: " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + ": not a regular file");
-  f->size_ = static_cast<uint64_t>(st.st_size);
-  if (f->size_ < 24) return Status::DataLoss(path + ": file is " + std::to_string(f->size_) + " bytes, too small for a GGUF header");
-  void* m = ::mmap(nullptr, f->size_, PROT_READ, MAP_SHARED, f->fd_, 0);
-  if (m == MAP_FAILED) return Status::Internal(path + ": mmap: " + std::strerror(errno));
-  f->map_ = static_cast<const uint8_t*>(m);
+  auto m = MappedFile::Open(path, 24, "a GGUF header");
+  if (!m.ok()) return m.status();
+  f->file_ = std::move(*m);
+  f->map_ = f->file_->data();
+  f->size_ = f->file_->size();
   R1_RETURN_IF_ERROR(f->Parse());
   return f;
 }
 
-File::~File() {
-  if (map_) ::munmap(const_cast<uint8_t*>(map_), size_);
-  if (fd_ >= 0) ::close(fd_);
-}
+File::~File() = default;
 
 Status File::Parse() {
   Cursor c(map_, size_);

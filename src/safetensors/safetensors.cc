@@ -1,16 +1,12 @@
 // Safetensors reader: mmap + bounds-checked header parse. See safetensors.h.
 #include "safetensors/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
+
+#include "gguf/mapped_file.h"
 
 namespace r1::safetensors {
 namespace {
@@ -57,24 +53,16 @@ std::string Tensor::ShapeString() const {
 StatusOr<std::unique_ptr<File>> File::Open(const std::string& path) {
   std::unique_ptr<File> f(new File());
   f->path_ = path;
-  f->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f->fd_ < 0) return Status::NotFound(path + ": " + std::strerror(errno));
-  struct stat st;
-  if (::fstat(f->fd_, &st) != 0) return Status::Internal(path + ": fstat: " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + ": not a regular file");
-  f->size_ = static_cast<uint64_t>(st.st_size);
-  if (f->size_ < 8) return Status::DataLoss(path + ": " + std::to_string(f->size_) + " bytes, too small for a safetensors header");
-  void* m = ::mmap(nullptr, f->size_, PROT_READ, MAP_SHARED, f->fd_, 0);
-  if (m == MAP_FAILED) return Status::Internal(path + ": mmap: " + std::strerror(errno));
-  f->map_ = static_cast<const uint8_t*>(m);
+  auto m = MappedFile::Open(path, 8, "a safetensors header");
+  if (!m.ok()) return m.status();
+  f->file_ = std::move(*m);
+  f->map_ = f->file_->data();
+  f->size_ = f->file_->size();
   R1_RETURN_IF_ERROR(f->Parse());
   return f;
 }
 
-File::~File() {
-  if (map_) ::munmap(const_cast<uint8_t*>(map_), size_);
-  if (fd_ >= 0) ::close(fd_);
-}
+File::~File() = default;
 
 Status File::Parse() {
   uint64_t n;
@@ -173,8 +161,8 @@ StatusOr<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& dir) {
   auto c = std::make_unique<Checkpoint>();
   c->dir_ = dir;
   const std::string index_path = dir + "/model.safetensors.index.json";
-  struct stat st;
-  if (::stat(index_path.c_str(), &st) != 0) {
+  auto index = MappedFile::Open(index_path, 2, "a JSON index");
+  if (!index.ok() && index.status().code() == StatusCode::kNotFound) {
     auto f = File::Open(dir + "/model.safetensors");
     if (!f.ok()) {
       if (f.status().code() == StatusCode::kNotFound)
@@ -185,20 +173,10 @@ StatusOr<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& dir) {
     c->shards_.push_back(std::move(*f));
     return c;
   }
-  std::string text;
-  {
-    const int fd = ::open(index_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Status::NotFound(index_path + ": " + std::strerror(errno));
-    char buf[65536];
-    for (ssize_t k; (k = ::read(fd, buf, sizeof buf)) > 0;) {
-      text.append(buf, static_cast<size_t>(k));
-      if (text.size() > kMaxHeaderBytes) {
-        ::close(fd);
-        return Status::DataLoss(index_path + ": larger than " + std::to_string(kMaxHeaderBytes) + " bytes");
-      }
-    }
-    ::close(fd);
-  }
+  if (!index.ok()) return index.status();
+  if ((*index)->size() > kMaxHeaderBytes)
+    return Status::DataLoss(index_path + ": larger than " + std::to_string(kMaxHeaderBytes) + " bytes");
+  const std::string_view text(reinterpret_cast<const char*>((*index)->data()), (*index)->size());
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return Status::DataLoss(index_path + ": not a JSON object");
   const auto wm = j.find("weight_map");

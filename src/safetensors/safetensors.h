@@ -33,6 +33,10 @@
 
 #include "r1/status.h"
 
+namespace r1 {
+class MappedFile;
+}  // namespace r1
+
 namespace r1::safetensors {
 
 inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // the reference reader's limit
@@ -71,8 +75,8 @@ class File {
   Status Parse();
 
   std::string path_;
-  int fd_ = -1;
-  const uint8_t* map_ = nullptr;
+  std::unique_ptr<MappedFile> file_;
+  const uint8_t* map_ = nullptr;  // file_'s bytes
   uint64_t size_ = 0;
   std::map<std::string, std::string> metadata_;
   std::vector<Tensor> tensors_;

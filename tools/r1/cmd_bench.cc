@@ -133,27 +133,42 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-int RunSpec(const Options& o) {
+// The engine for a generation benchmark through the scheduler (--spec,
+// --json-schema/--grammar), with the chat prompt it generates from.
+struct ChatBench {
+  std::unique_ptr<r1::Engine> engine;
+  std::vector<int32_t> prompt;
+};
+
+r1::StatusOr<ChatBench> LoadChatBench(const Options& o) {
   r1::EngineOptions eo = o.engine;
   eo.batch_size = o.batch;
   eo.n_seqs = o.parallel;
   eo.ctx_size = 4096;
   eo.verbose = !o.json;
   auto loaded = r1::Engine::Load(eo);
-  if (!loaded.ok()) return r1::cli::Fail(loaded.status());
-  r1::Engine& e = **loaded;
+  if (!loaded.ok()) return loaded.status();
   r1::PromptInput in;
   in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", o.spec_prompt}}});
-  in.max_tokens = e.ctx_size();
-  auto prompt = r1::BuildPrompt(e.tokenizer(), e.chat_template(), in);
-  if (!prompt.ok()) return r1::cli::Fail(prompt.status());
+  in.max_tokens = (*loaded)->ctx_size();
+  auto prompt = r1::BuildPrompt((*loaded)->tokenizer(), (*loaded)->chat_template(), in);
+  if (!prompt.ok()) return prompt.status();
+  return ChatBench{std::move(*loaded), std::move(prompt->tokens)};
+}
+
+int RunSpec(const Options& o) {
+  auto bench = LoadChatBench(o);
+  if (!bench.ok()) return r1::cli::Fail(bench.status());
+  r1::Engine& e = *bench->engine;
+  const r1::EngineOptions& eo = e.options();
+  const std::vector<int32_t>& prompt = bench->prompt;
   std::vector<double> off_tps, on_tps;
   int64_t drafted = 0, accepted = 0, steps = 0, tokens_on = 0;
   bool identical = true;
   for (int run = 0; run < o.spec_runs; ++run) {
-    auto off = Generate(e, prompt->tokens, o.parallel, o.gen, false, o.ignore_eos);
+    auto off = Generate(e, prompt, o.parallel, o.gen, false, o.ignore_eos);
     if (!off.ok()) return r1::cli::Fail(off.status());
-    auto on = Generate(e, prompt->tokens, o.parallel, o.gen, true, o.ignore_eos);
+    auto on = Generate(e, prompt, o.parallel, o.gen, true, o.ignore_eos);
     if (!on.ok()) return r1::cli::Fail(on.status());
     off_tps.push_back(off->decode_tps);
     on_tps.push_back(on->decode_tps);
@@ -261,21 +276,13 @@ int RunConstrained(const Options& o) {
     if (!text.ok()) return r1::cli::Fail(text.status());
     gbnf = *text;
   }
-  r1::EngineOptions eo = o.engine;
-  eo.batch_size = o.batch;
-  eo.n_seqs = o.parallel;
-  eo.ctx_size = 4096;
-  eo.verbose = !o.json;
-  auto loaded = r1::Engine::Load(eo);
-  if (!loaded.ok()) return r1::cli::Fail(loaded.status());
-  r1::Engine& e = **loaded;
+  auto bench = LoadChatBench(o);
+  if (!bench.ok()) return r1::cli::Fail(bench.status());
+  r1::Engine& e = *bench->engine;
+  const r1::EngineOptions& eo = e.options();
+  const std::vector<int32_t>& prompt = bench->prompt;
   auto matcher = e.Constraint(gbnf);
   if (!matcher.ok()) return r1::cli::Fail(matcher.status());
-  r1::PromptInput in;
-  in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", o.spec_prompt}}});
-  in.max_tokens = e.ctx_size();
-  auto prompt = r1::BuildPrompt(e.tokenizer(), e.chat_template(), in);
-  if (!prompt.ok()) return r1::cli::Fail(prompt.status());
   r1::GenerationParams plain;
   plain.max_thinking_tokens = 0;
   r1::GenerationParams constrained = plain;
@@ -283,9 +290,9 @@ int RunConstrained(const Options& o) {
   std::vector<double> off_tps, on_tps;
   int64_t grammar_tokens = 0, grammar_ns = 0, tokens_on = 0;
   for (int run = 0; run < o.spec_runs; ++run) {
-    auto off = Generate(e, prompt->tokens, o.parallel, o.gen, true, true, plain);
+    auto off = Generate(e, prompt, o.parallel, o.gen, true, true, plain);
     if (!off.ok()) return r1::cli::Fail(off.status());
-    auto on = Generate(e, prompt->tokens, o.parallel, o.gen, true, false, constrained);
+    auto on = Generate(e, prompt, o.parallel, o.gen, true, false, constrained);
     if (!on.ok()) return r1::cli::Fail(on.status());
     off_tps.push_back(off->decode_tps);
     on_tps.push_back(on->decode_tps);
