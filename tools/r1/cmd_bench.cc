@@ -288,7 +288,7 @@ int RunConstrained(const Options& o) {
   r1::GenerationParams constrained = plain;
   constrained.constraint = *matcher;
   std::vector<double> off_tps, on_tps;
-  int64_t grammar_tokens = 0, grammar_ns = 0, tokens_on = 0;
+  int64_t grammar_tokens = 0, grammar_ns = 0;
   for (int run = 0; run < o.spec_runs; ++run) {
     auto off = Generate(e, prompt, o.parallel, o.gen, true, true, plain);
     if (!off.ok()) return r1::cli::Fail(off.status());
@@ -298,7 +298,6 @@ int RunConstrained(const Options& o) {
     on_tps.push_back(on->decode_tps);
     grammar_tokens += on->grammar_tokens;
     grammar_ns += on->grammar_ns;
-    tokens_on += on->tokens;
     if (!o.json)
       std::fprintf(stderr, "r1: run %d: plain %.2f tok/s, constrained %.2f tok/s (%lld tokens)\n", run + 1,
                    off->decode_tps, on->decode_tps, static_cast<long long>(on->tokens));
