@@ -18,7 +18,10 @@ namespace {
 
 const GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
                            GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0,
-                           GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+                           GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
+                           GgmlType::Q4_1, GgmlType::Q5_1, GgmlType::IQ4_NL,
+                           GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS,
+                           GgmlType::TQ1_0, GgmlType::TQ2_0};
 
 std::vector<float> Gaussian(int64_t n, std::mt19937& rng, float sigma = 1.0f) {
   std::normal_distribution<float> d(0.0f, sigma);

@@ -43,7 +43,8 @@ DotKernels Compute(KernelPath p, GgmlType t) {
   if (!IsSupported(t) || !KernelPathAvailable(p)) return {};
   switch (p) {
     case KernelPath::kRef: return ref::Kernels(t);
-    case KernelPath::kAvx2: return Merge(x86::Avx2Kernels(t), x86::Avx2KQuantKernels(t));
+    case KernelPath::kAvx2:
+      return Merge(Merge(x86::Avx2Kernels(t), x86::Avx2KQuantKernels(t)), x86::Avx2LowBitKernels(t));
     case KernelPath::kAvx512: {
       DotKernels k = Merge(x86::Avx512Kernels(t, GetCpuFeatures().avx512_bf16),
                            x86::Avx512KQuantKernels(t));
@@ -101,9 +102,31 @@ bool IsSupported(GgmlType t) {
     case GgmlType::Q4_K:
     case GgmlType::Q5_K:
     case GgmlType::Q6_K:
+    case GgmlType::Q4_1:
+    case GgmlType::Q5_1:
+    case GgmlType::IQ4_NL:
+    case GgmlType::IQ4_XS:
+    case GgmlType::Q2_K:
+    case GgmlType::Q3_K:
+    case GgmlType::TQ1_0:
+    case GgmlType::TQ2_0:
       return true;
     default:
       return false;
+  }
+}
+
+GgmlType RowFallbackType(GgmlType t) {
+  switch (t) {
+    case GgmlType::Q2_K:
+    case GgmlType::Q3_K:
+    case GgmlType::TQ1_0:
+    case GgmlType::TQ2_0: return GgmlType::Q4_0;
+    case GgmlType::IQ4_XS: return GgmlType::IQ4_NL;
+    case GgmlType::Q4_K: return GgmlType::Q5_0;
+    case GgmlType::Q5_K: return GgmlType::Q5_1;
+    case GgmlType::Q6_K: return GgmlType::Q8_0;
+    default: return t;
   }
 }
 
@@ -114,10 +137,18 @@ GgmlType VecDotType(GgmlType t) {
     case GgmlType::BF16: return GgmlType::BF16;
     case GgmlType::Q8_0:
     case GgmlType::Q4_0:
-    case GgmlType::Q5_0: return GgmlType::Q8_0;
+    case GgmlType::Q5_0:
+    case GgmlType::Q4_1:
+    case GgmlType::Q5_1:
+    case GgmlType::IQ4_NL: return GgmlType::Q8_0;
     case GgmlType::Q4_K:
     case GgmlType::Q5_K:
-    case GgmlType::Q6_K: return GgmlType::Q8_K;
+    case GgmlType::Q6_K:
+    case GgmlType::IQ4_XS:
+    case GgmlType::Q2_K:
+    case GgmlType::Q3_K:
+    case GgmlType::TQ1_0:
+    case GgmlType::TQ2_0: return GgmlType::Q8_K;
     default: Die("VecDotType", t);
   }
 }

@@ -28,6 +28,11 @@ namespace r1::kernels {
 // True if `t` can be used as a weight type by the matmul kernels.
 bool IsSupported(GgmlType t);
 
+// The type llama.cpp's quantizer substitutes for `t` when a row's length is not
+// a multiple of t's 256-element super-block (Q4_K -> Q5_0, Q6_K -> Q8_0,
+// IQ4_XS -> IQ4_NL, ...); `t` itself for the 32-element and float types.
+GgmlType RowFallbackType(GgmlType t);
+
 // The activation format that weights of type `t` are dotted against.
 GgmlType VecDotType(GgmlType t);
 

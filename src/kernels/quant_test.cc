@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "kernels/blocks.h"
@@ -77,10 +78,16 @@ TEST(QuantTest, BF16Conversions) {
 
 TEST(QuantTest, TypeTables) {
   for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0,
-                     GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K})
+                     GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q4_1,
+                     GgmlType::Q5_1, GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::Q2_K, GgmlType::Q3_K,
+                     GgmlType::TQ1_0, GgmlType::TQ2_0})
     EXPECT_TRUE(IsSupported(t)) << GgmlTypeName(t);
-  for (GgmlType t : {GgmlType::Q4_1, GgmlType::Q8_K, GgmlType::Q2_K, GgmlType::IQ4_XS})
-    EXPECT_FALSE(IsSupported(t)) << GgmlTypeName(t);
+  EXPECT_FALSE(IsSupported(GgmlType::Q8_K));  // activations only
+  for (auto [t, size] : {std::pair{GgmlType::Q4_1, sizeof(BlockQ4_1)}, {GgmlType::Q5_1, sizeof(BlockQ5_1)},
+                         {GgmlType::IQ4_NL, sizeof(BlockIq4Nl)}, {GgmlType::IQ4_XS, sizeof(BlockIq4Xs)},
+                         {GgmlType::Q2_K, sizeof(BlockQ2K)}, {GgmlType::Q3_K, sizeof(BlockQ3K)},
+                         {GgmlType::TQ1_0, sizeof(BlockTq1_0)}, {GgmlType::TQ2_0, sizeof(BlockTq2_0)}})
+    EXPECT_EQ(GgmlTypeInfo(t).type_size, size) << GgmlTypeName(t);
   EXPECT_EQ(VecDotType(GgmlType::F16), GgmlType::F32);
   EXPECT_EQ(VecDotType(GgmlType::BF16), GgmlType::BF16);
   EXPECT_EQ(VecDotType(GgmlType::Q5_0), GgmlType::Q8_0);
@@ -260,13 +267,16 @@ double Rmse(const std::vector<float>& a, const std::vector<float>& b) {
 
 // RMSE of quantize -> dequantize on N(0, 1) data, as a fraction of sigma.
 // Measured: F16 2.1e-4, BF16 1.6e-3, Q8_0 .0053, Q8_K .0068, Q4_0 .080,
-// Q5_0 .039, Q4_K .070, Q5_K .035, Q6_K .017; bounds are ~15% above. (For
+// Q5_0 .039, Q4_K .070, Q5_K .035, Q6_K .017, Q4_1 .069, Q5_1 .033,
+// IQ4_NL .075, IQ4_XS .076, Q2_K .267, Q3_K .142; bounds are ~15% above. (For
 // comparison, a plain max-abs Q4_0 quantizer gives ~.10.)
 TEST(QuantTest, RoundTripRmse) {
   const struct { GgmlType t; double bound; } cases[] = {
       {GgmlType::F16, 2.5e-4},  {GgmlType::BF16, 1.9e-3}, {GgmlType::Q8_0, 0.0062},
       {GgmlType::Q8_K, 0.0080}, {GgmlType::Q4_0, 0.092},  {GgmlType::Q5_0, 0.046},
       {GgmlType::Q4_K, 0.081},  {GgmlType::Q5_K, 0.041},  {GgmlType::Q6_K, 0.020},
+      {GgmlType::Q4_1, 0.080},  {GgmlType::Q5_1, 0.039},  {GgmlType::IQ4_NL, 0.087},
+      {GgmlType::IQ4_XS, 0.088}, {GgmlType::Q2_K, 0.31},  {GgmlType::Q3_K, 0.165},
   };
   const auto x = Gaussian(256 * 64, 7);
   for (const auto& c : cases) {
@@ -280,8 +290,9 @@ TEST(QuantTest, RoundTripRmse) {
 // Zero, constant and heavily skewed blocks must not produce NaNs and must
 // represent the all-zero block exactly.
 TEST(QuantTest, DegenerateBlocks) {
-  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q4_K,
-                     GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q8_K}) {
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K,
+                     GgmlType::Q6_K, GgmlType::Q8_K, GgmlType::Q4_1, GgmlType::Q5_1, GgmlType::IQ4_NL,
+                     GgmlType::IQ4_XS, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::TQ1_0, GgmlType::TQ2_0}) {
     std::vector<float> zero(512, 0.0f);
     for (float v : RoundTrip(t, zero)) ASSERT_EQ(v, 0.0f) << GgmlTypeName(t);
     std::vector<float> skew(512, 3.0f);
@@ -289,7 +300,11 @@ TEST(QuantTest, DegenerateBlocks) {
     for (float v : RoundTrip(t, skew)) ASSERT_TRUE(std::isfinite(v)) << GgmlTypeName(t);
     std::vector<float> pos(512);
     for (size_t i = 0; i < pos.size(); ++i) pos[i] = 1.0f + 0.25f * static_cast<float>(i % 32);
-    EXPECT_LT(Rmse(pos, RoundTrip(t, pos)), 0.4) << GgmlTypeName(t);
+    if (t == GgmlType::TQ1_0 || t == GgmlType::TQ2_0) continue;  // ternary: {-d, 0, d} only
+    // Q2_K's 4 levels must span [0, max] (its min is subtracted, never added),
+    // Q3_K's 8 are symmetric around 0: a ramp of 1..8.75 costs them more.
+    const bool low = t == GgmlType::Q2_K || t == GgmlType::Q3_K;
+    EXPECT_LT(Rmse(pos, RoundTrip(t, pos)), low ? 0.7 : 0.4) << GgmlTypeName(t);
   }
 }
 
@@ -300,7 +315,10 @@ TEST(QuantTest, DegenerateBlocks) {
 TEST(QuantTest, RefVecDotMatchesDequantizedDot) {
   const GgmlType types[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
                             GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0,
-                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
+                            GgmlType::Q4_1, GgmlType::Q5_1, GgmlType::IQ4_NL,
+                            GgmlType::IQ4_XS, GgmlType::Q2_K, GgmlType::Q3_K,
+                            GgmlType::TQ1_0, GgmlType::TQ2_0};
   for (GgmlType t : types) {
     const int64_t block = GgmlTypeInfo(t).block_size;
     const bool k_quant = block == 256;

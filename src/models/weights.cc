@@ -25,9 +25,12 @@ StatusOr<const gguf::TensorInfo*> Weights::Find(const std::string& name, const s
     return Status::InvalidArgument(f_.path() + ": tensor '" + name + "' has shape " + t->ShapeString() +
                                    ", expected " + Shape(ne));
   if (!kernels::IsSupported(t->type)) {
+    std::string supported;
+    for (int id = 0; id < 64; ++id)
+      if (kernels::IsSupported(static_cast<GgmlType>(id)))
+        supported += (supported.empty() ? "" : ", ") + GgmlTypeName(static_cast<GgmlType>(id));
     return Status::Unimplemented(f_.path() + ": tensor '" + name + "' has type " + GgmlTypeName(t->type) +
-                                 ", which r1.cpp does not support (supported: F32, F16, BF16, Q8_0, Q4_0, "
-                                 "Q5_0, Q4_K, Q5_K, Q6_K)");
+                                 ", which r1.cpp does not support (supported: " + supported + ")");
   }
   bytes_ += t->nbytes;
   return t;

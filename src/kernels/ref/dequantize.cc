@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/blocks.h"
+#include "kernels/iq_tables.h"
 #include "kernels/quant.h"
 #include "kernels/ref/ref_kernels.h"
 
@@ -89,6 +90,91 @@ void DequantQ6K(const BlockQ6K* b, float* y, int64_t nb) {
   }
 }
 
+void DequantQ4_1(const BlockQ4_1* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, y += kQK0) {
+    const float d = F16ToF32(b[i].d), m = F16ToF32(b[i].m);
+    for (int j = 0; j < kQK0 / 2; ++j) {
+      y[j] = d * static_cast<float>(b[i].qs[j] & 15) + m;
+      y[j + 16] = d * static_cast<float>(b[i].qs[j] >> 4) + m;
+    }
+  }
+}
+
+void DequantQ5_1(const BlockQ5_1* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, y += kQK0) {
+    const float d = F16ToF32(b[i].d), m = F16ToF32(b[i].m);
+    uint32_t qh;
+    std::memcpy(&qh, b[i].qh, 4);
+    for (int j = 0; j < kQK0 / 2; ++j) {
+      const int lo = (b[i].qs[j] & 15) | static_cast<int>((qh >> j) & 1) << 4;
+      const int hi = (b[i].qs[j] >> 4) | static_cast<int>((qh >> (j + 16)) & 1) << 4;
+      y[j] = d * static_cast<float>(lo) + m;
+      y[j + 16] = d * static_cast<float>(hi) + m;
+    }
+  }
+}
+
+void DequantIq4Nl(const BlockIq4Nl* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, y += kQK0) {
+    const float d = F16ToF32(b[i].d);
+    for (int j = 0; j < kQK0 / 2; ++j) {
+      y[j] = d * static_cast<float>(kIq4nlValues[b[i].qs[j] & 15]);
+      y[j + 16] = d * static_cast<float>(kIq4nlValues[b[i].qs[j] >> 4]);
+    }
+  }
+}
+
+void DequantIq4Xs(const BlockIq4Xs* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = F16ToF32(b[i].d);
+    for (int s = 0; s < 8; ++s, y += 32) {
+      const float dl = d * static_cast<float>(ScaleIq4Xs(b[i], s) - 32);
+      const uint8_t* q = b[i].qs + 16 * s;
+      for (int j = 0; j < 16; ++j) {
+        y[j] = dl * static_cast<float>(kIq4nlValues[q[j] & 15]);
+        y[j + 16] = dl * static_cast<float>(kIq4nlValues[q[j] >> 4]);
+      }
+    }
+  }
+}
+
+void DequantQ2K(const BlockQ2K* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, y += kQK) {
+    const float d = F16ToF32(b[i].d), dmin = F16ToF32(b[i].dmin);
+    for (int e = 0; e < kQK; ++e) {
+      const uint8_t sc = b[i].scales[e / 16];
+      y[e] = d * static_cast<float>(sc & 15) * static_cast<float>(Code2K(b[i].qs, e)) -
+             dmin * static_cast<float>(sc >> 4);
+    }
+  }
+}
+
+void DequantQ3K(const BlockQ3K* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, y += kQK) {
+    const float d = F16ToF32(b[i].d);
+    int8_t sc[16];
+    UnpackScalesQ3K(b[i].scales, sc);
+    for (int e = 0; e < kQK; ++e) {
+      const int u = Code3K(b[i], e);
+      y[e] = d * static_cast<float>(sc[e / 16]) * static_cast<float>(u - 4);
+    }
+  }
+}
+
+void DequantTq2_0(const BlockTq2_0* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, y += kQK) {
+    const float d = F16ToF32(b[i].d);
+    for (int e = 0; e < kQK; ++e) y[e] = static_cast<float>(Code2K(b[i].qs, e) - 1) * d;
+  }
+}
+
+void DequantTq1_0(const BlockTq1_0* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, y += kQK) {
+    const float d = F16ToF32(b[i].d);
+    for (int e = 0; e < kQK; ++e) y[e] = static_cast<float>(TritTq1Element(b[i], e) - 1) * d;
+  }
+}
+
 void DequantQ8K(const BlockQ8K* b, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i, y += kQK)
     for (int j = 0; j < kQK; ++j) y[j] = b[i].d * static_cast<float>(b[i].qs[j]);
@@ -121,6 +207,14 @@ bool DequantizeRow(GgmlType t, const void* src, float* dst, int64_t n) {
       DequantQ45K<true>(static_cast<const BlockQ5K*>(src), dst, n / kQK);
       return true;
     case GgmlType::Q6_K: DequantQ6K(static_cast<const BlockQ6K*>(src), dst, n / kQK); return true;
+    case GgmlType::Q4_1: DequantQ4_1(static_cast<const BlockQ4_1*>(src), dst, n / kQK0); return true;
+    case GgmlType::Q5_1: DequantQ5_1(static_cast<const BlockQ5_1*>(src), dst, n / kQK0); return true;
+    case GgmlType::IQ4_NL: DequantIq4Nl(static_cast<const BlockIq4Nl*>(src), dst, n / kQK0); return true;
+    case GgmlType::IQ4_XS: DequantIq4Xs(static_cast<const BlockIq4Xs*>(src), dst, n / kQK); return true;
+    case GgmlType::Q2_K: DequantQ2K(static_cast<const BlockQ2K*>(src), dst, n / kQK); return true;
+    case GgmlType::Q3_K: DequantQ3K(static_cast<const BlockQ3K*>(src), dst, n / kQK); return true;
+    case GgmlType::TQ1_0: DequantTq1_0(static_cast<const BlockTq1_0*>(src), dst, n / kQK); return true;
+    case GgmlType::TQ2_0: DequantTq2_0(static_cast<const BlockTq2_0*>(src), dst, n / kQK); return true;
     case GgmlType::Q8_K: DequantQ8K(static_cast<const BlockQ8K*>(src), dst, n / kQK); return true;
     default: return false;
   }

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "kernels/blocks.h"
+#include "kernels/iq_tables.h"
 #include "kernels/quant.h"
 #include "kernels/ref/ref_kernels.h"
 
@@ -149,6 +150,132 @@ float DotQ6K(int64_t n, const void* w, const void* x) {
   return sum;
 }
 
+// Q4_1 / Q5_1: y = d * q + m with unsigned codes, so a block contributes
+// d_w * d_x * sum(q * x) + m_w * d_x * sum(x).
+template <bool kFive, typename Block>
+float DotQ45_1(int64_t n, const void* w, const void* x) {
+  const auto* a = static_cast<const Block*>(w);
+  const auto* b = static_cast<const BlockQ8_0*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK0; ++i) {
+    uint32_t qh = 0;
+    if constexpr (kFive) std::memcpy(&qh, a[i].qh, 4);
+    int isum = 0, xsum = 0;
+    for (int j = 0; j < 16; ++j) {
+      const int lo = (a[i].qs[j] & 15) | static_cast<int>((qh >> j) & 1) << 4;
+      const int hi = (a[i].qs[j] >> 4) | static_cast<int>((qh >> (j + 16)) & 1) << 4;
+      isum += lo * b[i].qs[j] + hi * b[i].qs[j + 16];
+      xsum += b[i].qs[j] + b[i].qs[j + 16];
+    }
+    const float dx = F16ToF32(b[i].d);
+    sum = std::fma(F16ToF32(a[i].d) * dx, static_cast<float>(isum), sum);
+    sum = std::fma(F16ToF32(a[i].m) * dx, static_cast<float>(xsum), sum);
+  }
+  return sum;
+}
+
+float DotIq4Nl(int64_t n, const void* w, const void* x) {
+  const auto* a = static_cast<const BlockIq4Nl*>(w);
+  const auto* b = static_cast<const BlockQ8_0*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK0; ++i) {
+    int isum = 0;
+    for (int j = 0; j < 16; ++j) {
+      isum += kIq4nlValues[a[i].qs[j] & 15] * b[i].qs[j];
+      isum += kIq4nlValues[a[i].qs[j] >> 4] * b[i].qs[j + 16];
+    }
+    sum = std::fma(F16ToF32(a[i].d) * F16ToF32(b[i].d), static_cast<float>(isum), sum);
+  }
+  return sum;
+}
+
+// The 256-element types below: one integer total per super-block, folded as
+// sum = fma(d_w * d_x, isum, sum) [then fma(-dmin_w * d_x, imins, sum)].
+
+float DotIq4Xs(int64_t n, const void* w, const void* x) {
+  const auto* a = static_cast<const BlockIq4Xs*>(w);
+  const auto* b = static_cast<const BlockQ8K*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int isum = 0;
+    for (int s = 0; s < 8; ++s) {
+      const uint8_t* q = a[i].qs + 16 * s;
+      const int8_t* y = b[i].qs + 32 * s;
+      int sub = 0;
+      for (int j = 0; j < 16; ++j) sub += kIq4nlValues[q[j] & 15] * y[j] + kIq4nlValues[q[j] >> 4] * y[j + 16];
+      isum += (ScaleIq4Xs(a[i], s) - 32) * sub;
+    }
+    sum = std::fma(F16ToF32(a[i].d) * b[i].d, static_cast<float>(isum), sum);
+  }
+  return sum;
+}
+
+float DotQ2K(int64_t n, const void* w, const void* x) {
+  const auto* a = static_cast<const BlockQ2K*>(w);
+  const auto* b = static_cast<const BlockQ8K*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int isum = 0, imins = 0;
+    for (int k = 0; k < 16; ++k) {
+      int sub = 0;
+      for (int l = 0; l < 16; ++l) sub += Code2K(a[i].qs, 16 * k + l) * b[i].qs[16 * k + l];
+      isum += (a[i].scales[k] & 15) * sub;
+      imins += (a[i].scales[k] >> 4) * b[i].bsums[k];
+    }
+    const float dd = F16ToF32(a[i].d) * b[i].d;
+    const float dm = F16ToF32(a[i].dmin) * b[i].d;
+    sum = std::fma(dd, static_cast<float>(isum), sum);
+    sum = std::fma(-dm, static_cast<float>(imins), sum);
+  }
+  return sum;
+}
+
+float DotQ3K(int64_t n, const void* w, const void* x) {
+  const auto* a = static_cast<const BlockQ3K*>(w);
+  const auto* b = static_cast<const BlockQ8K*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int8_t sc[16];
+    UnpackScalesQ3K(a[i].scales, sc);
+    int isum = 0;
+    for (int k = 0; k < 16; ++k) {
+      int sub = 0;
+      for (int l = 0; l < 16; ++l) {
+        const int e = 16 * k + l;
+        const int u = Code3K(a[i], e);
+        sub += (u - 4) * b[i].qs[e];
+      }
+      isum += sc[k] * sub;
+    }
+    sum = std::fma(F16ToF32(a[i].d) * b[i].d, static_cast<float>(isum), sum);
+  }
+  return sum;
+}
+
+float DotTq2_0(int64_t n, const void* w, const void* x) {
+  const auto* a = static_cast<const BlockTq2_0*>(w);
+  const auto* b = static_cast<const BlockQ8K*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int isum = 0;
+    for (int e = 0; e < kQK; ++e) isum += (Code2K(a[i].qs, e) - 1) * b[i].qs[e];
+    sum = std::fma(F16ToF32(a[i].d) * b[i].d, static_cast<float>(isum), sum);
+  }
+  return sum;
+}
+
+float DotTq1_0(int64_t n, const void* w, const void* x) {
+  const auto* a = static_cast<const BlockTq1_0*>(w);
+  const auto* b = static_cast<const BlockQ8K*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int isum = 0;
+    for (int e = 0; e < kQK; ++e) isum += (TritTq1Element(a[i], e) - 1) * b[i].qs[e];
+    sum = std::fma(F16ToF32(a[i].d) * b[i].d, static_cast<float>(isum), sum);
+  }
+  return sum;
+}
+
 // The reference multi-row forms are literally repeated single dots.
 template <VecDotFn kDot>
 void Dot4(int64_t n, const void* w, size_t w_row_bytes, const void* x, float* out4) {
@@ -178,6 +305,14 @@ DotKernels Kernels(GgmlType t) {
     case GgmlType::Q4_K: return Make<DotQ45K<false, BlockQ4K>>();
     case GgmlType::Q5_K: return Make<DotQ45K<true, BlockQ5K>>();
     case GgmlType::Q6_K: return Make<DotQ6K>();
+    case GgmlType::Q4_1: return Make<DotQ45_1<false, BlockQ4_1>>();
+    case GgmlType::Q5_1: return Make<DotQ45_1<true, BlockQ5_1>>();
+    case GgmlType::IQ4_NL: return Make<DotIq4Nl>();
+    case GgmlType::IQ4_XS: return Make<DotIq4Xs>();
+    case GgmlType::Q2_K: return Make<DotQ2K>();
+    case GgmlType::Q3_K: return Make<DotQ3K>();
+    case GgmlType::TQ1_0: return Make<DotTq1_0>();
+    case GgmlType::TQ2_0: return Make<DotTq2_0>();
     default: return {};
   }
 }

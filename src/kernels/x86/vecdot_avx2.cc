@@ -1,5 +1,5 @@
 // AVX2 + FMA + F16C dot kernels for the float types and the 32-element block
-// formats (Q8_0, Q4_0, Q5_0 against Q8_0 activations).
+// formats (Q8_0, Q4_0, Q5_0, IQ4_NL against Q8_0 activations).
 //
 // Block formats: each block's 32 weight codes are decoded to signed bytes and
 // dotted with the activation codes exactly (int32 lanes), then folded into a
@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "kernels/blocks.h"
+#include "kernels/iq_tables.h"
 #include "kernels/x86/simd_avx2.h"
 #include "kernels/x86/x86_kernels.h"
 
@@ -101,6 +102,15 @@ struct DecodeQ5_0 {
     h = _mm256_cmpeq_epi8(_mm256_and_si256(h, bit), bit);
     const __m256i q = _mm256_or_si256(Nibbles(b.qs), _mm256_and_si256(h, _mm256_set1_epi8(16)));
     return _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+  }
+};
+
+struct DecodeIq4Nl {
+  using Block = BlockIq4Nl;
+  static R1_INLINE __m256i Codes(const Block& b) {
+    const __m256i table =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+    return _mm256_shuffle_epi8(table, Nibbles(b.qs));
   }
 };
 
@@ -224,6 +234,7 @@ DotKernels Avx2Kernels(GgmlType t) {
     case GgmlType::Q8_0: return MakeKernels<Kernel32<DecodeQ8_0>>();
     case GgmlType::Q4_0: return MakeKernels<Kernel32<DecodeQ4_0>>();
     case GgmlType::Q5_0: return MakeKernels<Kernel32<DecodeQ5_0>>();
+    case GgmlType::IQ4_NL: return MakeKernels<Kernel32<DecodeIq4Nl>>();
     default: return {};
   }
 }

@@ -27,7 +27,10 @@ namespace {
 
 constexpr GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
                                GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0,
-                               GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+                               GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
+                               GgmlType::Q4_1, GgmlType::Q5_1, GgmlType::IQ4_NL,
+                               GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS,
+                               GgmlType::TQ1_0, GgmlType::TQ2_0};
 
 bool IsKQuant(GgmlType t) { return GgmlTypeInfo(t).block_size == kQK; }
 
@@ -75,6 +78,23 @@ void FixScales(GgmlType t, uint8_t* row, int64_t n, std::mt19937& rng) {
         reinterpret_cast<BlockQ5K*>(row)[i].dmin = half();
         break;
       case GgmlType::Q6_K: reinterpret_cast<BlockQ6K*>(row)[i].d = half(); break;
+      case GgmlType::Q4_1:
+        reinterpret_cast<BlockQ4_1*>(row)[i].d = half();
+        reinterpret_cast<BlockQ4_1*>(row)[i].m = half();
+        break;
+      case GgmlType::Q5_1:
+        reinterpret_cast<BlockQ5_1*>(row)[i].d = half();
+        reinterpret_cast<BlockQ5_1*>(row)[i].m = half();
+        break;
+      case GgmlType::IQ4_NL: reinterpret_cast<BlockIq4Nl*>(row)[i].d = half(); break;
+      case GgmlType::IQ4_XS: reinterpret_cast<BlockIq4Xs*>(row)[i].d = half(); break;
+      case GgmlType::Q2_K:
+        reinterpret_cast<BlockQ2K*>(row)[i].d = half();
+        reinterpret_cast<BlockQ2K*>(row)[i].dmin = half();
+        break;
+      case GgmlType::Q3_K: reinterpret_cast<BlockQ3K*>(row)[i].d = half(); break;
+      case GgmlType::TQ1_0: reinterpret_cast<BlockTq1_0*>(row)[i].d = half(); break;
+      case GgmlType::TQ2_0: reinterpret_cast<BlockTq2_0*>(row)[i].d = half(); break;
       default: break;
     }
   }

@@ -19,12 +19,9 @@ using gguf::Value;
 using Rng = SyntheticRng;
 
 GgmlType WithFallback(GgmlType t, int64_t k) {
-  if (k % 256 == 0) return t;
-  switch (t) {
-    case GgmlType::Q4_K: case GgmlType::Q5_K: return GgmlType::Q5_0;
-    case GgmlType::Q6_K: return GgmlType::Q8_0;
-    default: return t;
-  }
+  if (k % GgmlTypeInfo(t).block_size == 0) return t;
+  const GgmlType f = kernels::RowFallbackType(t);
+  return k % GgmlTypeInfo(f).block_size == 0 ? f : GgmlType::F32;
 }
 
 class Builder {
@@ -96,15 +93,18 @@ Status ParseSyntheticWeightType(const std::string& name, GgmlType* type, bool* q
   for (char c : name) t += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   *q4_k_m = t == "Q4_K_M";
   if (*q4_k_m) return Status::Ok();
-  for (GgmlType g : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0,
-                     GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
+  std::string known;
+  for (int id = 0; id < 64; ++id) {
+    const auto g = static_cast<GgmlType>(id);
+    if (!kernels::IsSupported(g)) continue;
     if (GgmlTypeName(g) == t) {
       *type = g;
       return Status::Ok();
     }
+    for (char c : GgmlTypeName(g)) known += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    known += ", ";
   }
-  return Status::InvalidArgument("unknown weight type '" + name + "' (f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, "
-                                 "q5_k, q6_k, q4_k_m)");
+  return Status::InvalidArgument("unknown weight type '" + name + "' (" + known + "q4_k_m)");
 }
 
 SyntheticSpec SyntheticSpec::Qwen15B() {

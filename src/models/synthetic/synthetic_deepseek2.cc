@@ -28,9 +28,8 @@ using Rng = SyntheticRng;
 // block types to F16, then F32.
 GgmlType Fit(GgmlType t, int64_t k) {
   if (k % GgmlTypeInfo(t).block_size == 0) return t;
-  if (t == GgmlType::Q4_K || t == GgmlType::Q5_K) return Fit(GgmlType::Q5_0, k);
-  if (t == GgmlType::Q6_K) return Fit(GgmlType::Q8_0, k);
-  return GgmlType::F32;
+  const GgmlType f = kernels::RowFallbackType(t);
+  return f != t ? Fit(f, k) : GgmlType::F32;
 }
 
 struct Tensor {
