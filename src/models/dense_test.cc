@@ -38,6 +38,10 @@ std::vector<Case> AllCases() {
       v.push_back({arch, t, false});
     v.push_back({arch, GgmlType::Q4_K, true});
   }
+  // The types of the downloaded low-bit mixes, on the distills' main arch.
+  for (GgmlType t : {GgmlType::Q4_1, GgmlType::Q5_1, GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::Q2_K,
+                     GgmlType::Q3_K, GgmlType::TQ1_0, GgmlType::TQ2_0})
+    v.push_back({"qwen2", t, false});
   return v;
 }
 

@@ -31,6 +31,28 @@ Block layouts (bytes):
           y[l+64] = d*sc[is+4]*((ql[l]    >> 4  | ((qh[l]>>4)&3)<<4) - 32)
           y[l+96] = d*sc[is+6]*((ql[l+32] >> 4  | ((qh[l]>>6)&3)<<4) - 32)
   BF16: upper 16 bits of an IEEE float32.
+  Q4_1 (32 el, 20 B): f16 d | f16 m | u8 qs[16]
+        y[j] = d*(qs[j] & 0xF) + m, y[j+16] = d*(qs[j] >> 4) + m
+  Q5_1 (32 el, 24 B): f16 d | f16 m | u32 qh | u8 qs[16]   (Q5_0's bits, + m, no bias)
+  IQ4_NL (32 el, 18 B): f16 d | u8 qs[16]; as Q4_0 with the nibble indexing
+        KVALUES_IQ4NL instead of (nibble - 8).
+  IQ4_XS (256 el, 136 B): f16 d | u16 scales_h | u8 scales_l[4] | u8 qs[128]
+        sub-block ib (32 el): ls = (scales_l[ib//2] >> 4*(ib%2)) & 0xF | ((scales_h >> 2ib) & 3) << 4
+        dl = d*(ls - 32); qs[16ib:16ib+16] as IQ4_NL.
+  Q2_K (256 el, 84 B): u8 scales[16] | u8 qs[64] | f16 d | f16 dmin
+        for half n (128 el, q = qs[32n:32n+32]), shift j in 0..3 (32 el):
+          element 128n + 32j + l has code (q[l] >> 2j) & 3 and scale byte
+          sc = scales[8n + 2j + l//16]: y = d*(sc & 0xF)*code - dmin*(sc >> 4)
+  Q3_K (256 el, 110 B): u8 hmask[32] | u8 qs[64] | u8 scales[12] | f16 d
+        codes as Q2_K; element e's high bit is bit (e // 32) of hmask[e % 32];
+        value = code - (0 if high bit else 4). 16 six-bit scales: low 4 bits
+        nibble (s // 8) of scales[s % 8], top 2 bits (scales[8 + s%4] >> 2(s//4)) & 3;
+        y = d*(scale - 32)*value, scale of element e = e // 16.
+  TQ2_0 (256 el, 66 B): u8 qs[64] | f16 d; codes as Q2_K, y = d*(code - 1).
+  TQ1_0 (256 el, 54 B): u8 qs[48] | u8 qh[4] | f16 d; trit n of byte b is
+        (((b * 3^n) & 0xFF) * 3) >> 8. Elements 32n + m (n < 5, m < 32): trit n
+        of qs[m]; 160 + 16n + m (n < 5, m < 16): trit n of qs[32 + m];
+        240 + 4n + j (n < 4, j < 4): trit n of qh[j]. y = d*(trit - 1).
 """
 import numpy as np
 
@@ -154,8 +176,106 @@ def deq_q6_k(raw, n):
     return y.reshape(-1)
 
 
+KVALUES_IQ4NL = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113],
+                         np.float64)
+
+
+def deq_q4_1(raw, n):
+    b = _blocks(raw, n, 32, 20)
+    d, m = _f16(b[:, 0:2]), _f16(b[:, 2:4])
+    qs = b[:, 4:20]
+    q = np.concatenate([qs & 0xF, qs >> 4], axis=1).astype(np.float64)
+    return (d[:, None] * q + m[:, None]).reshape(-1)
+
+
+def deq_q5_1(raw, n):
+    b = _blocks(raw, n, 32, 24)
+    d, m = _f16(b[:, 0:2]), _f16(b[:, 2:4])
+    qh = np.ascontiguousarray(b[:, 4:8]).view("<u4")[:, 0]
+    qs = b[:, 8:24].astype(np.uint32)
+    j = np.arange(16, dtype=np.uint32)
+    lo = (qs & 0xF) | (((qh[:, None] >> j) & 1) << 4)
+    hi = (qs >> 4) | (((qh[:, None] >> (j + 16)) & 1) << 4)
+    q = np.concatenate([lo, hi], axis=1).astype(np.float64)
+    return (d[:, None] * q + m[:, None]).reshape(-1)
+
+
+def deq_iq4_nl(raw, n):
+    b = _blocks(raw, n, 32, 18)
+    d = _f16(b[:, 0:2])
+    qs = b[:, 2:18]
+    q = KVALUES_IQ4NL[np.concatenate([qs & 0xF, qs >> 4], axis=1)]
+    return (d[:, None] * q).reshape(-1)
+
+
+def deq_iq4_xs(raw, n):
+    b = _blocks(raw, n, QK_K, 136)
+    d = _f16(b[:, 0:2])
+    sh = np.ascontiguousarray(b[:, 2:4]).view("<u2")[:, 0].astype(np.int64)
+    sl = b[:, 4:8].astype(np.int64)
+    ib = np.arange(8)
+    ls = ((sl[:, ib // 2] >> (4 * (ib % 2))) & 0xF) | (((sh[:, None] >> (2 * ib)) & 3) << 4)
+    qs = b[:, 8:136].reshape(-1, 8, 16)
+    q = KVALUES_IQ4NL[np.concatenate([qs & 0xF, qs >> 4], axis=2)]         # (nb, 8, 32)
+    return ((d[:, None] * (ls - 32))[:, :, None] * q).reshape(-1)
+
+
+def _codes2(qs):
+    """(nb, 64) uint8 -> (nb, 256) 2-bit codes in element order (Q2_K layout)."""
+    q = qs.reshape(-1, 2, 1, 32).astype(np.int64)                           # (nb, half, 1, l)
+    shift = 2 * np.arange(4).reshape(1, 1, 4, 1)
+    return ((q >> shift) & 3).reshape(-1, QK_K)
+
+
+def deq_q2_k(raw, n):
+    b = _blocks(raw, n, QK_K, 84)
+    sc = b[:, 0:16].astype(np.int64)
+    code = _codes2(b[:, 16:80]).reshape(-1, 16, 16).astype(np.float64)
+    d, dmin = _f16(b[:, 80:82]), _f16(b[:, 82:84])
+    y = (d[:, None] * (sc & 0xF))[:, :, None] * code - (dmin[:, None] * (sc >> 4))[:, :, None]
+    return y.reshape(-1)
+
+
+def deq_q3_k(raw, n):
+    b = _blocks(raw, n, QK_K, 110)
+    hmask = b[:, 0:32].astype(np.int64)
+    code = _codes2(b[:, 32:96])
+    s = b[:, 96:108].astype(np.int64)
+    d = _f16(b[:, 108:110])
+    e = np.arange(QK_K)
+    high = (hmask[:, e % 32] >> (e // 32)) & 1
+    value = (code - np.where(high == 1, 0, 4)).astype(np.float64)
+    k = np.arange(16)
+    low4 = np.where(k < 8, s[:, k % 8] & 0xF, s[:, k % 8] >> 4)
+    top2 = (s[:, 8 + k % 4] >> (2 * (k // 4))) & 3
+    scale = (low4 | (top2 << 4)) - 32                                       # (nb, 16)
+    y = (d[:, None] * scale)[:, :, None] * value.reshape(-1, 16, 16)
+    return y.reshape(-1)
+
+
+def deq_tq2_0(raw, n):
+    b = _blocks(raw, n, QK_K, 66)
+    d = _f16(b[:, 64:66])
+    return (d[:, None] * (_codes2(b[:, 0:64]) - 1)).reshape(-1)
+
+
+def _trit(byte, t):
+    return ((((byte.astype(np.int64) * 3 ** t) & 0xFF) * 3) >> 8)
+
+
+def deq_tq1_0(raw, n):
+    b = _blocks(raw, n, QK_K, 54)
+    d = _f16(b[:, 52:54])
+    parts = [_trit(b[:, 0:32], t) for t in range(5)]
+    parts += [_trit(b[:, 32:48], t) for t in range(5)]
+    parts += [_trit(b[:, 48:52], t) for t in range(4)]
+    trits = np.concatenate(parts, axis=1)
+    return (d[:, None] * (trits - 1)).reshape(-1)
+
+
 _DEQ = {0: deq_f32, 1: deq_f16, 30: deq_bf16, 8: deq_q8_0, 2: deq_q4_0, 6: deq_q5_0,
-        12: deq_q4_k, 13: deq_q5_k, 14: deq_q6_k}
+        12: deq_q4_k, 13: deq_q5_k, 14: deq_q6_k, 3: deq_q4_1, 7: deq_q5_1, 20: deq_iq4_nl,
+        23: deq_iq4_xs, 10: deq_q2_k, 11: deq_q3_k, 34: deq_tq1_0, 35: deq_tq2_0}
 
 
 def dequantize(raw, ggml_type, n_elements):
