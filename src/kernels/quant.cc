@@ -116,6 +116,19 @@ bool IsSupported(GgmlType t) {
   }
 }
 
+bool CanQuantize(GgmlType t) {
+  switch (t) {
+    case GgmlType::IQ1_S:
+    case GgmlType::IQ1_M:
+    case GgmlType::IQ2_XXS:
+    case GgmlType::IQ2_XS:
+    case GgmlType::IQ2_S:
+    case GgmlType::IQ3_XXS:
+    case GgmlType::IQ3_S: return false;
+    default: return IsSupported(t);
+  }
+}
+
 GgmlType RowFallbackType(GgmlType t) {
   switch (t) {
     case GgmlType::Q2_K:

@@ -28,6 +28,12 @@ namespace r1::kernels {
 // True if `t` can be used as a weight type by the matmul kernels.
 bool IsSupported(GgmlType t);
 
+// True if Quantize can produce `t` as a weight type: every IsSupported type
+// except the IQ1/IQ2/IQ3 codebook types, which r1 computes with but does not
+// make (their quantizers search codebook neighbourhoods with an importance
+// matrix; llama.cpp's llama-quantize makes them).
+bool CanQuantize(GgmlType t);
+
 // The type llama.cpp's quantizer substitutes for `t` when a row's length is not
 // a multiple of t's 256-element super-block (Q4_K -> Q5_0, Q6_K -> Q8_0,
 // IQ4_XS -> IQ4_NL, ...); `t` itself for the 32-element and float types.

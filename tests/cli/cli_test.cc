@@ -154,6 +154,51 @@ TEST(Cli, SplitFilesLoadAndMergeBack) {
   Sh("mv " + prefix + "-2.moved " + prefix + "-00002-of-00003.gguf");
 }
 
+// r1 quantize of an F32 file into the Q4_K_M mix gives exactly the file
+// `r1 gen --type q4_k_m` makes from the same weights (one recipe, one
+// quantizer); overrides, the requantize refusal and the IQ refusal.
+TEST(Cli, QuantizeMatchesTheRecipeAndRefusesClearly) {
+  const std::string d = Dir();
+  Sh("mkdir -p " + d);
+  const std::string f32 = d + "/cli_q_f32.gguf", gen = d + "/cli_q_gen.gguf", q = d + "/cli_q_q4km.gguf";
+  ASSERT_EQ(Sh(Bin() + " gen --size small --type f32 --seed 3 -o " + f32).code, 0);
+  ASSERT_EQ(Sh(Bin() + " gen --size small --type q4_k_m --seed 3 -o " + gen).code, 0);
+  Result r = Sh(Bin() + " quantize " + f32 + " " + q + " q4_k_m");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("Q6_K"), std::string::npos) << r.out;
+  const std::string a = d + "/cli_q_a.bin", b = d + "/cli_q_b.bin";
+  ASSERT_EQ(Sh(Bin() + " logits -m " + gen + " --tokens 1,2,3,4,5 --out " + a).code, 0);
+  ASSERT_EQ(Sh(Bin() + " logits -m " + q + " --tokens 1,2,3,4,5 --out " + b).code, 0);
+  EXPECT_EQ(Sh("cmp " + a + " " + b).code, 0) << "r1 quantize and r1 gen disagree on Q4_K_M";
+  r = Sh(Bin() + " inspect " + q);
+  EXPECT_NE(r.out.find("general.file_type                                u32    15"), std::string::npos) << r.out;
+
+  // Overrides by pattern, first match wins; the rest follows the mix.
+  const std::string ov = d + "/cli_q_ov.gguf";
+  r = Sh(Bin() + " quantize " + f32 + " " + ov + " q3_k_m --tensor-type 'ffn_(up|gate)=q2_k' --tensor-type "
+         "'ffn_.*=iq4_xs' --token-embedding-type q8_0");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = Sh(Bin() + " inspect " + ov);
+  for (const char* want : {"blk.1.ffn_up.weight                      Q2_K", "blk.1.ffn_down.weight                    IQ4_XS",
+                           "token_embd.weight                        Q8_0", "blk.1.attn_q.weight                      Q3_K",
+                           "blk.0.attn_v.weight                      Q5_K"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+  ASSERT_EQ(Sh(Bin() + " logits -m " + ov + " --tokens 1,2,3 --out " + a).code, 0);
+
+  r = Sh(Bin() + " quantize " + q + " " + d + "/cli_q_x.gguf q4_0");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("is already Q4_K"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--allow-requantize"), std::string::npos) << r.out;
+  r = Sh(Bin() + " quantize " + q + " " + d + "/cli_q_x.gguf q4_0 --allow-requantize");
+  EXPECT_EQ(r.code, 0) << r.out;
+  r = Sh(Bin() + " quantize " + f32 + " " + d + "/cli_q_x.gguf q4_k_q");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("unknown quantization type 'q4_k_q'"), std::string::npos) << r.out;
+  r = Sh(Bin() + " quantize " + f32 + " " + d + "/cli_q_x.gguf q4_0 --tensor-type 'ffn_(=q2_k'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("bad pattern"), std::string::npos) << r.out;
+}
+
 }  // namespace
 
 // Issue 20's CLI reproducers: each is a clean error in bounded time.

@@ -270,5 +270,39 @@ TEST(TrainedSpec, GreedyOutputIsUnchangedAndDraftsAreAccepted) {
   }
 }
 
+// r1 convert of the Hugging Face directories `r1 gen --trained r1-tiny`
+// writes (BF16, and DeepSeek's FP8 layout with 128x128 block scales): every
+// tensor checked against the directory by the independent reader
+// tests/ref/hf_check.py, the chat template rendered identically from the
+// directory and the GGUF, and a --type mix that loads and runs.
+TEST(TrainedConvert, HfDirectoriesConvertExactly) {
+  if (Bin().empty()) R1_SKIP_OR_FAIL("R1_BIN not set");
+  if (!testing::HaveNumpyReference()) R1_SKIP_OR_FAIL("python3 with numpy not available");
+  const std::string d = std::string(R1_BINARY_DIR) + "/testmodels";
+  auto sh = [](const std::string& cmd) { return std::system((cmd + " >>" + std::string(R1_BINARY_DIR) + "/testmodels/convert_test.log 2>&1").c_str()); };
+  ASSERT_EQ(std::system(("mkdir -p " + d).c_str()), 0);
+  {
+    std::ofstream m(d + "/convert_msgs.json");
+    m << R"([{"role":"system","content":"Be brief."},{"role":"user","content":"2+2?"}])";
+  }
+  for (bool fp8 : {false, true}) {
+    SCOPED_TRACE(fp8 ? "fp8" : "bf16");
+    const std::string dir = d + (fp8 ? "/hf_r1_tiny_fp8" : "/hf_r1_tiny");
+    const std::string gguf = dir + ".gguf";
+    ASSERT_EQ(sh("rm -rf " + dir + " && " + Bin() + " gen --trained r1-tiny -o " + dir + (fp8 ? " --fp8" : "")), 0)
+        << "see testmodels/convert_test.log";
+    ASSERT_EQ(sh(Bin() + " convert " + dir + " -o " + gguf), 0);
+    EXPECT_EQ(sh(std::string(R1_PYTHON) + " " + R1_SOURCE_DIR + "/tests/ref/hf_check.py " + dir + " " + gguf), 0)
+        << "hf_check.py found a mismatch; see testmodels/convert_test.log";
+    const std::string t1 = dir + ".tpl_gguf.txt", t2 = dir + ".tpl_dir.txt";
+    ASSERT_EQ(sh(Bin() + " template -m " + gguf + " --messages " + d + "/convert_msgs.json --add-generation-prompt > " + t1), 0);
+    ASSERT_EQ(sh(Bin() + " template --tokenizer " + dir + " --messages " + d + "/convert_msgs.json --add-generation-prompt > " + t2), 0);
+    EXPECT_EQ(sh("cmp " + t1 + " " + t2), 0) << "the template renders differently from the GGUF";
+    const std::string q = dir + ".q4_k_m.gguf";
+    ASSERT_EQ(sh(Bin() + " convert " + dir + " -o " + q + " --type q4_k_m"), 0);
+    EXPECT_EQ(sh(Bin() + " logits -m " + q + " --tokens 1,2,3 --out " + q + ".bin"), 0);
+  }
+}
+
 }  // namespace
 }  // namespace r1

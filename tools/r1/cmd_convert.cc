@@ -24,6 +24,7 @@
 #include "hf_export.h"
 #include "kernels/quant.h"
 #include "models/hf_names.h"
+#include "models/quant_recipe.h"
 #include "safetensors/safetensors.h"
 #include "tokenizer/hf_to_gguf.h"
 
@@ -146,12 +147,6 @@ Status SetHyperparameters(const json& cfg, const std::string& arch, int n_nextn,
   return Status::Ok();
 }
 
-r1::GgmlType TypeFor(const std::string& name, const std::vector<int64_t>& ne, r1::GgmlType want) {
-  if (ne.size() == 1 || name.ends_with(".bias") || name.find("norm") != std::string::npos) return r1::GgmlType::F32;
-  if (ne[0] % r1::GgmlTypeInfo(static_cast<uint32_t>(want)).block_size != 0) return r1::GgmlType::F16;
-  return want;
-}
-
 int Run(const Options& o) {
   auto cfg_text = r1::cli::ReadFile(o.dir + "/config.json");
   if (!cfg_text.ok()) return r1::cli::Fail(cfg_text.status());
@@ -220,24 +215,25 @@ int Run(const Options& o) {
   }
   const int n_nextn = arch == "deepseek2" && max_layer >= n_main ? max_layer - n_main + 1 : 0;
 
-  // The output type.
-  static const std::map<std::string, r1::GgmlType> kTypes = {
-      {"f32", r1::GgmlType::F32},   {"f16", r1::GgmlType::F16},   {"bf16", r1::GgmlType::BF16},
-      {"q8_0", r1::GgmlType::Q8_0}, {"q4_0", r1::GgmlType::Q4_0}, {"q5_0", r1::GgmlType::Q5_0},
-      {"q4_k", r1::GgmlType::Q4_K}, {"q5_k", r1::GgmlType::Q5_K}, {"q6_k", r1::GgmlType::Q6_K}};
-  r1::GgmlType want = r1::GgmlType::BF16;
-  if (o.type == "auto") {
+  // The output type: the source's float type, or a type or mix as in
+  // `r1 quantize` (models/quant_recipe.h); norms, biases and the router stay F32.
+  std::string type_name = o.type;
+  if (type_name == "auto") {
     bool all_f32 = true, any_f16 = false;
     for (const auto& [g, s] : by_name)
       for (const Tensor* t : s.parts) all_f32 &= t->dtype == Dtype::kF32, any_f16 |= t->dtype == Dtype::kF16;
-    want = all_f32 ? r1::GgmlType::F32 : any_f16 ? r1::GgmlType::F16 : r1::GgmlType::BF16;
-  } else if (auto it = kTypes.find(o.type); it != kTypes.end()) {
-    want = it->second;
-  } else {
-    return r1::cli::Fail(Status::InvalidArgument("--type must be auto, f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, q5_k or q6_k, got '" + o.type + "'"));
+    type_name = all_f32 ? "f32" : any_f16 ? "f16" : "bf16";
   }
+  auto recipe = r1::ParseQuantRecipe(type_name);
+  if (!recipe.ok()) return r1::cli::Fail(recipe.status().WithContext("--type"));
+  const int64_t n_head = cfg.value("num_attention_heads", int64_t{1});
+  const r1::RecipeModelInfo info{n_main + n_nextn, static_cast<int>(cfg.value("n_routed_experts", int64_t{0})),
+                                 static_cast<int>(n_head / std::max<int64_t>(1, cfg.value("num_key_value_heads", n_head)))};
 
   r1::gguf::Writer w;
+  w.Set("general.file_type", r1::gguf::Value::U32(recipe->llama_ftype));
+  if (recipe->base != r1::GgmlType::F32 && recipe->base != r1::GgmlType::F16 && recipe->base != r1::GgmlType::BF16)
+    w.Set("general.quantization_version", r1::gguf::Value::U32(2));
   if (Status st = SetHyperparameters(cfg, arch, n_nextn, &w); !st.ok()) return r1::cli::Fail(st.WithContext(o.dir));
   w.Set("general.name", r1::gguf::Value::String(std::filesystem::path(o.dir).filename().string()));
   auto tok = r1::ReadHfTokenizer(o.dir);
@@ -259,7 +255,10 @@ int Run(const Options& o) {
   std::sort(order.begin(), order.end(), [&](const Source* x, const Source* y) { return rank(x->name) < rank(y->name); });
   int64_t total = 0;
   for (Source* s : order) {
-    s->type = TypeFor(s->name, s->ne, want);
+    s->type = r1::RecipeTensorType(*recipe, s->name, s->ne, r1::GgmlType::F32, info);
+    if (!r1::kernels::CanQuantize(s->type))
+      return r1::cli::Fail(Status::Unimplemented("--type " + o.type + ": tensor '" + s->name +
+                                                 "': r1 has no quantizer for " + r1::GgmlTypeName(s->type)));
     if (Status st = w.DeclareTensor(s->name, s->ne, s->type); !st.ok()) return r1::cli::Fail(st);
     for (const Tensor* t : s->parts) total += static_cast<int64_t>(t->nbytes());
   }
@@ -296,7 +295,8 @@ const bool kRegistered = r1::cli::RegisterCommand(
       auto o = std::make_shared<Options>();
       app.add_option("dir", o->dir, "Hugging Face model directory (config.json, *.safetensors, tokenizer.json)")->required();
       app.add_option("-o,--out", o->out, "Output GGUF path")->required();
-      app.add_option("--type", o->type, "auto (the source's: bf16, f16 or f32), f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, q5_k, q6_k")
+      app.add_option("--type", o->type, "auto (the source's: bf16, f16 or f32), or a type or mix as in r1 quantize: " +
+                                             r1::QuantRecipeNames())
           ->capture_default_str();
       return [o] { return Run(*o); };
     });

@@ -124,7 +124,9 @@ int Run(const Options& o) {
               static_cast<double>(i.weight_bytes) / (1 << 30), static_cast<double>(i.active_weight_bytes) / (1 << 30));
   std::printf("  KV cache: %lld values per token per layer (F16), %.1f KiB per token\n",
               static_cast<long long>(i.kv.k_row + i.kv.v_row), kv_per_token / 1024);
-  for (int64_t ctx : {4096LL, 32768LL, static_cast<long long>(i.n_ctx_train)})
+  std::vector<long long> contexts = {4096LL, 32768LL};
+  if (i.n_ctx_train != 4096 && i.n_ctx_train != 32768) contexts.push_back(static_cast<long long>(i.n_ctx_train));
+  for (long long ctx : contexts)
     std::printf("  expected resident memory at %lld tokens of context: %.2f GiB\n", static_cast<long long>(ctx),
                 (static_cast<double>(i.weight_bytes) + kv_per_token * static_cast<double>(ctx)) / (1 << 30));
   return 0;

@@ -13,6 +13,7 @@
 #include "hf_export.h"
 #include "gguf/gguf.h"
 #include "kernels/quant.h"
+#include "models/quant_recipe.h"
 #include "models/synthetic/synthetic.h"
 #include "tokenizer/hf_to_gguf.h"
 
@@ -35,26 +36,12 @@ std::string SourceRoot() {
   return ".";
 }
 
-// Weight type per tensor: 1-D tensors (norms, biases, the routing bias)
-// stay F32; a matrix whose rows do not fit the type's blocks falls back to
-// Q8_0 (rows of 32) or F16. q4_k_m follows llama.cpp's recipe: output Q6_K,
-// attn_v / ffn_down Q6_K in the first and last eighth and every third layer
-// between (use_more_bits), everything else Q4_K.
+// Weight type per tensor: the shared recipe (models/quant_recipe.h): 1-D
+// tensors and the router stay F32; q4_k_m is llama.cpp's mix.
 GgmlType PickType(const std::string& name, const std::vector<int64_t>& ne, GgmlType base, bool q4_k_m,
                   int64_t n_layer) {
-  if (ne.size() < 2) return GgmlType::F32;
-  GgmlType t = base;
-  if (q4_k_m) {
-    t = GgmlType::Q4_K;
-    const int layer = name.rfind("blk.", 0) == 0 ? std::atoi(name.c_str() + 4) : -1;
-    const bool more_bits = layer >= 0 && UseMoreBits(layer, static_cast<int>(n_layer));
-    if (name == "output.weight" || name.find("shared_head_head") != std::string::npos) t = GgmlType::Q6_K;
-    if (more_bits && (name.find("attn_v") != std::string::npos || name.find("ffn_down") != std::string::npos))
-      t = GgmlType::Q6_K;
-  }
-  const int64_t block = GgmlTypeInfo(t).block_size;
-  if (ne[0] % block != 0) t = ne[0] % 32 == 0 ? GgmlType::Q8_0 : GgmlType::F16;
-  return t;
+  const QuantRecipe recipe = q4_k_m ? *ParseQuantRecipe("Q4_K_M") : SingleTypeRecipe(base);
+  return RecipeTensorType(recipe, name, ne, GgmlType::F32, {static_cast<int>(n_layer), 0, 1});
 }
 
 bool IsVocabTensor(const std::string& name) {

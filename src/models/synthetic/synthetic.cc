@@ -7,6 +7,7 @@
 
 #include "gguf/gguf.h"
 #include "kernels/quant.h"
+#include "models/quant_recipe.h"
 #include "kernels/thread_pool.h"
 #include "models/synthetic/synthetic_rng.h"
 #include "models/synthetic/synthetic_vocab.h"
@@ -177,21 +178,20 @@ Status WriteSyntheticModel(const SyntheticSpec& s, const std::string& path, cons
   Builder b(s, w, pool);
   const int64_t q_dim = static_cast<int64_t>(s.n_head) * head_dim;
   const int64_t kv_dim = static_cast<int64_t>(s.n_head_kv) * head_dim;
-  auto type_for = [&](const std::string& role, int layer) {
-    if (!s.q4_k_m) return s.type;
-    if (role == "output") return GgmlType::Q6_K;
-    if ((role == "attn_v" || role == "ffn_down") && UseMoreBits(layer, s.n_layer)) return GgmlType::Q6_K;
-    return GgmlType::Q4_K;
+  const QuantRecipe recipe = s.q4_k_m ? *ParseQuantRecipe("Q4_K_M") : SingleTypeRecipe(s.type);
+  const RecipeModelInfo info{s.n_layer, 0, s.n_head / std::max(1, s.n_head_kv)};
+  auto type_for = [&](const std::string& name, int64_t k, int64_t rows) {
+    return RecipeTensorType(recipe, name, {k, rows}, s.type, info);
   };
   // Embedding rows have unit variance (scale √k undoes the 1/√k).
-  R1_RETURN_IF_ERROR(b.Matrix("token_embd.weight", s.n_embd, s.n_vocab, type_for("embd", 0),
+  R1_RETURN_IF_ERROR(b.Matrix("token_embd.weight", s.n_embd, s.n_vocab, type_for("token_embd.weight", s.n_embd, s.n_vocab),
                               std::sqrt(static_cast<float>(s.n_embd))));
   for (int il = 0; il < s.n_layer; ++il) {
     const std::string p = "blk." + std::to_string(il) + ".";
     R1_RETURN_IF_ERROR(b.Vector(p + "attn_norm.weight", s.n_embd, 1.0f, 0.1f));
-    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_q.weight", s.n_embd, q_dim, type_for("attn_q", il)));
-    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_k.weight", s.n_embd, kv_dim, type_for("attn_k", il)));
-    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_v.weight", s.n_embd, kv_dim, type_for("attn_v", il)));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_q.weight", s.n_embd, q_dim, type_for(p + "attn_q.weight", s.n_embd, q_dim)));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_k.weight", s.n_embd, kv_dim, type_for(p + "attn_k.weight", s.n_embd, kv_dim)));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_v.weight", s.n_embd, kv_dim, type_for(p + "attn_v.weight", s.n_embd, kv_dim)));
     if (s.arch == "qwen2") {
       R1_RETURN_IF_ERROR(b.Vector(p + "attn_q.bias", q_dim, 0.0f, 0.1f));
       R1_RETURN_IF_ERROR(b.Vector(p + "attn_k.bias", kv_dim, 0.0f, 0.1f));
@@ -201,14 +201,14 @@ Status WriteSyntheticModel(const SyntheticSpec& s, const std::string& path, cons
       R1_RETURN_IF_ERROR(b.Vector(p + "attn_q_norm.weight", head_dim, 1.0f, 0.1f));
       R1_RETURN_IF_ERROR(b.Vector(p + "attn_k_norm.weight", head_dim, 1.0f, 0.1f));
     }
-    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_output.weight", q_dim, s.n_embd, type_for("attn_output", il)));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "attn_output.weight", q_dim, s.n_embd, type_for(p + "attn_output.weight", q_dim, s.n_embd)));
     R1_RETURN_IF_ERROR(b.Vector(p + "ffn_norm.weight", s.n_embd, 1.0f, 0.1f));
-    R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_gate.weight", s.n_embd, s.n_ff, type_for("ffn_gate", il)));
-    R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_up.weight", s.n_embd, s.n_ff, type_for("ffn_up", il)));
-    R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_down.weight", s.n_ff, s.n_embd, type_for("ffn_down", il)));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_gate.weight", s.n_embd, s.n_ff, type_for(p + "ffn_gate.weight", s.n_embd, s.n_ff)));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_up.weight", s.n_embd, s.n_ff, type_for(p + "ffn_up.weight", s.n_embd, s.n_ff)));
+    R1_RETURN_IF_ERROR(b.Matrix(p + "ffn_down.weight", s.n_ff, s.n_embd, type_for(p + "ffn_down.weight", s.n_ff, s.n_embd)));
     }
   R1_RETURN_IF_ERROR(b.Vector("output_norm.weight", s.n_embd, 1.0f, 0.1f));
-  if (!s.tied_embeddings) R1_RETURN_IF_ERROR(b.Matrix("output.weight", s.n_embd, s.n_vocab, type_for("output", 0)));
+  if (!s.tied_embeddings) R1_RETURN_IF_ERROR(b.Matrix("output.weight", s.n_embd, s.n_vocab, type_for("output.weight", s.n_embd, s.n_vocab)));
   if (s.arch == "llama" && s.llama3_rope_freqs) {
     // Llama 3.1's scaling (factor 8, low/high freq factors 1/4, original
     // context 8192) as llama.cpp's converter computes rope_freqs.
@@ -227,10 +227,6 @@ Status WriteSyntheticModel(const SyntheticSpec& s, const std::string& path, cons
     R1_RETURN_IF_ERROR(b.Values("rope_freqs.weight", std::move(f)));
   }
   return b.Write(path, progress);
-}
-
-bool UseMoreBits(int layer, int n_layer) {
-  return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
 }
 
 }  // namespace r1

@@ -51,10 +51,6 @@ StatusOr<SyntheticSpec> SyntheticPreset(const std::string& size, const std::stri
 
 // "q8_0", "Q4_K", ... → *type; "q4_k_m" → *q4_k_m (the mix). Shared by the
 // generators of every architecture.
-// llama.cpp's use_more_bits(): the first and last eighth of the layers, and
-// every third layer in between, get Q6_K attn_v / ffn_down in the Q4_K_M recipe.
-bool UseMoreBits(int layer, int n_layer);
-
 Status ParseSyntheticWeightType(const std::string& name, GgmlType* type, bool* q4_k_m);
 
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;

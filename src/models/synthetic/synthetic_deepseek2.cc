@@ -11,6 +11,7 @@
 
 #include "gguf/gguf.h"
 #include "kernels/quant.h"
+#include "models/quant_recipe.h"
 #include "kernels/thread_pool.h"
 #include "models/synthetic/synthetic.h"
 #include "models/synthetic/synthetic_rng.h"
@@ -197,21 +198,14 @@ Status WriteSyntheticDeepseek2(const SyntheticDeepseek2Spec& s, const std::strin
   // The tensor list, in llama.cpp's order.
   std::vector<Tensor> ts;
   const int n_block = s.n_layer + s.n_nextn;
-  auto type_for = [&](const std::string& role, int layer, int64_t k) {
-    GgmlType t = s.type;
-    if (s.q4_k_m) {
-      t = GgmlType::Q4_K;
-      if (role == "output") t = GgmlType::Q6_K;
-      if (role.rfind("ffn_down", 0) == 0 && UseMoreBits(layer, n_block)) t = GgmlType::Q6_K;
-    }
-    return Fit(t, k);
-  };
-  auto mat = [&](const std::string& name, int64_t k, int64_t rows, int layer, float scale = 1.0f,
+  const QuantRecipe recipe = s.q4_k_m ? *ParseQuantRecipe("Q4_K_M") : SingleTypeRecipe(s.type);
+  const RecipeModelInfo info{n_block, s.n_expert, 1};
+  auto mat = [&](const std::string& name, int64_t k, int64_t rows, float scale = 1.0f,
                  int64_t n_expert = 0) {
     // The tensor's role: "blk.3.ffn_down_exps.weight" → "ffn_down_exps", "output.weight" → "output".
     std::string role = name.rfind("blk.", 0) == 0 ? name.substr(name.find('.', 4) + 1) : name;
     role = role.substr(0, role.rfind('.'));
-    Tensor t{name, {k, rows}, type_for(role, layer, k), scale};
+    Tensor t{name, {k, rows}, Fit(RecipeTensorType(recipe, name, {k, rows}, s.type, info), k), scale};
     if (n_expert) t.ne.push_back(n_expert);
     if (role == "ffn_gate_inp") t.type = GgmlType::F32;  // llama.cpp never quantizes the router
     ts.push_back(t);
@@ -224,57 +218,57 @@ Status WriteSyntheticDeepseek2(const SyntheticDeepseek2Spec& s, const std::strin
     ts.push_back(t);
   };
   const int64_t E = s.n_embd, H = s.n_head, qk = s.qk_nope + s.qk_rope, kvl = s.kv_lora_rank;
-  mat("token_embd.weight", E, s.n_vocab, 0, std::sqrt(static_cast<float>(E)));
+  mat("token_embd.weight", E, s.n_vocab, std::sqrt(static_cast<float>(E)));
   for (int il = 0; il < n_block; ++il) {
     const std::string p = "blk." + std::to_string(il) + ".";
     vec(p + "attn_norm.weight", E, 1.0f, 0.1f);
     if (s.q_lora_rank > 0) {
-      mat(p + "attn_q_a.weight", E, s.q_lora_rank, il);
+      mat(p + "attn_q_a.weight", E, s.q_lora_rank);
       vec(p + "attn_q_a_norm.weight", s.q_lora_rank, 1.0f, 0.1f);
-      mat(p + "attn_q_b.weight", s.q_lora_rank, H * qk, il);
+      mat(p + "attn_q_b.weight", s.q_lora_rank, H * qk);
     } else {
-      mat(p + "attn_q.weight", E, H * qk, il);
+      mat(p + "attn_q.weight", E, H * qk);
     }
-    mat(p + "attn_kv_a_mqa.weight", E, kvl + s.qk_rope, il);
+    mat(p + "attn_kv_a_mqa.weight", E, kvl + s.qk_rope);
     vec(p + "attn_kv_a_norm.weight", kvl, 1.0f, 0.1f);
     if (s.split_kv_b) {
-      mat(p + "attn_k_b.weight", s.qk_nope, kvl, il, std::sqrt(static_cast<float>(s.qk_nope) / kvl), H);
-      mat(p + "attn_v_b.weight", kvl, s.v_head, il, 1.0f, H);
+      mat(p + "attn_k_b.weight", s.qk_nope, kvl, std::sqrt(static_cast<float>(s.qk_nope) / kvl), H);
+      mat(p + "attn_v_b.weight", kvl, s.v_head, 1.0f, H);
     } else {
-      mat(p + "attn_kv_b.weight", kvl, H * (s.qk_nope + s.v_head), il);
+      mat(p + "attn_kv_b.weight", kvl, H * (s.qk_nope + s.v_head));
     }
-    mat(p + "attn_output.weight", H * s.v_head, E, il);
+    mat(p + "attn_output.weight", H * s.v_head, E);
     vec(p + "ffn_norm.weight", E, 1.0f, 0.1f);
     if (il < s.n_dense_lead) {
-      mat(p + "ffn_gate.weight", E, s.n_ff, il);
-      mat(p + "ffn_up.weight", E, s.n_ff, il);
-      mat(p + "ffn_down.weight", s.n_ff, E, il);
+      mat(p + "ffn_gate.weight", E, s.n_ff);
+      mat(p + "ffn_up.weight", E, s.n_ff);
+      mat(p + "ffn_down.weight", s.n_ff, E);
     } else {
-      mat(p + "ffn_gate_inp.weight", E, s.n_expert, il, 2.0f);
+      mat(p + "ffn_gate_inp.weight", E, s.n_expert, 2.0f);
       if (s.sigmoid_gating) vec(p + "exp_probs_b.bias", s.n_expert, 0.0f, 0.05f);
-      mat(p + "ffn_gate_exps.weight", E, s.n_ff_exp, il, 1.0f, s.n_expert);
-      mat(p + "ffn_up_exps.weight", E, s.n_ff_exp, il, 1.0f, s.n_expert);
-      mat(p + "ffn_down_exps.weight", s.n_ff_exp, E, il, 1.0f, s.n_expert);
+      mat(p + "ffn_gate_exps.weight", E, s.n_ff_exp, 1.0f, s.n_expert);
+      mat(p + "ffn_up_exps.weight", E, s.n_ff_exp, 1.0f, s.n_expert);
+      mat(p + "ffn_down_exps.weight", s.n_ff_exp, E, 1.0f, s.n_expert);
       if (s.n_expert_shared > 0) {
         const int64_t Fs = s.n_ff_exp * s.n_expert_shared;
-        mat(p + "ffn_gate_shexp.weight", E, Fs, il);
-        mat(p + "ffn_up_shexp.weight", E, Fs, il);
-        mat(p + "ffn_down_shexp.weight", Fs, E, il);
+        mat(p + "ffn_gate_shexp.weight", E, Fs);
+        mat(p + "ffn_up_shexp.weight", E, Fs);
+        mat(p + "ffn_down_shexp.weight", Fs, E);
       }
     }
     if (il >= s.n_layer) {  // the MTP block's own tensors
-      mat(p + "nextn.eh_proj.weight", 2 * E, E, il);
+      mat(p + "nextn.eh_proj.weight", 2 * E, E);
       vec(p + "nextn.enorm.weight", E, 1.0f, 0.1f);
       vec(p + "nextn.hnorm.weight", E, 1.0f, 0.1f);
       vec(p + "nextn.shared_head_norm.weight", E, 1.0f, 0.1f);
       if (s.mtp_own_head) {
-        mat(p + "nextn.embed_tokens.weight", E, s.n_vocab, il);
-        mat(p + "nextn.shared_head_head.weight", E, s.n_vocab, il);
+        mat(p + "nextn.embed_tokens.weight", E, s.n_vocab);
+        mat(p + "nextn.shared_head_head.weight", E, s.n_vocab);
       }
     }
   }
   vec("output_norm.weight", E, 1.0f, 0.1f);
-  mat("output.weight", E, s.n_vocab, 0);
+  mat("output.weight", E, s.n_vocab);
 
   gguf::Writer w;
   for (auto& [key, v] : kv) w.Set(key, std::move(v));
