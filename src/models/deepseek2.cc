@@ -62,6 +62,7 @@ class Deepseek2Model final : public Model {
   std::vector<std::pair<const void*, size_t>> PackedMemory() const override {
     return packed_ ? packed_->Regions() : std::vector<std::pair<const void*, size_t>>{};
   }
+  std::vector<std::vector<int32_t>> LastRouting() const override { return routing_; }
   Status Load(const gguf::File& f, const LoadOptions& opts);
 
  private:
@@ -69,7 +70,9 @@ class Deepseek2Model final : public Model {
   Status LoadLayer(Weights& w, int il, bool derive, Layer* L);
   Status LoadMla(Weights& w, const std::string& p, bool derive, MlaWeights* a);
   // x [n, n_embd] += one block (attention, then the dense or MoE feed-forward).
-  void Block(const Layer& L, int cache_layer, const Batch& batch, KvCache& cache, int64_t n, ThreadPool& pool);
+  // `routed` (may be null) receives the MoE layer's expert ids.
+  void Block(const Layer& L, int cache_layer, const Batch& batch, KvCache& cache, int64_t n, ThreadPool& pool,
+             std::vector<int32_t>* routed);
 
   LoadOptions opts_;
   Hparams hp_;
@@ -86,6 +89,7 @@ class Deepseek2Model final : public Model {
   SharedActs acts_;
   std::vector<float> x_, h_, y_, ff_gate_, ff_up_;
   std::vector<SeqRows> groups_;
+  std::vector<std::vector<int32_t>> routing_;  // LastRouting()
 };
 
 Status Deepseek2Model::ReadHparams(const gguf::File& f, const LoadOptions& opts) {
@@ -365,14 +369,14 @@ Status Deepseek2Model::Load(const gguf::File& f, const LoadOptions& opts) {
 }
 
 void Deepseek2Model::Block(const Layer& L, int cache_layer, const Batch& batch, KvCache& cache, int64_t n,
-                           ThreadPool& pool) {
+                           ThreadPool& pool, std::vector<int32_t>* routed) {
   const int64_t E = hp_.n_embd;
   kernels::RmsNorm(x_.data(), L.attn_norm.data(), n, E, hp_.eps, h_.data());
   attn_.Forward(L.mla, cache_layer, batch, groups_, h_.data(), cache, y_.data(), pool);
   kernels::Add(x_.data(), y_.data(), n * E);
   if (L.moe) {
     kernels::RmsNorm(x_.data(), L.ffn_norm.data(), n, E, hp_.eps, h_.data());
-    moe_.Forward(hp_.router, L.experts, h_.data(), n, y_.data(), pool);
+    moe_.Forward(hp_.router, L.experts, h_.data(), n, y_.data(), pool, routed);
   } else {
     acts_.Set(x_.data(), n, E, L.ffn_norm.data(), hp_.eps);
     acts_.SiluGate(L.ffn_gate, L.ffn_up, ff_gate_.data(), ff_up_.data(), pool);
@@ -394,7 +398,9 @@ Status Deepseek2Model::ForwardHidden(const Batch& batch, KvCache& cache, float* 
   Fit(ff_up_, n * hp_.n_ff);
 
   head_.Embed(batch, x_.data());
-  for (int il = 0; il < hp_.n_layer; ++il) Block(layers_[static_cast<size_t>(il)], il, batch, cache, n, pool);
+  routing_.assign(static_cast<size_t>(hp_.n_layer), {});
+  for (int il = 0; il < hp_.n_layer; ++il)
+    Block(layers_[static_cast<size_t>(il)], il, batch, cache, n, pool, &routing_[static_cast<size_t>(il)]);
   if (hidden) std::copy_n(x_.data(), n * E, hidden);
   head_.Logits(batch, x_.data(), hp_.eps, h_.data(), logits, pool);
   return Status::Ok();
@@ -426,7 +432,7 @@ Status Deepseek2Model::ForwardMtp(const Batch& batch, const float* hidden, KvCac
     std::copy_n(x_.data() + (n + t) * E, E, y_.data() + t * 2 * E + E);
   }
   kernels::MatMul(m.eh_proj, y_.data(), n, x_.data(), pool);
-  Block(m.block, 0, batch, mtp_cache, n, pool);
+  Block(m.block, 0, batch, mtp_cache, n, pool, nullptr);
   if (hidden_out) std::copy_n(x_.data(), n * E, hidden_out);
   head_.Logits(batch, x_.data(), hp_.eps, h_.data(), logits, pool,
                m.shared_head_norm.empty() ? nullptr : m.shared_head_norm.data(), m.head.data ? &m.head : nullptr);

@@ -90,6 +90,12 @@ class Model {
   // measuring how fast the weights themselves can be read; empty when
   // nothing was repacked.
   virtual std::vector<std::pair<const void*, size_t>> PackedMemory() const { return {}; }
+
+  // The routed experts of the last Forward, for tests that make a reference
+  // follow the engine's routing where it is a near tie: per layer (empty for
+  // dense layers and dense models), [batch.size() · n_used] expert ids in
+  // batch order.
+  virtual std::vector<std::vector<int32_t>> LastRouting() const { return {}; }
 };
 
 // Which form of MLA attention (deepseek2) a sequence's chunk uses. Both read

@@ -392,7 +392,9 @@ class DeepSeek2(Model):
         s = 1.0 / (1.0 + np.exp(-logits)) if self.gating == 2 else softmax(logits)
         choice = s + self.W(p + "exp_probs_b.bias").reshape(-1) if self.has(p + "exp_probs_b.bias") else s.copy()
         T, E = choice.shape
+        raw = choice.copy()
         G, KG = self.n_group, self.topk_group
+        gs = None
         if G > 1 and 0 < KG < G:
             grp = choice.reshape(T, G, E // G)
             if self.gating == 2:    # noaux_tc: sum of the top-2 per group
@@ -403,7 +405,36 @@ class DeepSeek2(Model):
             gmask = np.zeros((T, G), dtype=bool)
             np.put_along_axis(gmask, keep, True, axis=-1)
             choice = np.where(np.repeat(gmask, E // G, axis=-1), choice, -np.inf)
+            gsorted = -np.sort(-gs, axis=-1)
+            group_margin = gsorted[:, KG - 1] - gsorted[:, KG]
+        else:
+            group_margin = np.full(T, np.inf)
         ids = np.argsort(-choice, axis=-1, kind="stable")[:, :self.n_used]
+        # How far each token is from choosing differently: the gap between the
+        # last chosen and the first unchosen expert (and group). Where it is
+        # near 0 the routing is discontinuous: any rounding may flip it.
+        csorted = -np.sort(-choice, axis=-1)
+        expert_margin = csorted[:, self.n_used - 1] - csorted[:, self.n_used] if self.n_used < E else np.full(T, np.inf)
+        self.last_margin = np.minimum(expert_margin, group_margin)
+        # --force-experts: follow another engine's routing, recording the
+        # regret of each token's forced choice: how much worse, in choice
+        # score (expert, or its group's), the forced experts are than the
+        # ones chosen here (0 where the two agree).
+        self.last_regret = np.zeros(T)
+        forced = (getattr(self, "forced", None) or {}).get(il)
+        if forced is not None:
+            forced = np.asarray(forced, dtype=np.int64).reshape(T, self.n_used)
+            for t in range(T):
+                own = set(ids[t].tolist())
+                kth = choice[t, ids[t]].min()
+                for e in forced[t]:
+                    if int(e) in own:
+                        continue
+                    r = kth - raw[t, e]
+                    if gs is not None:
+                        r = max(r, gsorted[t, KG - 1] - gs[t, e // (E // G)])
+                    self.last_regret[t] = max(self.last_regret[t], r)
+            ids = forced
         w = np.take_along_axis(s, ids, axis=-1)
         if self.w_norm:
             w = w / w.sum(-1, keepdims=True)
@@ -436,7 +467,9 @@ class DeepSeek2(Model):
                 x = x + self.mlp(h, il)
             else:
                 y, ids, w = self.moe(h, il)
-                experts[il] = {"ids": ids.tolist(), "weights": w.tolist()}
+                experts[il] = {"ids": ids.tolist(), "weights": w.tolist(),
+                               "margins": [float(min(v, 1e30)) for v in self.last_margin],
+                               "regrets": [float(v) for v in self.last_regret]}
                 x = x + y
         self.last_hidden = x
         return self.logits(x), experts
@@ -485,6 +518,9 @@ def main(argv=None):
     ap.add_argument("--tokens", action="append", required=True, help="comma-separated ids; repeat per sequence")
     ap.add_argument("--out", required=True)
     ap.add_argument("--dump-experts", help="JSON file with the routed expert ids/weights (deepseek2)")
+    ap.add_argument("--force-experts",
+                    help="deepseek2: JSON {\"sequences\": [{\"layers\": {\"L\": [[ids] per token]}}]}: route as "
+                         "given (another engine's choice) and record each token's regret in --dump-experts")
     ap.add_argument("--n-group", type=int, help="override expert_group_count")
     ap.add_argument("--topk-group", type=int, help="override expert_group_used_count")
     ap.add_argument("--mtp", action="store_true",
@@ -492,10 +528,18 @@ def main(argv=None):
     args = ap.parse_args(argv)
     m = load_model(args.model, args)
     rows, dump = [], []
-    for spec in args.tokens:
+    forced = None
+    if args.force_experts:
+        with open(args.force_experts) as f:
+            forced = json.load(f)["sequences"]
+        if len(forced) != len(args.tokens):
+            raise SystemExit("--force-experts has %d sequences for %d --tokens" % (len(forced), len(args.tokens)))
+    for i, spec in enumerate(args.tokens):
         toks = [int(t) for t in spec.split(",") if t.strip() != ""]
         if not toks:
             raise SystemExit("empty --tokens")
+        if forced is not None:
+            m.forced = {int(k): v for k, v in forced[i]["layers"].items()}
         logits, experts = m.forward(toks)
         rows.append(m.mtp(toks) if args.mtp else logits)
         dump.append({"tokens": toks, "layers": {str(k): v for k, v in (experts or {}).items()}})
