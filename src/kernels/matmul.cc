@@ -20,6 +20,8 @@
 //    call instead of once per token.
 #include "kernels/matmul.h"
 
+#include <atomic>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstddef>
@@ -327,12 +329,45 @@ void RmsNormQuantize(const float* x, const float* w, int64_t n, int64_t d, float
   });
 }
 
+namespace {
+std::atomic<bool> g_observed{false};
+MatMulObserver& Observer() {
+  static MatMulObserver o;
+  return o;
+}
+void Observe(const Matrix& w, const QuantizedActs& x) {
+  if (g_observed.load(std::memory_order_relaxed)) Observer()(w, x);
+}
+void MatMulManyUnobserved(std::span<const MatMulJob> jobs, ThreadPool& pool);
+}  // namespace
+
+void SetMatMulObserver(MatMulObserver observer) {
+  g_observed.store(false);
+  Observer() = std::move(observer);
+  g_observed.store(static_cast<bool>(Observer()));
+}
+
+void DequantizeActs(const QuantizedActs& x, int64_t t, float* out) {
+  if (x.type == GgmlType::F32) {
+    std::memcpy(out, x.row(t), static_cast<size_t>(x.k) * sizeof(float));
+    return;
+  }
+  Dequantize(x.type, x.row(t), out, x.k);
+}
+
 void MatMul(const Matrix& w, const QuantizedActs& xq, float* y, ThreadPool& pool) {
   const MatMulJob job{&w, &xq, y};
   MatMulMany(std::span<const MatMulJob>(&job, 1), pool);
 }
 
 void MatMulMany(std::span<const MatMulJob> jobs, ThreadPool& pool) {
+  for (const MatMulJob& j : jobs)
+    if (j.x->n_tokens > 0) Observe(*j.w, *j.x);
+  MatMulManyUnobserved(jobs, pool);
+}
+
+namespace {
+void MatMulManyUnobserved(std::span<const MatMulJob> jobs, ThreadPool& pool) {
   int64_t n_tok = -1;
   for (const MatMulJob& j : jobs) {
     Check(*j.w, *j.x);
@@ -354,8 +389,9 @@ void MatMulMany(std::span<const MatMulJob> jobs, ThreadPool& pool) {
     const MatMulJob& j = same[static_cast<size_t>(s.item)];
     RowRange(*j.w, *j.x, s.r0, s.r1, j.y);
   });
-  if (!other.empty()) MatMulMany(other, pool);
+  if (!other.empty()) MatMulManyUnobserved(other, pool);
 }
+}  // namespace
 
 void MatMulSiluGate(const Matrix& gate, const QuantizedActs& xg, const Matrix& up, const QuantizedActs& xu,
                     float* out, float* up_scratch, ThreadPool& pool) {
@@ -364,6 +400,8 @@ void MatMulSiluGate(const Matrix& gate, const QuantizedActs& xg, const Matrix& u
   if (gate.rows != up.rows || xg.n_tokens != xu.n_tokens) Fail("gate and up differ in shape");
   const int64_t n_tok = xg.n_tokens, rows = gate.rows;
   if (n_tok <= 0 || rows <= 0) return;
+  Observe(gate, xg);
+  Observe(up, xu);
   // Row ranges start at multiples of 8 (both packed layouts, and SiluMul's
   // vector width), so the same elements take the same SiluMul path whatever
   // the split.

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -82,6 +83,18 @@ void MatMulSiluGate(const Matrix& gate, const QuantizedActs& xg, const Matrix& u
 // RmsNorm followed by QuantizeActs.
 void RmsNormQuantize(const float* x, const float* w, int64_t n, int64_t d, float eps, GgmlType type,
                      QuantizedActs* out, ThreadPool& pool);
+
+// Observes the input of every matmul (for r1 imatrix: the importance matrix
+// is the mean square of each weight column's input): called on the calling
+// thread, before the product, with the weight and its activation rows (in
+// VecDotType(w.type); DequantizeActs gives them back as floats). One
+// process-wide observer; an empty function removes it. It costs one test of
+// an atomic flag per matmul when unset.
+using MatMulObserver = std::function<void(const Matrix& w, const QuantizedActs& x)>;
+void SetMatMulObserver(MatMulObserver observer);
+
+// Row t of quantized activations as floats (k of them).
+void DequantizeActs(const QuantizedActs& x, int64_t t, float* out);
 
 // Convenience: quantizes x itself.
 void MatMul(const Matrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);

@@ -174,6 +174,10 @@ void Quantize(GgmlType t, const float* src, void* dst, int64_t n) {
   if (!ref::QuantizeRow(t, src, dst, n)) Die("Quantize", t);
 }
 
+void QuantizeWeighted(GgmlType t, const float* src, void* dst, int64_t n, const float* importance) {
+  if (!ref::QuantizeRow(t, src, dst, n, importance)) Die("Quantize", t);
+}
+
 VecDotFn RefVecDot(GgmlType t) {
   if (!IsSupported(t)) Die("RefVecDot", t);
   return ref::Kernels(t).dot;

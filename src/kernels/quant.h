@@ -50,6 +50,11 @@ void Dequantize(GgmlType t, const void* src, float* dst, int64_t n);
 // activations (Q8_0, Q8_K, BF16, F32) and by the project's own quantizer for
 // weights (every IsSupported type). Scalar, deterministic.
 void Quantize(GgmlType t, const float* src, void* dst, int64_t n);
+// The same for a weight row with an importance matrix's n column weights
+// (gguf/imatrix.h: mean square inputs): each element's error is weighted by
+// importance[j] * sqrt(sigma^2 + x_j^2), as in llama.cpp. Q8_0, the ternary
+// and the float types ignore it.
+void QuantizeWeighted(GgmlType t, const float* src, void* dst, int64_t n, const float* importance);
 
 // sum_i w[i] * x[i] over `n` elements: `w` is a row of the weight type, `x` a
 // row of VecDotType(weight type).

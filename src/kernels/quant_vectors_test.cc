@@ -170,5 +170,50 @@ TEST(QuantVectors, QuantizerRmseAgainstGgml) {
   }
 }
 
+// With ggml's importance matrix: r1's weighted quantizer against ggml's blocks
+// made with the same matrix, by the error both minimise (llama.cpp's: element
+// j of a row weighs imatrix[j] sqrt(sigma^2 + x_j^2), sigma^2 the row's mean
+// square), and against r1's own unweighted blocks, which it must beat (the
+// matrix is used, and helps).
+double WeightedSe(const Vectors& v, const std::vector<float>& y) {
+  double se = 0;
+  for (int r = 0; r < v.rows; ++r) {
+    const float* x = v.src.data() + static_cast<size_t>(r) * v.cols;
+    double s2 = 0;
+    for (int c = 0; c < v.cols; ++c) s2 += double(x[c]) * x[c];
+    const double sigma2 = s2 / v.cols;
+    for (int c = 0; c < v.cols; ++c) {
+      const double e = double(y[static_cast<size_t>(r) * v.cols + c]) - x[c];
+      se += v.imatrix[c] * std::sqrt(sigma2 + double(x[c]) * x[c]) * e * e;
+    }
+  }
+  return se;
+}
+
+TEST(QuantVectors, WeightedQuantizerUsesTheImatrix) {
+  for (const Vectors& v : All()) {
+    if (!CanQuantize(v.type) || !v.has_imatrix) continue;
+    if (v.type == GgmlType::Q8_0 || v.type == GgmlType::TQ1_0 || v.type == GgmlType::TQ2_0) continue;
+    SCOPED_TRACE(v.name);
+    const size_t n = v.src.size(), row_bytes = GgmlRowSize(v.type, v.cols);
+    std::vector<uint8_t> q(v.rows * row_bytes), q0(v.rows * row_bytes);
+    std::vector<float> y(n), y0(n);
+    for (int r = 0; r < v.rows; ++r) {
+      const float* x = v.src.data() + static_cast<size_t>(r) * v.cols;
+      QuantizeWeighted(v.type, x, q.data() + r * row_bytes, v.cols, v.imatrix.data());
+      Quantize(v.type, x, q0.data() + r * row_bytes, v.cols);
+    }
+    Dequantize(v.type, q.data(), y.data(), static_cast<int64_t>(n));
+    Dequantize(v.type, q0.data(), y0.data(), static_cast<int64_t>(n));
+    const double ours = WeightedSe(v, y), unweighted = WeightedSe(v, y0), ggml = WeightedSe(v, v.dequant);
+    const double ratio = std::sqrt(ours / ggml);
+    RecordProperty(v.name + "_weighted_ratio", std::to_string(ratio));
+    std::printf("%-16s weighted rmse r1 %.6f (unweighted r1 %.6f) ggml %.6f ratio %.3f\n", v.name.c_str(),
+                std::sqrt(ours / n), std::sqrt(unweighted / n), std::sqrt(ggml / n), ratio);
+    EXPECT_LT(ours, unweighted);
+    EXPECT_LT(ratio, 1.05) << "r1 " << ours << " vs ggml " << ggml;
+  }
+}
+
 }  // namespace
 }  // namespace r1::kernels

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "kernels/blocks.h"
 #include "kernels/iq_tables.h"
@@ -29,8 +30,12 @@ float AbsMax(const float* x, int n) {
   return m;
 }
 
-// x ≈ d * q with q in [-nmax, nmax - 1]. Returns d; writes q.
-float FitSymmetric(const float* x, int n, int nmax, int* q) {
+// Weight of element i in a fit: w[i] with an importance matrix, else 1.
+double Wt(const float* w, int i) { return w ? static_cast<double>(w[i]) : 1.0; }
+
+// x ≈ d * q with q in [-nmax, nmax - 1], minimising sum w (x - d q)^2
+// (w null: unweighted). Returns d; writes q.
+float FitSymmetric(const float* x, int n, int nmax, int* q, const float* w = nullptr) {
   float amax = 0.0f, signed_max = 0.0f;
   for (int i = 0; i < n; ++i) {
     if (std::fabs(x[i]) > amax) {
@@ -49,8 +54,8 @@ float FitSymmetric(const float* x, int n, int nmax, int* q) {
     double sxq = 0, sqq = 0;
     for (int i = 0; i < n; ++i) {
       const int v = std::clamp(NearestInt(iscale * x[i]), -nmax, nmax - 1);
-      sxq += static_cast<double>(x[i]) * v;
-      sqq += static_cast<double>(v) * v;
+      sxq += Wt(w, i) * x[i] * v;
+      sqq += Wt(w, i) * v * v;
     }
     // Error of the least-squares d for these codes: sum x^2 - sxq^2 / sqq.
     const float score = sqq > 0 ? static_cast<float>(sxq * sxq / sqq) : 0.0f;
@@ -62,8 +67,8 @@ float FitSymmetric(const float* x, int n, int nmax, int* q) {
   double sxq = 0, sqq = 0;
   for (int i = 0; i < n; ++i) {
     q[i] = std::clamp(NearestInt(best_is * x[i]), -nmax, nmax - 1);
-    sxq += static_cast<double>(x[i]) * q[i];
-    sqq += static_cast<double>(q[i]) * q[i];
+    sxq += Wt(w, i) * x[i] * q[i];
+    sqq += Wt(w, i) * q[i] * q[i];
   }
   return sqq > 0 ? static_cast<float>(sxq / sqq) : 0.0f;
 }
@@ -71,7 +76,8 @@ float FitSymmetric(const float* x, int n, int nmax, int* q) {
 // x ≈ scale * q - mn with q in [0, nmax], scale >= 0, and mn >= 0 when
 // `nonneg_min` (the K-quants subtract a non-negative min, so their range
 // always includes 0; Q4_1 / Q5_1 add a signed offset).
-void FitAsymmetric(const float* x, int n, int nmax, float* scale, float* mn, bool nonneg_min = true) {
+void FitAsymmetric(const float* x, int n, int nmax, float* scale, float* mn, bool nonneg_min = true,
+                   const float* w = nullptr) {
   float lo = nonneg_min ? 0.0f : x[0], hi = x[0];
   for (int i = 0; i < n; ++i) {
     lo = std::min(lo, x[i]);
@@ -86,18 +92,20 @@ void FitAsymmetric(const float* x, int n, int nmax, float* scale, float* mn, boo
   float best_a = (hi - lo) / static_cast<float>(nmax), best_b = lo;
   for (int t = -10; t <= 10; ++t) {
     const float iscale = (static_cast<float>(nmax) + 0.1f * static_cast<float>(t)) / (hi - lo);
-    double sq = 0, sqq = 0, sx = 0, sxq = 0;
+    double sw = 0, sq = 0, sqq = 0, sx = 0, sxq = 0;
     int codes[kQK0];
     for (int i = 0; i < n; ++i) {
+      const double wi = Wt(w, i);
       codes[i] = std::clamp(NearestInt(iscale * (x[i] - lo)), 0, nmax);
-      sq += codes[i];
-      sqq += static_cast<double>(codes[i]) * codes[i];
-      sx += x[i];
-      sxq += static_cast<double>(x[i]) * codes[i];
+      sw += wi;
+      sq += wi * codes[i];
+      sqq += wi * codes[i] * codes[i];
+      sx += wi * x[i];
+      sxq += wi * x[i] * codes[i];
     }
-    const double det = n * sqq - sq * sq;
+    const double det = sw * sqq - sq * sq;
     if (det <= 0) continue;
-    double a = (n * sxq - sq * sx) / det;
+    double a = (sw * sxq - sq * sx) / det;
     double b = (sqq * sx - sq * sxq) / det;
     if (nonneg_min && b > 0) {  // the min must be <= 0
       b = 0;
@@ -107,7 +115,7 @@ void FitAsymmetric(const float* x, int n, int nmax, float* scale, float* mn, boo
     double err = 0;
     for (int i = 0; i < n; ++i) {
       const double e = x[i] - (a * codes[i] + b);
-      err += e * e;
+      err += Wt(w, i) * e * e;
     }
     if (best_err < 0 || err < best_err) {
       best_err = err;
@@ -142,18 +150,18 @@ void QuantQ8K(const float* x, BlockQ8K* b, int64_t nb) {
   }
 }
 
-void QuantQ4_0(const float* x, BlockQ4_0* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQK0) {
+void QuantQ4_0(const float* x, BlockQ4_0* b, int64_t nb, const float* w) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK0, w = w ? w + kQK0 : nullptr) {
     int q[kQK0];
-    b[i].d = F32ToF16(FitSymmetric(x, kQK0, 8, q));
+    b[i].d = F32ToF16(FitSymmetric(x, kQK0, 8, q, w));
     for (int j = 0; j < 16; ++j) b[i].qs[j] = static_cast<uint8_t>((q[j] + 8) | (q[j + 16] + 8) << 4);
   }
 }
 
-void QuantQ5_0(const float* x, BlockQ5_0* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQK0) {
+void QuantQ5_0(const float* x, BlockQ5_0* b, int64_t nb, const float* w) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK0, w = w ? w + kQK0 : nullptr) {
     int q[kQK0];
-    b[i].d = F32ToF16(FitSymmetric(x, kQK0, 16, q));
+    b[i].d = F32ToF16(FitSymmetric(x, kQK0, 16, q, w));
     uint32_t qh = 0;
     for (int j = 0; j < kQK0; ++j) qh |= static_cast<uint32_t>(((q[j] + 16) >> 4) & 1) << j;
     std::memcpy(b[i].qh, &qh, 4);
@@ -165,9 +173,9 @@ void QuantQ5_0(const float* x, BlockQ5_0* b, int64_t nb) {
 // Shared by Q4_K (nmax 15) and Q5_K (nmax 31): fills d, dmin, scales and the
 // codes q[256] in [0, nmax] in element order.
 template <typename Block>
-void QuantScalesK45(const float* x, int nmax, Block* b, int* q) {
+void QuantScalesK45(const float* x, int nmax, Block* b, int* q, const float* w) {
   float scale[8], mn[8];
-  for (int s = 0; s < 8; ++s) FitAsymmetric(x + 32 * s, 32, nmax, &scale[s], &mn[s]);
+  for (int s = 0; s < 8; ++s) FitAsymmetric(x + 32 * s, 32, nmax, &scale[s], &mn[s], true, w ? w + 32 * s : nullptr);
   const float max_scale = *std::max_element(scale, scale + 8);
   const float max_min = *std::max_element(mn, mn + 8);
   b->d = F32ToF16(max_scale / 63.0f);
@@ -190,20 +198,20 @@ void QuantScalesK45(const float* x, int nmax, Block* b, int* q) {
   }
 }
 
-void QuantQ4K(const float* x, BlockQ4K* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQK) {
+void QuantQ4K(const float* x, BlockQ4K* b, int64_t nb, const float* w) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK, w = w ? w + kQK : nullptr) {
     int q[kQK];
-    QuantScalesK45(x, 15, &b[i], q);
+    QuantScalesK45(x, 15, &b[i], q, w);
     for (int g = 0; g < 4; ++g)
       for (int l = 0; l < 32; ++l)
         b[i].qs[32 * g + l] = static_cast<uint8_t>(q[64 * g + l] | q[64 * g + 32 + l] << 4);
   }
 }
 
-void QuantQ5K(const float* x, BlockQ5K* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQK) {
+void QuantQ5K(const float* x, BlockQ5K* b, int64_t nb, const float* w) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK, w = w ? w + kQK : nullptr) {
     int q[kQK];
-    QuantScalesK45(x, 31, &b[i], q);
+    QuantScalesK45(x, 31, &b[i], q, w);
     std::memset(b[i].qh, 0, sizeof(b[i].qh));
     for (int g = 0; g < 4; ++g) {
       for (int l = 0; l < 32; ++l) {
@@ -215,13 +223,13 @@ void QuantQ5K(const float* x, BlockQ5K* b, int64_t nb) {
   }
 }
 
-void QuantQ6K(const float* x, BlockQ6K* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQK) {
+void QuantQ6K(const float* x, BlockQ6K* b, int64_t nb, const float* w) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK, w = w ? w + kQK : nullptr) {
     float scale[16];
     int q[kQK];
     float amax = 0.0f;
     for (int s = 0; s < 16; ++s) {
-      scale[s] = FitSymmetric(x + 16 * s, 16, 32, q + 16 * s);
+      scale[s] = FitSymmetric(x + 16 * s, 16, 32, q + 16 * s, w ? w + 16 * s : nullptr);
       amax = std::max(amax, std::fabs(scale[s]));
     }
     b[i].d = F32ToF16(amax / 127.0f);
@@ -247,10 +255,10 @@ void QuantQ6K(const float* x, BlockQ6K* b, int64_t nb) {
   }
 }
 
-void QuantQ4_1(const float* x, BlockQ4_1* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQK0) {
+void QuantQ4_1(const float* x, BlockQ4_1* b, int64_t nb, const float* w) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK0, w = w ? w + kQK0 : nullptr) {
     float scale, mn;
-    FitAsymmetric(x, kQK0, 15, &scale, &mn, false);
+    FitAsymmetric(x, kQK0, 15, &scale, &mn, false, w);
     b[i].d = F32ToF16(scale);
     b[i].m = F32ToF16(-mn);
     const float d = F16ToF32(b[i].d), m = F16ToF32(b[i].m);
@@ -260,10 +268,10 @@ void QuantQ4_1(const float* x, BlockQ4_1* b, int64_t nb) {
   }
 }
 
-void QuantQ5_1(const float* x, BlockQ5_1* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQK0) {
+void QuantQ5_1(const float* x, BlockQ5_1* b, int64_t nb, const float* w) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK0, w = w ? w + kQK0 : nullptr) {
     float scale, mn;
-    FitAsymmetric(x, kQK0, 31, &scale, &mn, false);
+    FitAsymmetric(x, kQK0, 31, &scale, &mn, false, w);
     b[i].d = F32ToF16(scale);
     b[i].m = F32ToF16(-mn);
     const float d = F16ToF32(b[i].d), m = F16ToF32(b[i].m);
@@ -294,8 +302,9 @@ int NearestIq4(float v) {
 
 // x ≈ d * kIq4nlValues[q]: candidate inverse scales around the one mapping the
 // extreme value onto the codebook's end, each with a least-squares refit of d
-// (weighted by x^2, so large weights are kept precise); returns d, writes q.
-float FitIq4(const float* x, int n, int* q) {
+// (weighted by x^2, so large weights are kept precise, or by the importance
+// weights w when given); returns d, writes q.
+float FitIq4(const float* x, int n, int* q, const float* iw = nullptr) {
   float amax = 0.0f, signed_max = 0.0f;
   for (int i = 0; i < n; ++i) {
     if (std::fabs(x[i]) > amax) {
@@ -313,7 +322,7 @@ float FitIq4(const float* x, int n, int* q) {
     const float id = (static_cast<float>(kIq4nlValues[0]) + 1.5f * static_cast<float>(t) / 9.0f) / signed_max;
     double sxq = 0, sqq = 0;
     for (int i = 0; i < n; ++i) {
-      const double w = 1e-3 * amax * amax + static_cast<double>(x[i]) * x[i];
+      const double w = iw ? static_cast<double>(iw[i]) : 1e-3 * amax * amax + static_cast<double>(x[i]) * x[i];
       const double v = kIq4nlValues[NearestIq4(id * x[i])];
       sxq += w * x[i] * v;
       sqq += w * v * v;
@@ -327,23 +336,23 @@ float FitIq4(const float* x, int n, int* q) {
   return best_d;
 }
 
-void QuantIq4Nl(const float* x, BlockIq4Nl* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQK0) {
+void QuantIq4Nl(const float* x, BlockIq4Nl* b, int64_t nb, const float* w) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK0, w = w ? w + kQK0 : nullptr) {
     int q[kQK0];
-    b[i].d = F32ToF16(FitIq4(x, kQK0, q));
+    b[i].d = F32ToF16(FitIq4(x, kQK0, q, w));
     const float d = F16ToF32(b[i].d);
     for (int j = 0; j < kQK0; ++j) q[j] = d != 0.0f ? NearestIq4(x[j] / d) : 0;
     for (int j = 0; j < 16; ++j) b[i].qs[j] = static_cast<uint8_t>(q[j] | q[j + 16] << 4);
   }
 }
 
-void QuantIq4Xs(const float* x, BlockIq4Xs* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQK) {
+void QuantIq4Xs(const float* x, BlockIq4Xs* b, int64_t nb, const float* w) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK, w = w ? w + kQK : nullptr) {
     float scale[8];
     int q[kQK];
     float max_scale = 0.0f;
     for (int s = 0; s < 8; ++s) {
-      scale[s] = FitIq4(x + 32 * s, 32, q + 32 * s);
+      scale[s] = FitIq4(x + 32 * s, 32, q + 32 * s, w ? w + 32 * s : nullptr);
       if (std::fabs(scale[s]) > std::fabs(max_scale)) max_scale = scale[s];
     }
     // Sub-block scales are d * (ls - 32) with ls in 0..63: the largest maps to -32.
@@ -373,10 +382,10 @@ void PutCode2K(uint8_t* qs, const int* q) {
     qs[32 * (e / 128) + e % 32] = static_cast<uint8_t>(qs[32 * (e / 128) + e % 32] | (q[e] & 3) << (2 * (e % 128 / 32)));
 }
 
-void QuantQ2K(const float* x, BlockQ2K* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQK) {
+void QuantQ2K(const float* x, BlockQ2K* b, int64_t nb, const float* w) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK, w = w ? w + kQK : nullptr) {
     float scale[16], mn[16];
-    for (int k = 0; k < 16; ++k) FitAsymmetric(x + 16 * k, 16, 3, &scale[k], &mn[k]);
+    for (int k = 0; k < 16; ++k) FitAsymmetric(x + 16 * k, 16, 3, &scale[k], &mn[k], true, w ? w + 16 * k : nullptr);
     b[i].d = F32ToF16(*std::max_element(scale, scale + 16) / 15.0f);
     b[i].dmin = F32ToF16(*std::max_element(mn, mn + 16) / 15.0f);
     const float d = F16ToF32(b[i].d), dmin = F16ToF32(b[i].dmin);
@@ -392,13 +401,13 @@ void QuantQ2K(const float* x, BlockQ2K* b, int64_t nb) {
   }
 }
 
-void QuantQ3K(const float* x, BlockQ3K* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQK) {
+void QuantQ3K(const float* x, BlockQ3K* b, int64_t nb, const float* w) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK, w = w ? w + kQK : nullptr) {
     float scale[16];
     int q[kQK];
     float max_scale = 0.0f;
     for (int k = 0; k < 16; ++k) {
-      scale[k] = FitSymmetric(x + 16 * k, 16, 4, q + 16 * k);
+      scale[k] = FitSymmetric(x + 16 * k, 16, 4, q + 16 * k, w ? w + 16 * k : nullptr);
       if (std::fabs(scale[k]) > std::fabs(max_scale)) max_scale = scale[k];
     }
     // Scales are d * sc with sc in -32..31: the largest maps to -32.
@@ -454,7 +463,23 @@ void QuantTq1_0(const float* x, BlockTq1_0* b, int64_t nb) {
 
 }  // namespace
 
-bool QuantizeRow(GgmlType t, const float* src, void* dst, int64_t n) {
+bool QuantizeRow(GgmlType t, const float* src, void* dst, int64_t n, const float* importance) {
+  // With an importance matrix the error of element j weighs
+  // importance[j] * sqrt(sigma^2 + x_j^2), sigma^2 the row's mean square (as
+  // llama.cpp's quantizers weigh it): important columns, and within them the
+  // large weights, are kept precise.
+  std::vector<float> weights;
+  const float* w = nullptr;
+  if (importance) {
+    double s2 = 0;
+    for (int64_t j = 0; j < n; ++j) s2 += static_cast<double>(src[j]) * src[j];
+    const double sigma2 = n > 0 ? s2 / static_cast<double>(n) : 0.0;
+    weights.resize(static_cast<size_t>(n));
+    for (int64_t j = 0; j < n; ++j)
+      weights[static_cast<size_t>(j)] =
+          static_cast<float>(importance[j] * std::sqrt(sigma2 + static_cast<double>(src[j]) * src[j]));
+    w = weights.data();
+  }
   switch (t) {
     case GgmlType::F32:
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
@@ -470,17 +495,17 @@ bool QuantizeRow(GgmlType t, const float* src, void* dst, int64_t n) {
       return true;
     }
     case GgmlType::Q8_0: QuantQ8_0(src, static_cast<BlockQ8_0*>(dst), n / kQK0); return true;
-    case GgmlType::Q4_0: QuantQ4_0(src, static_cast<BlockQ4_0*>(dst), n / kQK0); return true;
-    case GgmlType::Q5_0: QuantQ5_0(src, static_cast<BlockQ5_0*>(dst), n / kQK0); return true;
-    case GgmlType::Q4_K: QuantQ4K(src, static_cast<BlockQ4K*>(dst), n / kQK); return true;
-    case GgmlType::Q5_K: QuantQ5K(src, static_cast<BlockQ5K*>(dst), n / kQK); return true;
-    case GgmlType::Q6_K: QuantQ6K(src, static_cast<BlockQ6K*>(dst), n / kQK); return true;
-    case GgmlType::Q4_1: QuantQ4_1(src, static_cast<BlockQ4_1*>(dst), n / kQK0); return true;
-    case GgmlType::Q5_1: QuantQ5_1(src, static_cast<BlockQ5_1*>(dst), n / kQK0); return true;
-    case GgmlType::IQ4_NL: QuantIq4Nl(src, static_cast<BlockIq4Nl*>(dst), n / kQK0); return true;
-    case GgmlType::IQ4_XS: QuantIq4Xs(src, static_cast<BlockIq4Xs*>(dst), n / kQK); return true;
-    case GgmlType::Q2_K: QuantQ2K(src, static_cast<BlockQ2K*>(dst), n / kQK); return true;
-    case GgmlType::Q3_K: QuantQ3K(src, static_cast<BlockQ3K*>(dst), n / kQK); return true;
+    case GgmlType::Q4_0: QuantQ4_0(src, static_cast<BlockQ4_0*>(dst), n / kQK0, w); return true;
+    case GgmlType::Q5_0: QuantQ5_0(src, static_cast<BlockQ5_0*>(dst), n / kQK0, w); return true;
+    case GgmlType::Q4_K: QuantQ4K(src, static_cast<BlockQ4K*>(dst), n / kQK, w); return true;
+    case GgmlType::Q5_K: QuantQ5K(src, static_cast<BlockQ5K*>(dst), n / kQK, w); return true;
+    case GgmlType::Q6_K: QuantQ6K(src, static_cast<BlockQ6K*>(dst), n / kQK, w); return true;
+    case GgmlType::Q4_1: QuantQ4_1(src, static_cast<BlockQ4_1*>(dst), n / kQK0, w); return true;
+    case GgmlType::Q5_1: QuantQ5_1(src, static_cast<BlockQ5_1*>(dst), n / kQK0, w); return true;
+    case GgmlType::IQ4_NL: QuantIq4Nl(src, static_cast<BlockIq4Nl*>(dst), n / kQK0, w); return true;
+    case GgmlType::IQ4_XS: QuantIq4Xs(src, static_cast<BlockIq4Xs*>(dst), n / kQK, w); return true;
+    case GgmlType::Q2_K: QuantQ2K(src, static_cast<BlockQ2K*>(dst), n / kQK, w); return true;
+    case GgmlType::Q3_K: QuantQ3K(src, static_cast<BlockQ3K*>(dst), n / kQK, w); return true;
     case GgmlType::TQ1_0: QuantTq1_0(src, static_cast<BlockTq1_0*>(dst), n / kQK); return true;
     case GgmlType::TQ2_0: QuantTq2_0(src, static_cast<BlockTq2_0*>(dst), n / kQK); return true;
     case GgmlType::Q8_K: QuantQ8K(src, static_cast<BlockQ8K*>(dst), n / kQK); return true;

@@ -11,7 +11,10 @@ namespace r1::kernels::ref {
 
 // Return false when `t` has no converter (the caller reports the misuse).
 bool DequantizeRow(GgmlType t, const void* src, float* dst, int64_t n);
-bool QuantizeRow(GgmlType t, const float* src, void* dst, int64_t n);
+// `importance` (may be null): n per-column weights from an importance matrix
+// (mean square inputs); the types without a weighted fit (Q8_0, the ternary
+// ones, the float types) ignore it, as llama.cpp's do.
+bool QuantizeRow(GgmlType t, const float* src, void* dst, int64_t n, const float* importance = nullptr);
 
 // Dot kernels of one weight type; all nullptr if unsupported.
 DotKernels Kernels(GgmlType weight_type);
