@@ -13,6 +13,12 @@
 // and a tensor whose type does not change is copied byte for byte. The
 // output is written atomically, in the input's tensor order, with
 // general.file_type set as llama.cpp sets it.
+//
+// --imatrix FILE (llama.cpp's GGUF or legacy .dat importance matrix, e.g.
+// from `r1 imatrix` or llama-imatrix) weights each row's error by its
+// columns' mean square input; the experts of a 3-D tensor each use their own
+// part. Tensors the matrix has no entry for are quantized unweighted (and
+// listed), as llama.cpp does for the types that do not require one.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -24,6 +30,7 @@
 #include "command.h"
 #include "common.h"
 #include "gguf/gguf.h"
+#include "gguf/imatrix.h"
 #include "kernels/quant.h"
 #include "kernels/thread_pool.h"
 #include "models/quant_recipe.h"
@@ -36,7 +43,7 @@ using r1::Status;
 struct Options {
   std::string in, out, type;
   std::vector<std::string> tensor_types;
-  std::string output_type, embedding_type;
+  std::string output_type, embedding_type, imatrix;
   bool pure = false;
   bool allow_requantize = false;
   int threads = 0;
@@ -89,9 +96,20 @@ int Run(const Options& o) {
   if (!f.ok()) return r1::cli::Fail(f.status());
   const r1::gguf::File& file = **f;
   const r1::RecipeModelInfo info = ModelInfo(file);
+  r1::gguf::Imatrix imatrix;
+  if (!o.imatrix.empty()) {
+    auto m = r1::gguf::ReadImatrix(o.imatrix);
+    if (!m.ok()) return r1::cli::Fail(m.status());
+    imatrix = std::move(*m);
+    std::fprintf(stderr, "r1: %s: %zu importance matrix entries over %lld chunks of %lld tokens\n",
+                 o.imatrix.c_str(), imatrix.entries.size(), static_cast<long long>(imatrix.chunk_count),
+                 static_cast<long long>(imatrix.chunk_size));
+  }
 
   // Plan every tensor's type first, so that a refusal comes before any work.
   std::vector<GgmlType> target(file.tensors().size());
+  std::vector<std::vector<float>> importance(file.tensors().size());  // per tensor: [n_mat][ne0], or empty
+  std::vector<std::string> unweighted;
   std::map<std::string, int64_t> bytes_by_type;
   int64_t total = 0, in_bytes = 0, out_bytes = 0;
   for (size_t i = 0; i < file.tensors().size(); ++i) {
@@ -112,6 +130,19 @@ int Run(const Options& o) {
             r1::GgmlTypeName(want) + " compounds the error (start from an F16/BF16/F32 file, or pass "
             "--allow-requantize)"));
       total += t.n_elements();
+      if (!o.imatrix.empty() && t.ne.size() >= 2) {
+        const r1::gguf::ImatrixEntry* e = imatrix.Find(t.name);
+        const int64_t n_mat = t.ne.size() >= 3 ? t.dim(2) : 1;
+        if (!e) {
+          unweighted.push_back(t.name);
+        } else if (static_cast<int64_t>(e->sums.size()) != t.ne[0] * n_mat) {
+          return r1::cli::Fail(Status::InvalidArgument(
+              o.imatrix + ": entry '" + t.name + "' has " + std::to_string(e->sums.size()) + " values; the tensor " +
+              t.ShapeString() + " needs " + std::to_string(t.ne[0] * n_mat) + " (is it the same model?)"));
+        } else {
+          importance[i] = e->Mean();
+        }
+      }
     }
     const int64_t rows = t.ne.empty() ? 1 : t.n_elements() / t.ne[0];
     const int64_t nb = static_cast<int64_t>(r1::GgmlRowSize(want, t.ne.empty() ? 1 : t.ne[0])) * rows;
@@ -144,7 +175,8 @@ int Run(const Options& o) {
       std::memcpy(out, t.data, nbytes);
       return Status::Ok();
     }
-    const int64_t k = t.ne[0], rows = t.n_elements() / k;
+    const int64_t k = t.ne[0], rows = t.n_elements() / k, rows_per_mat = t.dim(1);
+    const std::vector<float>& imp = importance[i];
     const size_t in_row = r1::GgmlRowSize(t.type, k), out_row = r1::GgmlRowSize(target[i], k);
     if (out_row * static_cast<size_t>(rows) != nbytes) return Status::Internal("tensor '" + t.name + "': size mismatch");
     pool.ParallelFor(rows, [&](int64_t r0, int64_t r1_, int chunk) {
@@ -152,7 +184,13 @@ int Run(const Options& o) {
       buf.resize(static_cast<size_t>(k));
       for (int64_t r = r0; r < r1_; ++r) {
         r1::kernels::Dequantize(t.type, t.data + static_cast<size_t>(r) * in_row, buf.data(), k);
-        r1::kernels::Quantize(target[i], buf.data(), out + static_cast<size_t>(r) * out_row, k);
+        uint8_t* dst = out + static_cast<size_t>(r) * out_row;
+        if (imp.empty()) {
+          r1::kernels::Quantize(target[i], buf.data(), dst, k);
+        } else {
+          r1::kernels::QuantizeWeighted(target[i], buf.data(), dst, k,
+                                        imp.data() + static_cast<size_t>(r / rows_per_mat * k));
+        }
       }
     });
     done += t.n_elements();
@@ -164,6 +202,15 @@ int Run(const Options& o) {
   std::printf("%s: %s, %.1f MiB -> %.1f MiB\n", o.out.c_str(), recipe->name.c_str(), in_bytes / 1048576.0,
               out_bytes / 1048576.0);
   for (const auto& [type, b] : bytes_by_type) std::printf("  %-8s %10.1f MiB\n", type.c_str(), b / 1048576.0);
+  if (!o.imatrix.empty()) {
+    std::printf("  importance matrix: %zu tensors weighted, %zu without an entry%s", file.tensors().size() > 0
+                    ? static_cast<size_t>(std::count_if(importance.begin(), importance.end(),
+                                                        [](const auto& v) { return !v.empty(); }))
+                    : 0,
+                unweighted.size(), unweighted.empty() ? "\n" : ":");
+    for (const std::string& n : unweighted) std::printf(" %s", n.c_str());
+    if (!unweighted.empty()) std::printf("\n");
+  }
   return 0;
 }
 
@@ -178,6 +225,8 @@ const bool kRegistered = r1::cli::RegisterCommand(
                      "PATTERN=TYPE: tensors whose name matches PATTERN (a regex) get TYPE; repeatable, first match wins");
       app.add_option("--output-tensor-type", o->output_type, "Type of output.weight");
       app.add_option("--token-embedding-type", o->embedding_type, "Type of token_embd.weight");
+      app.add_option("--imatrix", o->imatrix,
+                     "Importance matrix (llama.cpp's GGUF or legacy .dat, e.g. from r1 imatrix) to weight the error by");
       app.add_flag("--pure", o->pure, "No mix rules: every matrix gets TYPE (overrides still apply)");
       app.add_flag("--allow-requantize", o->allow_requantize, "Allow quantizing tensors that are already quantized");
       app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
