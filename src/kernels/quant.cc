@@ -110,6 +110,13 @@ bool IsSupported(GgmlType t) {
     case GgmlType::Q3_K:
     case GgmlType::TQ1_0:
     case GgmlType::TQ2_0:
+    case GgmlType::IQ2_XXS:
+    case GgmlType::IQ2_XS:
+    case GgmlType::IQ2_S:
+    case GgmlType::IQ3_XXS:
+    case GgmlType::IQ3_S:
+    case GgmlType::IQ1_S:
+    case GgmlType::IQ1_M:
       return true;
     default:
       return false;
@@ -135,7 +142,14 @@ GgmlType RowFallbackType(GgmlType t) {
     case GgmlType::Q3_K:
     case GgmlType::TQ1_0:
     case GgmlType::TQ2_0: return GgmlType::Q4_0;
-    case GgmlType::IQ4_XS: return GgmlType::IQ4_NL;
+    case GgmlType::IQ4_XS:
+    case GgmlType::IQ2_XXS:
+    case GgmlType::IQ2_XS:
+    case GgmlType::IQ2_S:
+    case GgmlType::IQ3_XXS:
+    case GgmlType::IQ3_S:
+    case GgmlType::IQ1_S:
+    case GgmlType::IQ1_M: return GgmlType::IQ4_NL;
     case GgmlType::Q4_K: return GgmlType::Q5_0;
     case GgmlType::Q5_K: return GgmlType::Q5_1;
     case GgmlType::Q6_K: return GgmlType::Q8_0;
@@ -161,7 +175,14 @@ GgmlType VecDotType(GgmlType t) {
     case GgmlType::Q2_K:
     case GgmlType::Q3_K:
     case GgmlType::TQ1_0:
-    case GgmlType::TQ2_0: return GgmlType::Q8_K;
+    case GgmlType::TQ2_0:
+    case GgmlType::IQ2_XXS:
+    case GgmlType::IQ2_XS:
+    case GgmlType::IQ2_S:
+    case GgmlType::IQ3_XXS:
+    case GgmlType::IQ3_S:
+    case GgmlType::IQ1_S:
+    case GgmlType::IQ1_M: return GgmlType::Q8_K;
     default: Die("VecDotType", t);
   }
 }
