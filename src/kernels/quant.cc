@@ -44,7 +44,8 @@ DotKernels Compute(KernelPath p, GgmlType t) {
   switch (p) {
     case KernelPath::kRef: return ref::Kernels(t);
     case KernelPath::kAvx2:
-      return Merge(Merge(x86::Avx2Kernels(t), x86::Avx2KQuantKernels(t)), x86::Avx2LowBitKernels(t));
+      return Merge(Merge(Merge(x86::Avx2Kernels(t), x86::Avx2KQuantKernels(t)), x86::Avx2LowBitKernels(t)),
+                   x86::Avx2IqKernels(t));
     case KernelPath::kAvx512: {
       DotKernels k = Merge(x86::Avx512Kernels(t, GetCpuFeatures().avx512_bf16),
                            x86::Avx512KQuantKernels(t));

@@ -56,8 +56,8 @@ std::vector<Vectors> LoadAll() {
   for (const auto& p : files) {
     std::ifstream f(p, std::ios::binary);
     char magic[8];
-    uint32_t type, rows, cols, imat;
-    uint64_t nbytes;
+    uint32_t type = 0, rows = 0, cols = 0, imat = 0;
+    uint64_t nbytes = 0;
     Vectors v;
     v.name = p.stem().string();
     EXPECT_TRUE(Read(f, magic, 8) && std::memcmp(magic, "R1QVEC1", 8) == 0) << p;
