@@ -44,6 +44,8 @@
 //         ((uint8_t)(b * 3^n) * 3) >> 8. Elements 0..159: trit e / 32 of
 //         qs[e % 32]; 160..239: trit (e-160) / 16 of qs[32 + e % 16];
 //         240..255: trit (e-240) / 4 of qh[e % 4]. y = d * (trit - 1).
+//   IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M: codebook formats,
+//         see blocks_iq.h.
 //
 // The helpers here are `static` on purpose: this header is also included by the
 // SIMD translation units (compiled with -mavx512*), and an out-of-line copy of
@@ -254,3 +256,5 @@ static constexpr int TritTq1Element(const BlockTq1_0& b, int e) {
 }
 
 }  // namespace r1::kernels
+
+#include "kernels/blocks_iq.h"  // IWYU pragma: export

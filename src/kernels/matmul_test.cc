@@ -21,13 +21,33 @@ const GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
                            GgmlType::Q4_1, GgmlType::Q5_1, GgmlType::IQ4_NL,
                            GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS,
-                           GgmlType::TQ1_0, GgmlType::TQ2_0};
+                           GgmlType::TQ1_0, GgmlType::TQ2_0, GgmlType::IQ2_XXS,
+                           GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ3_XXS,
+                           GgmlType::IQ3_S, GgmlType::IQ1_S, GgmlType::IQ1_M};
 
 std::vector<float> Gaussian(int64_t n, std::mt19937& rng, float sigma = 1.0f) {
   std::normal_distribution<float> d(0.0f, sigma);
   std::vector<float> v(n);
   for (auto& x : v) x = d(rng);
   return v;
+}
+
+// A row of a codebook type r1 cannot quantize (IQ1/IQ2/IQ3): random bytes
+// (every bit pattern is a valid block) with a sane fp16 d in each block, which
+// every one of them keeps in its first two bytes except IQ1_M (the top nibbles
+// of its four scale words, bytes 49, 51, 53, 55).
+void RandomCodebookRow(GgmlType t, int64_t k, std::mt19937& rng, uint8_t* out) {
+  const size_t block = GgmlTypeInfo(t).type_size;
+  std::uniform_real_distribution<float> scale(1e-3f, 2e-2f);
+  for (size_t i = 0; i < GgmlRowSize(t, k); ++i) out[i] = static_cast<uint8_t>(rng());
+  for (uint8_t* b = out; b < out + GgmlRowSize(t, k); b += block) {
+    const uint16_t d = F32ToF16(scale(rng));
+    if (t == GgmlType::IQ1_M) {
+      for (int j = 0; j < 4; ++j) b[49 + 2 * j] = static_cast<uint8_t>((b[49 + 2 * j] & 15) | ((d >> (4 * j)) & 15) << 4);
+    } else {
+      std::memcpy(b, &d, 2);
+    }
+  }
 }
 
 // A quantized weight with its float64 dequantization.
@@ -42,7 +62,11 @@ struct Weight {
     bytes.resize(rb * rows);
     std::vector<float> row(k);
     for (int64_t r = 0; r < rows; ++r) {
-      Quantize(t, f.data() + r * k, bytes.data() + r * rb, k);
+      if (CanQuantize(t)) {
+        Quantize(t, f.data() + r * k, bytes.data() + r * rb, k);
+      } else {
+        RandomCodebookRow(t, k, rng, bytes.data() + r * rb);
+      }
       Dequantize(t, bytes.data() + r * rb, row.data(), k);
       deq.insert(deq.end(), row.begin(), row.end());
     }

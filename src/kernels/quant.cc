@@ -44,7 +44,8 @@ DotKernels Compute(KernelPath p, GgmlType t) {
   switch (p) {
     case KernelPath::kRef: return ref::Kernels(t);
     case KernelPath::kAvx2:
-      return Merge(Merge(x86::Avx2Kernels(t), x86::Avx2KQuantKernels(t)), x86::Avx2LowBitKernels(t));
+      return Merge(Merge(Merge(x86::Avx2Kernels(t), x86::Avx2KQuantKernels(t)), x86::Avx2LowBitKernels(t)),
+                   x86::Avx2IqKernels(t));
     case KernelPath::kAvx512: {
       DotKernels k = Merge(x86::Avx512Kernels(t, GetCpuFeatures().avx512_bf16),
                            x86::Avx512KQuantKernels(t));
@@ -110,6 +111,13 @@ bool IsSupported(GgmlType t) {
     case GgmlType::Q3_K:
     case GgmlType::TQ1_0:
     case GgmlType::TQ2_0:
+    case GgmlType::IQ2_XXS:
+    case GgmlType::IQ2_XS:
+    case GgmlType::IQ2_S:
+    case GgmlType::IQ3_XXS:
+    case GgmlType::IQ3_S:
+    case GgmlType::IQ1_S:
+    case GgmlType::IQ1_M:
       return true;
     default:
       return false;
@@ -135,7 +143,14 @@ GgmlType RowFallbackType(GgmlType t) {
     case GgmlType::Q3_K:
     case GgmlType::TQ1_0:
     case GgmlType::TQ2_0: return GgmlType::Q4_0;
-    case GgmlType::IQ4_XS: return GgmlType::IQ4_NL;
+    case GgmlType::IQ4_XS:
+    case GgmlType::IQ2_XXS:
+    case GgmlType::IQ2_XS:
+    case GgmlType::IQ2_S:
+    case GgmlType::IQ3_XXS:
+    case GgmlType::IQ3_S:
+    case GgmlType::IQ1_S:
+    case GgmlType::IQ1_M: return GgmlType::IQ4_NL;
     case GgmlType::Q4_K: return GgmlType::Q5_0;
     case GgmlType::Q5_K: return GgmlType::Q5_1;
     case GgmlType::Q6_K: return GgmlType::Q8_0;
@@ -161,7 +176,14 @@ GgmlType VecDotType(GgmlType t) {
     case GgmlType::Q2_K:
     case GgmlType::Q3_K:
     case GgmlType::TQ1_0:
-    case GgmlType::TQ2_0: return GgmlType::Q8_K;
+    case GgmlType::TQ2_0:
+    case GgmlType::IQ2_XXS:
+    case GgmlType::IQ2_XS:
+    case GgmlType::IQ2_S:
+    case GgmlType::IQ3_XXS:
+    case GgmlType::IQ3_S:
+    case GgmlType::IQ1_S:
+    case GgmlType::IQ1_M: return GgmlType::Q8_K;
     default: Die("VecDotType", t);
   }
 }

@@ -8,8 +8,12 @@
 //   F32                      F32
 //   F16                      F32               F16C / AVX-512 convert
 //   BF16                     BF16              AVX-512 BF16 vdpbf16ps
-//   Q4_0, Q5_0, Q8_0         Q8_0              32-element blocks
-//   Q4_K, Q5_K, Q6_K         Q8_K              256-element super-blocks
+//   Q4_0, Q5_0, Q8_0,        Q8_0              32-element blocks
+//   Q4_1, Q5_1, IQ4_NL
+//   Q2_K .. Q6_K, IQ4_XS,    Q8_K              256-element super-blocks
+//   TQ1_0, TQ2_0, IQ2_XXS,
+//   IQ2_XS, IQ2_S, IQ3_XXS,
+//   IQ3_S, IQ1_S, IQ1_M
 //
 // Every type has a scalar reference (RefVecDot, ref/) and a fast path for the
 // running CPU (FastVecDot, x86/), chosen at run time. Tests check they agree.

@@ -25,10 +25,33 @@ namespace {
 
 constexpr GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
                                GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0,
-                               GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+                               GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
+                               GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS,
+                               GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S,
+                               GgmlType::IQ3_XXS, GgmlType::IQ3_S, GgmlType::IQ1_S,
+                               GgmlType::IQ1_M};
+
+// Rows of a type r1 cannot quantize (the IQ1/IQ2/IQ3 codebooks): random bytes,
+// each block's fp16 d set to a sane value (first two bytes; IQ1_M keeps it in
+// the top nibbles of bytes 49, 51, 53, 55).
+std::vector<uint8_t> RandomCodebookRows(GgmlType t, int64_t rows, int64_t k, std::mt19937& rng) {
+  std::vector<uint8_t> out(GgmlRowSize(t, k) * rows);
+  for (auto& b : out) b = static_cast<uint8_t>(rng());
+  const uint16_t d = F32ToF16(0.01f);
+  for (size_t i = 0; i < out.size(); i += GgmlTypeInfo(t).type_size) {
+    uint8_t* b = out.data() + i;
+    if (t == GgmlType::IQ1_M) {
+      for (int j = 0; j < 4; ++j) b[49 + 2 * j] = static_cast<uint8_t>((b[49 + 2 * j] & 15) | ((d >> (4 * j)) & 15) << 4);
+    } else {
+      std::memcpy(b, &d, 2);
+    }
+  }
+  return out;
+}
 
 std::vector<uint8_t> QuantizedRows(GgmlType t, int64_t rows, int64_t k, uint32_t seed) {
   std::mt19937 rng(seed);
+  if (!CanQuantize(t)) return RandomCodebookRows(t, rows, k, rng);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> f(k);
   const size_t rb = GgmlRowSize(t, k);

@@ -81,12 +81,24 @@ TEST(QuantTest, TypeTables) {
                      GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q4_1,
                      GgmlType::Q5_1, GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::Q2_K, GgmlType::Q3_K,
                      GgmlType::TQ1_0, GgmlType::TQ2_0})
-    EXPECT_TRUE(IsSupported(t)) << GgmlTypeName(t);
+    EXPECT_TRUE(IsSupported(t) && CanQuantize(t)) << GgmlTypeName(t);
   EXPECT_FALSE(IsSupported(GgmlType::Q8_K));  // activations only
+  // The codebook types: computed with, never made; dotted against Q8_K.
+  for (GgmlType t : {GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ3_XXS,
+                     GgmlType::IQ3_S, GgmlType::IQ1_S, GgmlType::IQ1_M}) {
+    EXPECT_TRUE(IsSupported(t)) << GgmlTypeName(t);
+    EXPECT_FALSE(CanQuantize(t)) << GgmlTypeName(t);
+    EXPECT_EQ(VecDotType(t), GgmlType::Q8_K) << GgmlTypeName(t);
+    EXPECT_EQ(GgmlTypeInfo(RowFallbackType(t)).block_size, 32) << GgmlTypeName(t);
+  }
   for (auto [t, size] : {std::pair{GgmlType::Q4_1, sizeof(BlockQ4_1)}, {GgmlType::Q5_1, sizeof(BlockQ5_1)},
                          {GgmlType::IQ4_NL, sizeof(BlockIq4Nl)}, {GgmlType::IQ4_XS, sizeof(BlockIq4Xs)},
                          {GgmlType::Q2_K, sizeof(BlockQ2K)}, {GgmlType::Q3_K, sizeof(BlockQ3K)},
-                         {GgmlType::TQ1_0, sizeof(BlockTq1_0)}, {GgmlType::TQ2_0, sizeof(BlockTq2_0)}})
+                         {GgmlType::TQ1_0, sizeof(BlockTq1_0)}, {GgmlType::TQ2_0, sizeof(BlockTq2_0)},
+                         {GgmlType::IQ2_XXS, sizeof(BlockIq2Xxs)}, {GgmlType::IQ2_XS, sizeof(BlockIq2Xs)},
+                         {GgmlType::IQ2_S, sizeof(BlockIq2S)}, {GgmlType::IQ3_XXS, sizeof(BlockIq3Xxs)},
+                         {GgmlType::IQ3_S, sizeof(BlockIq3S)}, {GgmlType::IQ1_S, sizeof(BlockIq1S)},
+                         {GgmlType::IQ1_M, sizeof(BlockIq1M)}})
     EXPECT_EQ(GgmlTypeInfo(t).type_size, size) << GgmlTypeName(t);
   EXPECT_EQ(VecDotType(GgmlType::F16), GgmlType::F32);
   EXPECT_EQ(VecDotType(GgmlType::BF16), GgmlType::BF16);

@@ -53,6 +53,31 @@ Block layouts (bytes):
         (((b * 3^n) & 0xFF) * 3) >> 8. Elements 32n + m (n < 5, m < 32): trit n
         of qs[m]; 160 + 16n + m (n < 5, m < 16): trit n of qs[32 + m];
         240 + 4n + j (n < 4, j < 4): trit n of qh[j]. y = d*(trit - 1).
+
+Codebook ("IQ grid") types, 256 el: eight sub-blocks of 32 (ib), 32 groups of 8
+(g). A group's 8 magnitudes are one 8-byte grid entry (byte j = element j) or,
+for IQ3_*, two 4-byte entries (elements 0..3, 4..7). A sign byte per group has
+bit j set when element j is negative; XXS/XS keep 7 bits, an index into
+KSIGNS_IQ2XS. ls = 2s+1 for a 4-bit (IQ1: 3-bit) scale field s. The grids are
+read from src/kernels/iq_tables.h, a file generated from ggml-common.h (data,
+not code).
+  IQ2_XXS (66 B): f16 d | 8 B per ib = u32 a0, a1: byte l of a0 = grid index of
+        group l, bits 7l.. of a1 = sign index, a1 >> 28 = s. y = d*ls/8 * grid*sign
+  IQ2_XS (74 B): f16 d | u16 qs[32] (9-bit grid index | 7-bit sign index << 9) |
+        u8 scales[8]: nibble n of byte ib is s of elements 16n..16n+15 of ib.
+  IQ2_S (82 B): f16 d | u8 qs[32] index low bits | u8 signs[32] | u8 qh[8]
+        (bits 2l, 2l+1 of qh[ib] = index bits 8, 9 of group l) | scales as IQ2_XS.
+  IQ3_XXS (98 B): f16 d | u8 qs[64] grid index per 4 el | u32 per ib: 7-bit sign
+        indices, s in bits 28..31. y = d*ls/4 * grid*sign
+  IQ3_S (110 B): f16 d | u8 qs[64] | u8 qh[8] (bit k of qh[ib] = index bit 8 of
+        quad k) | u8 signs[32] | u8 scales[4] (nibble ib%2 of byte ib//2).
+        y = d*ls * grid*sign
+  IQ1_S (50 B): f16 d | u8 qs[32] | u16 qh[8]: bits 3l..3l+2 index bits 8..10 of
+        group l, bits 12..14 s, bit 15 delta sign. y = d*ls*(grid + delta),
+        delta = -0.125 if bit 15 else 0.125 (grid int8 in {-1, 0, 1}).
+  IQ1_M (56 B): u8 qs[32] | u8 qh[16] (nibble g%2 of qh[g//2]: 3 index bits, bit
+        3 delta sign) | u16 sc[4]: 3-bit s of 16-el half h at sc[h//4] >> 3(h%4);
+        d = f16 from the top nibbles of sc[0..3] (sc[0]'s lowest).
 """
 import numpy as np
 
@@ -273,7 +298,157 @@ def deq_tq1_0(raw, n):
     return (d[:, None] * (trits - 1)).reshape(-1)
 
 
-_DEQ = {0: deq_f32, 1: deq_f16, 30: deq_bf16, 8: deq_q8_0, 2: deq_q4_0, 6: deq_q5_0,
+_IQ_TABLES = None
+
+
+def _iq_tables():
+    """The codebooks of iq_tables.h as numpy arrays, by C++ name."""
+    global _IQ_TABLES
+    if _IQ_TABLES is None:
+        import os
+        import re
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "kernels", "iq_tables.h")
+        text = open(path, encoding="utf-8").read()
+        _IQ_TABLES = {}
+        for ctype, name, body in re.findall(r"constexpr (\w+) (\w+)\[\d+\] = \{(.*?)\};", text, re.S):
+            vals = [int(v.strip(), 0) for v in body.split(",") if v.strip()]
+            dtype = {"uint64_t": np.uint64, "uint32_t": np.uint32, "uint8_t": np.uint8, "int8_t": np.int8}[ctype]
+            _IQ_TABLES[name] = np.array(vals, dtype=np.int64 if ctype == "int8_t" else dtype)
+    return _IQ_TABLES
+
+
+def _grid_bytes(table, idx, nbytes):
+    """Entries table[idx] split into their little-endian bytes: idx.shape + (nbytes,)."""
+    e = _iq_tables()[table][idx].astype(np.uint64)
+    shift = (8 * np.arange(nbytes)).astype(np.uint64)
+    return ((e[..., None] >> shift) & np.uint64(0xFF)).astype(np.int64)
+
+
+def _sign_bits(signs):
+    """(..., ) sign bytes -> (..., 8) of +1 / -1 (bit j set: element j negative)."""
+    bit = (signs.astype(np.int64)[..., None] >> np.arange(8)) & 1
+    return 1 - 2 * bit
+
+
+def _u16(b):
+    return np.ascontiguousarray(b).view("<u2").astype(np.int64)
+
+
+def _u32(b):
+    return np.ascontiguousarray(b).view("<u4").astype(np.int64)
+
+
+def _iq_out(d, ls_per_group, values):
+    """d (nb,), ls (nb, 32) per 8-element group, values (nb, 32, 8) -> flat y."""
+    return (d[:, None, None] * ls_per_group[:, :, None] * values).reshape(-1)
+
+
+def deq_iq2_xxs(raw, n):
+    b = _blocks(raw, n, QK_K, 66)
+    d = _f16(b[:, 0:2])
+    w = _u32(b[:, 2:66]).reshape(-1, 8, 2)                                  # (nb, ib, 2)
+    idx = b[:, 2:66].reshape(-1, 8, 8)[:, :, 0:4].reshape(-1, 32)          # bytes of a0
+    l = np.arange(4)
+    sidx = ((w[:, :, 1:2] >> (7 * l)) & 127).reshape(-1, 32)
+    signs = _iq_tables()["kIq2Signs"][sidx]
+    ls = np.repeat(2 * (w[:, :, 1] >> 28) + 1, 4, axis=1)
+    return _iq_out(d, ls / 8.0, _grid_bytes("kIq2xxsGrid", idx, 8) * _sign_bits(signs))
+
+
+def _iq2_half_scales(sc):
+    """(nb, 8) scale bytes -> (nb, 32) ls per group (nibble n covers groups 2n, 2n+1 of ib)."""
+    s = np.stack([sc & 0xF, sc >> 4], axis=2).astype(np.int64)              # (nb, ib, half)
+    return np.repeat(2 * s + 1, 2, axis=2).reshape(-1, 32)
+
+
+def deq_iq2_xs(raw, n):
+    b = _blocks(raw, n, QK_K, 74)
+    d = _f16(b[:, 0:2])
+    q = _u16(b[:, 2:66])                                                    # (nb, 32)
+    signs = _iq_tables()["kIq2Signs"][q >> 9]
+    ls = _iq2_half_scales(b[:, 66:74])
+    return _iq_out(d, ls / 8.0, _grid_bytes("kIq2xsGrid", q & 511, 8) * _sign_bits(signs))
+
+
+def deq_iq2_s(raw, n):
+    b = _blocks(raw, n, QK_K, 82)
+    d = _f16(b[:, 0:2])
+    qs = b[:, 2:34].astype(np.int64)
+    signs = b[:, 34:66]
+    qh = b[:, 66:74].astype(np.int64)
+    g = np.arange(32)
+    idx = qs | (((qh[:, g // 4] >> (2 * (g % 4))) & 3) << 8)
+    ls = _iq2_half_scales(b[:, 74:82])
+    return _iq_out(d, ls / 8.0, _grid_bytes("kIq2sGrid", idx, 8) * _sign_bits(signs))
+
+
+def _quads(table, idx):
+    """(nb, 64) quad indices -> (nb, 32, 8) magnitudes (two 4-byte entries per group)."""
+    return _grid_bytes(table, idx, 4).reshape(-1, 32, 8)
+
+
+def deq_iq3_xxs(raw, n):
+    b = _blocks(raw, n, QK_K, 98)
+    d = _f16(b[:, 0:2])
+    idx = b[:, 2:66].astype(np.int64)
+    w = _u32(b[:, 66:98])                                                   # (nb, 8)
+    l = np.arange(4)
+    sidx = ((w[:, :, None] >> (7 * l)) & 127).reshape(-1, 32)
+    signs = _iq_tables()["kIq2Signs"][sidx]
+    ls = np.repeat(2 * (w >> 28) + 1, 4, axis=1)
+    return _iq_out(d, ls / 4.0, _quads("kIq3xxsGrid", idx) * _sign_bits(signs))
+
+
+def deq_iq3_s(raw, n):
+    b = _blocks(raw, n, QK_K, 110)
+    d = _f16(b[:, 0:2])
+    qs = b[:, 2:66].astype(np.int64)
+    qh = b[:, 66:74].astype(np.int64)
+    signs = b[:, 74:106]
+    sc = b[:, 106:110].astype(np.int64)
+    q = np.arange(64)
+    idx = qs | (((qh[:, q // 8] >> (q % 8)) & 1) << 8)
+    ib = np.arange(8)
+    ls = np.repeat(2 * ((sc[:, ib // 2] >> (4 * (ib % 2))) & 0xF) + 1, 4, axis=1)
+    return _iq_out(d, ls.astype(np.float64), _quads("kIq3sGrid", idx) * _sign_bits(signs))
+
+
+def _iq1_values(idx, delta_negative):
+    """(nb, 32) grid indices, (nb, 32) delta sign bits -> (nb, 32, 8) grid + delta."""
+    grid = _grid_bytes("kIq1sGrid", idx, 8)
+    grid = np.where(grid > 127, grid - 256, grid).astype(np.float64)
+    return grid + np.where(delta_negative, -0.125, 0.125)[:, :, None]
+
+
+def deq_iq1_s(raw, n):
+    b = _blocks(raw, n, QK_K, 50)
+    d = _f16(b[:, 0:2])
+    qs = b[:, 2:34].astype(np.int64)
+    qh = _u16(b[:, 34:50])                                                  # (nb, 8)
+    g = np.arange(32)
+    idx = qs | (((qh[:, g // 4] >> (3 * (g % 4))) & 7) << 8)
+    ls = 2 * ((qh[:, g // 4] >> 12) & 7) + 1
+    return _iq_out(d, ls.astype(np.float64), _iq1_values(idx, (qh[:, g // 4] >> 15) & 1))
+
+
+def deq_iq1_m(raw, n):
+    b = _blocks(raw, n, QK_K, 56)
+    qs = b[:, 0:32].astype(np.int64)
+    qh = b[:, 32:48].astype(np.int64)
+    sc = _u16(b[:, 48:56])                                                  # (nb, 4)
+    dbits = (sc[:, 0] >> 12) | ((sc[:, 1] >> 12) << 4) | ((sc[:, 2] >> 12) << 8) | ((sc[:, 3] >> 12) << 12)
+    d = dbits.astype("<u2").view("<f2").astype(np.float64)
+    g = np.arange(32)
+    nib = (qh[:, g // 2] >> (4 * (g % 2))) & 0xF
+    idx = qs | ((nib & 7) << 8)
+    h = g // 2                                                              # 16-element half of group g
+    ls = 2 * ((sc[:, h // 4] >> (3 * (h % 4))) & 7) + 1
+    return _iq_out(d, ls.astype(np.float64), _iq1_values(idx, nib >> 3))
+
+
+_DEQ = {16: deq_iq2_xxs, 17: deq_iq2_xs, 22: deq_iq2_s, 18: deq_iq3_xxs, 21: deq_iq3_s,
+        19: deq_iq1_s, 29: deq_iq1_m,
+        0: deq_f32, 1: deq_f16, 30: deq_bf16, 8: deq_q8_0, 2: deq_q4_0, 6: deq_q5_0,
         12: deq_q4_k, 13: deq_q5_k, 14: deq_q6_k, 3: deq_q4_1, 7: deq_q5_1, 20: deq_iq4_nl,
         23: deq_iq4_xs, 10: deq_q2_k, 11: deq_q3_k, 34: deq_tq1_0, 35: deq_tq2_0}
 

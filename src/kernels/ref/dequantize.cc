@@ -216,7 +216,7 @@ bool DequantizeRow(GgmlType t, const void* src, float* dst, int64_t n) {
     case GgmlType::TQ1_0: DequantTq1_0(static_cast<const BlockTq1_0*>(src), dst, n / kQK); return true;
     case GgmlType::TQ2_0: DequantTq2_0(static_cast<const BlockTq2_0*>(src), dst, n / kQK); return true;
     case GgmlType::Q8_K: DequantQ8K(static_cast<const BlockQ8K*>(src), dst, n / kQK); return true;
-    default: return false;
+    default: return DequantizeIqRow(t, src, dst, n);
   }
 }
 

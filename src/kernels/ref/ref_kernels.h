@@ -19,4 +19,8 @@ bool QuantizeRow(GgmlType t, const float* src, void* dst, int64_t n, const float
 // Dot kernels of one weight type; all nullptr if unsupported.
 DotKernels Kernels(GgmlType weight_type);
 
+// The codebook types IQ2_XXS .. IQ1_M (iq.cc); false / all nullptr for others.
+bool DequantizeIqRow(GgmlType t, const void* src, float* dst, int64_t n);
+DotKernels IqKernels(GgmlType weight_type);
+
 }  // namespace r1::kernels::ref

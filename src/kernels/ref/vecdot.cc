@@ -313,7 +313,7 @@ DotKernels Kernels(GgmlType t) {
     case GgmlType::Q3_K: return Make<DotQ3K>();
     case GgmlType::TQ1_0: return Make<DotTq1_0>();
     case GgmlType::TQ2_0: return Make<DotTq2_0>();
-    default: return {};
+    default: return IqKernels(t);
   }
 }
 

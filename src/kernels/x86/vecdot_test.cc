@@ -30,7 +30,9 @@ constexpr GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
                                GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
                                GgmlType::Q4_1, GgmlType::Q5_1, GgmlType::IQ4_NL,
                                GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS,
-                               GgmlType::TQ1_0, GgmlType::TQ2_0};
+                               GgmlType::TQ1_0, GgmlType::TQ2_0, GgmlType::IQ2_XXS,
+                               GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ3_XXS,
+                               GgmlType::IQ3_S, GgmlType::IQ1_S, GgmlType::IQ1_M};
 
 bool IsKQuant(GgmlType t) { return GgmlTypeInfo(t).block_size == kQK; }
 
@@ -95,6 +97,18 @@ void FixScales(GgmlType t, uint8_t* row, int64_t n, std::mt19937& rng) {
       case GgmlType::Q3_K: reinterpret_cast<BlockQ3K*>(row)[i].d = half(); break;
       case GgmlType::TQ1_0: reinterpret_cast<BlockTq1_0*>(row)[i].d = half(); break;
       case GgmlType::TQ2_0: reinterpret_cast<BlockTq2_0*>(row)[i].d = half(); break;
+      case GgmlType::IQ2_XXS: reinterpret_cast<BlockIq2Xxs*>(row)[i].d = half(); break;
+      case GgmlType::IQ2_XS: reinterpret_cast<BlockIq2Xs*>(row)[i].d = half(); break;
+      case GgmlType::IQ2_S: reinterpret_cast<BlockIq2S*>(row)[i].d = half(); break;
+      case GgmlType::IQ3_XXS: reinterpret_cast<BlockIq3Xxs*>(row)[i].d = half(); break;
+      case GgmlType::IQ3_S: reinterpret_cast<BlockIq3S*>(row)[i].d = half(); break;
+      case GgmlType::IQ1_S: reinterpret_cast<BlockIq1S*>(row)[i].d = half(); break;
+      case GgmlType::IQ1_M: {  // d lives in the top nibbles of the four scale words
+        uint8_t* sc = reinterpret_cast<BlockIq1M*>(row)[i].scales;
+        const uint16_t h = half();
+        for (int k = 0; k < 4; ++k) sc[2 * k + 1] = static_cast<uint8_t>((sc[2 * k + 1] & 15) | ((h >> (4 * k)) & 15) << 4);
+        break;
+      }
       default: break;
     }
   }
@@ -102,7 +116,8 @@ void FixScales(GgmlType t, uint8_t* row, int64_t n, std::mt19937& rng) {
 
 // raw: weights are random bytes (fixed-up scales) and activations random
 // codes in [-127, 127] with consistent bsums; otherwise both are quantized
-// from Gaussian floats.
+// from Gaussian floats. The codebook types, which r1 cannot quantize, always
+// get random bytes: every bit pattern of theirs is a valid block.
 Rows MakeRows(GgmlType t, int64_t n, uint32_t seed, bool raw) {
   Rows r{t, VecDotType(t), n, GgmlRowSize(t, n), GgmlRowSize(VecDotType(t), n), {}, {}};
   r.w.resize(4 * r.w_bytes);
@@ -114,7 +129,7 @@ Rows MakeRows(GgmlType t, int64_t n, uint32_t seed, bool raw) {
     uint8_t* w = r.w.data() + k * r.w_bytes;
     uint8_t* x = r.x.data() + k * r.x_bytes;
     const bool block_type = GgmlTypeInfo(t).block_size > 1;
-    if (raw && block_type) {
+    if ((raw || !CanQuantize(t)) && block_type) {
       for (size_t i = 0; i < r.w_bytes; ++i) w[i] = static_cast<uint8_t>(rng());
       FixScales(t, w, n, rng);
     } else {

@@ -11,7 +11,8 @@
 //  * Integer parts are exact. For Q4_K / Q5_K / Q6_K the per-super-block
 //    integer sums are reduced to a scalar and folded into the float total with
 //    the reference's scalar FMAs, so those kernels are bit-identical to the
-//    reference; so are Q2_K / Q3_K / IQ4_XS / TQ1_0 / TQ2_0. Q8_0 / Q4_0 /
+//    reference; so are Q2_K / Q3_K / IQ4_XS / TQ1_0 / TQ2_0 and the IQ1 / IQ2
+//    / IQ3 codebook types. Q8_0 / Q4_0 /
 //    Q5_0 / Q4_1 / Q5_1 / IQ4_NL and the float types accumulate in vector
 //    lanes and differ from the reference only by float summation order.
 //
@@ -32,6 +33,7 @@ namespace r1::kernels::x86 {
 DotKernels Avx2Kernels(GgmlType weight_type);        // vecdot_avx2.cc
 DotKernels Avx2KQuantKernels(GgmlType weight_type);  // vecdot_k_avx2.cc
 DotKernels Avx2LowBitKernels(GgmlType weight_type);  // vecdot_low_avx2.cc
+DotKernels Avx2IqKernels(GgmlType weight_type);      // vecdot_iq_avx2.cc (IQ1/IQ2/IQ3 codebooks)
 PackedDotFn Avx2PackedDot(GgmlType weight_type);  // repack_avx2.cc (8-row packed layout)
 DotKernels Avx512Kernels(GgmlType weight_type, bool has_bf16);  // vecdot_avx512.cc
 DotKernels Avx512KQuantKernels(GgmlType weight_type);          // vecdot_k_avx512.cc

@@ -97,7 +97,7 @@ Status ParseSyntheticWeightType(const std::string& name, GgmlType* type, bool* q
   std::string known;
   for (int id = 0; id < 64; ++id) {
     const auto g = static_cast<GgmlType>(id);
-    if (!kernels::IsSupported(g)) continue;
+    if (!kernels::CanQuantize(g)) continue;  // the generator quantizes with r1's own quantizer
     if (GgmlTypeName(g) == t) {
       *type = g;
       return Status::Ok();
