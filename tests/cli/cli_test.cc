@@ -9,6 +9,10 @@
 #include <string>
 #include <sys/wait.h>
 
+#include <nlohmann/json.hpp>
+
+#include "runtime/kld.h"
+
 namespace {
 
 struct Result {
@@ -197,6 +201,99 @@ TEST(Cli, QuantizeMatchesTheRecipeAndRefusesClearly) {
   r = Sh(Bin() + " quantize " + f32 + " " + d + "/cli_q_x.gguf q4_0 --tensor-type 'ffn_(=q2_k'");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("bad pattern"), std::string::npos) << r.out;
+}
+
+// r1 kld: the base log-probabilities of an F32 model, then the model against
+// itself (KLD ~ 0 through the 16-bit rows), its Q8_0 copy and its Q4_0 copy
+// (ranked); bad base files and short texts are clean errors.
+TEST(Cli, KldRanksQuantizationsAndRefusesBadBaseFiles) {
+  const std::string d = Dir();
+  Sh("mkdir -p " + d);
+  const std::string f32 = d + "/cli_kld_f32.gguf", q8 = d + "/cli_kld_q8.gguf", q4 = d + "/cli_kld_q4.gguf";
+  ASSERT_EQ(Sh(Bin() + " gen --arch qwen2 --size tiny --type f32 --seed 5 -o " + f32).code, 0);
+  ASSERT_EQ(Sh(Bin() + " quantize " + f32 + " " + q8 + " q8_0").code, 0);
+  ASSERT_EQ(Sh(Bin() + " quantize " + f32 + " " + q4 + " q4_0").code, 0);
+  const std::string text = d + "/cli_kld.txt", base = d + "/cli_kld_base.kld";
+  {
+    std::ofstream t(text);
+    const char* words[] = {"the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "and", "then", "sleeps"};
+    unsigned x = 1;
+    for (int i = 0; i < 1200; ++i) {
+      x = x * 1103515245u + 12345u;
+      t << words[(x >> 16) % 12] << (i % 17 == 16 ? ".\n" : " ");
+    }
+  }
+  Result r = Sh(Bin() + " kld -m " + f32 + " -f " + text + " --save-base " + base + " -c 64 --chunks 8");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("saved 8 chunks of 64 tokens (248 scored positions"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Final estimate: PPL = "), std::string::npos) << r.out;
+
+  auto kld = [&](const std::string& model) {
+    Result k = Sh(Bin() + " kld -m " + model + " --base " + base + " --json", true);
+    EXPECT_EQ(k.code, 0) << k.out;
+    nlohmann::json j = nlohmann::json::parse(k.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << k.out;
+    return j;
+  };
+  const nlohmann::json self = kld(f32), j8 = kld(q8), j4 = kld(q4);
+  ASSERT_TRUE(self.is_object() && j8.is_object() && j4.is_object());
+  for (const char* key : {"ppl_q", "ppl_base", "ln_ppl_ratio", "ppl_ratio", "kld_mean", "kld_err", "kld_median",
+                          "kld_p99", "kld_max", "same_top_p_pct", "same_top_p_err_pct", "rms_dp_pct"})
+    EXPECT_TRUE(self.contains(key)) << key << " missing in " << self.dump();
+  EXPECT_EQ(self["tokens"], 248);
+  EXPECT_GE(self["kld_mean"].get<double>(), 0.0);
+  EXPECT_LE(self["kld_mean"].get<double>(), 1e-4);
+  EXPECT_LE(self["kld_max"].get<double>(), 1e-4);
+  EXPECT_EQ(self["same_top_p_pct"].get<double>(), 100.0);
+  EXPECT_NEAR(self["ppl_ratio"].get<double>(), 1.0, 1e-6);
+  EXPECT_NEAR(self["ppl_q"].get<double>(), self["ppl_base"].get<double>(), 1e-4 * self["ppl_base"].get<double>());
+  const double k8 = j8["kld_mean"].get<double>(), k4 = j4["kld_mean"].get<double>();
+  EXPECT_GT(k8, 10 * self["kld_mean"].get<double>());
+  EXPECT_GT(k8, 0.0);
+  EXPECT_GT(k4, 3 * k8) << "Q4_0 " << k4 << ", Q8_0 " << k8;
+  EXPECT_EQ(j8["ppl_base"], self["ppl_base"]);
+  EXPECT_LT(j4["same_top_p_pct"].get<double>(), 100.0);
+
+  // The text report, as llama-perplexity prints it.
+  r = Sh(Bin() + " kld -m " + f32 + " --base " + base, true);
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* want : {"Mean PPL(Q)/PPL(base)         :   1.000000", "Mean    KLD:", "Median  KLD:",
+                           "99.0%   KLD:", "Maximum KLD:", "RMS Δp    :", "Same top p: 100.000 ± 0.000 %"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+
+  // Bad base files: truncated, not one at all, missing, another vocabulary.
+  const std::string trunc = d + "/cli_kld_truncated.kld";
+  Sh("head -c 50000 " + base + " > " + trunc);
+  r = Sh(Bin() + " kld -m " + q8 + " --base " + trunc);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("cli_kld_truncated.kld: truncated"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("r1: loaded"), std::string::npos) << "the file is checked before the model loads";
+  r = Sh(Bin() + " kld -m " + q8 + " --base " + text);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("cli_kld.txt: not an r1 kld base file"), std::string::npos) << r.out;
+  r = Sh(Bin() + " kld -m " + q8 + " --base " + d + "/cli_kld_missing.kld");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("cannot open base file " + d + "/cli_kld_missing.kld"), std::string::npos) << r.out;
+  {
+    const std::string other = d + "/cli_kld_vocab321.kld";
+    auto w = r1::kld::BaseWriter::Create(other, {321, 8, 1}, std::vector<int32_t>(8, 1));
+    ASSERT_TRUE(w.ok()) << w.status().message();
+    std::vector<uint8_t> rows(3 * r1::kld::RowBytes(321));
+    for (int j = 0; j < 3; ++j) r1::kld::EncodeRow(std::vector<float>(321, 0.0f), 1, rows.data() + j * r1::kld::RowBytes(321));
+    ASSERT_TRUE((*w)->WriteChunk(rows).ok());
+    ASSERT_TRUE((*w)->Finish().ok());
+    r = Sh(Bin() + " kld -m " + q8 + " --base " + other);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("has n_vocab 320 but " + other + " was made with n_vocab 321"), std::string::npos) << r.out;
+  }
+  // A text shorter than one chunk; flags that contradict each other.
+  r = Sh(Bin() + " kld -m " + f32 + " -f " + text + " --save-base " + d + "/cli_kld_x.kld -c 100000");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("fewer than one chunk of 100000"), std::string::npos) << r.out;
+  EXPECT_NE(Sh("test -e " + d + "/cli_kld_x.kld").code, 0) << "no base file after a failure";
+  r = Sh(Bin() + " kld -m " + f32 + " -f " + text);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("--save-base FILE"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -142,14 +142,15 @@ int Fail(const Status& s) {
 
 Progress::Progress(std::string label) : label_(std::move(label)), tty_(isatty(STDERR_FILENO)) {}
 
-void Progress::Update(int64_t done, int64_t total) {
+void Progress::Update(int64_t done, int64_t total, const std::string& detail) {
   if (!tty_ || total <= 0) return;
   int pct = static_cast<int>(100 * done / total);
-  if (pct == last_pct_) return;
+  if (pct == last_pct_ && detail.empty()) return;
   last_pct_ = pct;
   int filled = pct * 30 / 100;
   std::fprintf(stderr, "\r%s [%.*s%*s] %3d%%", label_.c_str(), filled, "==============================",
                30 - filled, "", pct);
+  if (!detail.empty()) std::fprintf(stderr, "  %s\033[K", detail.c_str());
   std::fflush(stderr);
 }
 

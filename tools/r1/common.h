@@ -48,11 +48,13 @@ int Fail(const Status& s);
 // The whole file; NotFound naming it when it cannot be opened.
 StatusOr<std::string> ReadFile(const std::string& path);
 
-// A one-line progress bar on stderr when it is a terminal.
+// A one-line progress bar on stderr when it is a terminal. A non-empty
+// `detail` ("3/32 chunks, 812 tok/s") follows the percentage and redraws the
+// line on every call.
 class Progress {
  public:
   explicit Progress(std::string label);
-  void Update(int64_t done, int64_t total);
+  void Update(int64_t done, int64_t total, const std::string& detail = "");
   void Finish();
 
  private:
