@@ -5,7 +5,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libfmt-dev libcli11-dev libpcre2-dev libutf8proc-dev
-  libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
+  libcpp-httplib-dev libssl-dev libcurl4-openssl-dev zlib1g-dev libbrotli-dev
   python3-numpy python3-jinja2
   chromium  # the web chat's browser test (driven by playwright-core, never a downloaded browser)
 )

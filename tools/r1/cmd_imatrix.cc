@@ -15,6 +15,7 @@
 
 #include "command.h"
 #include "common.h"
+#include "hub_cli.h"
 #include "gguf/imatrix.h"
 #include "runtime/engine.h"
 #include "runtime/imatrix_collector.h"
@@ -108,7 +109,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
     "imatrix", "Compute an importance matrix over a text, for r1 quantize --imatrix (llama.cpp's format)",
     [](CLI::App& app) -> r1::cli::RunFn {
       auto o = std::make_shared<Options>();
-      app.add_option("-m,--model", o->model, "GGUF model (F16/BF16/F32, or Q8_0)")->required();
+      app.add_option("-m,--model", o->model, "GGUF model (F16/BF16/F32, or Q8_0)")->transform(r1::cli::ModelSource())->required();
       app.add_option("-f,--file", o->text, "Calibration text")->required();
       app.add_option("-o,--output", o->out, "Output file (default imatrix.gguf)");
       app.add_option("--output-format", o->format, "gguf (default) or dat (llama.cpp's legacy format)");

@@ -23,6 +23,7 @@
 
 #include "command.h"
 #include "common.h"
+#include "hub_cli.h"
 #include "runtime/engine.h"
 #include "runtime/kld.h"
 
@@ -312,7 +313,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
     "kld", "KL divergence from a base model's saved log-probabilities (llama-perplexity --kl-divergence)",
     [](CLI::App& app) -> r1::cli::RunFn {
       auto o = std::make_shared<Options>();
-      app.add_option("-m,--model", o->model, "GGUF model")->required();
+      app.add_option("-m,--model", o->model, "GGUF model")->transform(r1::cli::ModelSource())->required();
       auto* text = app.add_option("-f,--file", o->text, "Text to evaluate (with --save-base)");
       auto* save = app.add_option("--save-base", o->save_base,
                                   "Run the base model over -f TEXT and write its log-probabilities to FILE");

@@ -5,6 +5,7 @@
 
 #include "command.h"
 #include "common.h"
+#include "hub_cli.h"
 #include "runtime/engine.h"
 
 namespace {
@@ -57,7 +58,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
     "logits", "Write the float32 logits of every position ([n_tokens, n_vocab], row-major)",
     [](CLI::App& app) -> r1::cli::RunFn {
       auto o = std::make_shared<Options>();
-      app.add_option("-m,--model", o->model, "GGUF model")->required();
+      app.add_option("-m,--model", o->model, "GGUF model")->transform(r1::cli::ModelSource())->required();
       app.add_option("--tokens", o->tokens, "Comma-separated token ids")->required();
       app.add_option("--out", o->out, "Binary output file (float32)");
       app.add_option("-t,--threads", o->threads, "Threads (default: physical cores)")

@@ -12,6 +12,7 @@
 
 #include "command.h"
 #include "common.h"
+#include "hub_cli.h"
 #include "server/server.h"
 
 namespace {
@@ -52,7 +53,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
     "serve", "OpenAI-compatible HTTP server with continuous batching and prefix caching",
     [](CLI::App& app) -> r1::cli::RunFn {
       auto o = std::make_shared<r1::server::ServerOptions>();
-      app.add_option("-m,--model,model", o->engine.model_path, "GGUF model")->required();
+      app.add_option("-m,--model,model", o->engine.model_path, "GGUF model, or a Hub reference: ORG/NAME[:QUANT], deepseek-r1:7b (pulled when not cached)")->transform(r1::cli::ModelSource())->required();
       app.add_option("--host", o->host, "Address to listen on (loopback by default)")->capture_default_str();
       app.add_option("--port", o->port, "Port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
       auto* key = app.add_option("--api-key", o->api_key,

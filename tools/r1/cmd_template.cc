@@ -26,6 +26,7 @@
 #include "chat/chat_template.h"
 #include "command.h"
 #include "common.h"
+#include "hub_cli.h"
 #include "gguf/gguf.h"
 #include "r1/json.h"
 
@@ -152,7 +153,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
     "template", "Render a chat template for a messages file",
     [](CLI::App& app) -> r1::cli::RunFn {
       auto o = std::make_shared<Options>();
-      app.add_option("-m,--model", o->model, "GGUF model (its tokenizer.chat_template)");
+      app.add_option("-m,--model", o->model, "GGUF model (its tokenizer.chat_template)")->transform(r1::cli::ModelSource());
       app.add_option("--tokenizer", o->tokenizer_dir, "HF tokenizer dir with tokenizer_config.json");
       app.add_option("--messages", o->messages_file, "messages JSON (array, or {messages, tools, ...})")->required();
       app.add_flag("--add-generation-prompt", o->add_generation_prompt, "end with the assistant turn opener");

@@ -16,6 +16,7 @@
 
 #include "command.h"
 #include "common.h"
+#include "hub_cli.h"
 #include "gguf/gguf.h"
 #include "tokenizer/tokenizer.h"
 #include "r1/json.h"
@@ -109,7 +110,7 @@ const bool kRegistered = r1::cli::RegisterCommand(
     "tokenize", "Print the token ids of a text (GGUF model or Hugging Face tokenizer directory)",
     [](CLI::App& app) -> r1::cli::RunFn {
       auto o = std::make_shared<Options>();
-      app.add_option("-m,--model", o->model, "GGUF file whose tokenizer to use");
+      app.add_option("-m,--model", o->model, "GGUF file whose tokenizer to use")->transform(r1::cli::ModelSource());
       app.add_option("--tokenizer", o->tokenizer_dir, "Directory with tokenizer.json (+ tokenizer_config.json)");
       app.add_option("text", o->text, "Text to tokenize");
       app.add_flag("--pieces", o->pieces, "Print one 'id<TAB>piece' line per token");

@@ -1,4 +1,5 @@
 #include "common.h"
+#include "hub_cli.h"
 
 #include <unistd.h>
 
@@ -124,11 +125,12 @@ void AddSpecOptions(CLI::App& app, EngineOptions* eo) {
                         "Always draft --spec-tokens tokens (no adaptation to the acceptance rate)");
   app.add_flag_callback("--spec-always", [eo] { eo->spec.auto_off = false; },
                         "Keep speculating even where it measures slower than plain decoding");
-  app.add_option("--draft-model", eo->draft_model, "Draft model for --spec draft (same tokenizer as -m)");
+  app.add_option("--draft-model", eo->draft_model, "Draft model for --spec draft (same tokenizer as -m)")
+      ->transform(ModelSource());
 }
 
 void AddEngineOptions(CLI::App& app, EngineOptions* eo) {
-  app.add_option("-m,--model", eo->model_path, "GGUF model")->required();
+  app.add_option("-m,--model", eo->model_path, "GGUF model, or a Hub reference: ORG/NAME[:QUANT], deepseek-r1:7b (pulled when not cached)")->transform(r1::cli::ModelSource())->required();
   app.add_option("-t,--threads", eo->threads, "Threads (default: physical cores)")->check(CLI::Range(0, kMaxThreads));
   AddKvTypeOption(app, &eo->kv_type);
   AddLoadOptions(app, &eo->load);
