@@ -121,14 +121,14 @@ std::string FormatRanges(int64_t size, const std::vector<std::unique_ptr<std::at
   return s;
 }
 
-bool LoadRanges(const std::string& path, int64_t size, int64_t have, Ranges* out) {
+bool LoadRanges(const std::string& path, int64_t size, Ranges* out) {
   std::ifstream f(path);
   std::string magic;
   int64_t sz = -1;
   if (!(f >> magic >> sz) || magic != "r1-ranges" || sz != size) return false;
   int64_t a, b, prev_end = 0;
   while (f >> a >> b) {
-    if (a < prev_end || a > b || b > size || a > have) return false;  // ranges in order, written bytes present
+    if (a < prev_end || a > b || b > size) return false;  // ranges in order, inside the file
     out->r.push_back({a, b});
     prev_end = b;
   }
@@ -173,8 +173,8 @@ std::string ApiError(const Config& cfg, const Ref& ref, long status, const std::
            (cfg.token.empty() ? "the repository is gated or private; accept its terms on the Hub and set HF_TOKEN"
                               : "HF_TOKEN was not accepted for it (no access, or a wrong token)");
   if (status == 404)
-    return ref.repo + (what == "listing" ? "" : " (" + what + ")") + ": not found on " + HostOf(cfg.endpoint) +
-           " (HTTP 404; check the repository name" + (ref.revision == "main" ? "" : " and revision " + ref.revision) + ")";
+    return ref.repo + ": not found on " + HostOf(cfg.endpoint) + " (HTTP 404 for the " + what +
+           "; check the repository name" + (ref.revision == "main" ? "" : " and the revision") + ")";
   return "HTTP " + std::to_string(status) + " from " + HostOf(cfg.endpoint) + " for " + ref.repo + " (" + what + ")";
 }
 
@@ -238,7 +238,7 @@ Status DownloadBlob(const FileTask& t, int64_t* downloaded, int64_t* resumed) {
     have = 0;
   }
   Ranges plan;
-  if (!LoadRanges(state, size, have, &plan)) {
+  if (!LoadRanges(state, size, &plan)) {
     plan.r.clear();
     int64_t rest = size - have;
     int k = rest >= cfg.parallel_min_bytes ? std::max(1, cfg.connections) : 1;
@@ -383,7 +383,7 @@ std::vector<RemoteFile> SnapshotListing(const std::string& snapshot) {
        it.increment(ec)) {
     std::error_code ec2;
     if (!fs::is_regular_file(it->path(), ec2)) continue;  // follows the link; a dangling one is skipped
-    std::string rel = fs::relative(it->path(), snapshot, ec2).string();
+    std::string rel = it->path().lexically_relative(snapshot).string();
     if (rel.find(".tmp-r1") != std::string::npos) continue;
     RemoteFile f;
     f.path = rel;
