@@ -114,6 +114,11 @@ class File {
   static StatusOr<std::unique_ptr<File>> Open(const std::string& path);
   // The name of part `no` (0-based) of `count`: PREFIX-00001-of-00003.gguf.
   static std::string SplitPath(const std::string& prefix, int no, int count);
+  // A file assembled in memory rather than read: a Hugging Face directory
+  // seen as GGUF (runtime/hf_model.h). The tensors' data pointers must stay
+  // valid while `keep` lives; the file holds it. Names must be unique.
+  static StatusOr<std::unique_ptr<File>> Assemble(std::string path, std::vector<std::pair<std::string, Value>> kv,
+                                                  std::vector<TensorInfo> tensors, std::shared_ptr<void> keep);
   ~File();
   File(const File&) = delete;
   File& operator=(const File&) = delete;
@@ -168,6 +173,7 @@ class File {
   std::unordered_map<std::string, size_t> kv_index_;
   std::vector<TensorInfo> tensors_;
   std::unordered_map<std::string, size_t> tensor_index_;
+  std::shared_ptr<void> keep_;  // Assemble's owner of the tensors' bytes
 };
 
 // Builds a GGUF file in memory and writes it. Used by the test-model
@@ -175,6 +181,7 @@ class File {
 class Writer {
  public:
   void Set(std::string key, Value v);  // replaces an existing key
+  const std::vector<std::pair<std::string, Value>>& metadata() const { return kv_; }
   // Copies `bytes` (must be GgmlRowSize(type, ne[0]) × rows).
   Status AddTensor(std::string name, std::vector<int64_t> ne, GgmlType type,
                    const void* bytes, size_t nbytes);

@@ -246,6 +246,25 @@ Status File::OpenParts() {
   return Status::Ok();
 }
 
+StatusOr<std::unique_ptr<File>> File::Assemble(std::string path, std::vector<std::pair<std::string, Value>> kv,
+                                               std::vector<TensorInfo> tensors, std::shared_ptr<void> keep) {
+  std::unique_ptr<File> f(new File());
+  f->path_ = std::move(path);
+  f->version_ = 3;
+  f->kv_ = std::move(kv);
+  for (size_t i = 0; i < f->kv_.size(); ++i) f->kv_index_[f->kv_[i].first] = i;
+  f->tensors_ = std::move(tensors);
+  for (size_t i = 0; i < f->tensors_.size(); ++i) {
+    if (!f->tensor_index_.emplace(f->tensors_[i].name, i).second)
+      return Status::InvalidArgument(f->path_ + ": tensor '" + f->tensors_[i].name + "' twice");
+    f->total_size_ += f->tensors_[i].nbytes;
+  }
+  f->part_paths_ = {f->path_};
+  f->part_sizes_ = {f->total_size_};
+  f->keep_ = std::move(keep);
+  return f;
+}
+
 StatusOr<std::unique_ptr<File>> File::OpenOne(const std::string& path) {
   std::unique_ptr<File> f(new File());
   f->path_ = path;

@@ -1,4 +1,5 @@
 #include "runtime/engine.h"
+#include "runtime/hf_model.h"
 
 #include <unordered_set>
 
@@ -47,7 +48,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
   auto e = std::unique_ptr<Engine>(new Engine());
   e->opts_ = opts;
   auto t0 = std::chrono::steady_clock::now();
-  auto file = gguf::File::Open(opts.model_path);
+  auto file = OpenModelFile(opts.model_path);
   if (!file.ok()) return file.status();
   e->file_ = std::move(*file);
   if (opts.threads < 0 || opts.threads > 1024)
@@ -118,7 +119,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
     }
     case SpecMethod::kDraft: {
       if (opts.draft_model.empty()) return Status::InvalidArgument("--spec draft needs --draft-model FILE");
-      auto df = gguf::File::Open(opts.draft_model);
+      auto df = OpenModelFile(opts.draft_model);
       if (!df.ok()) return df.status().WithContext("--draft-model");
       e->draft_file_ = std::move(*df);
       LoadOptions dlo = lo;

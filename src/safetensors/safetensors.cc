@@ -1,4 +1,5 @@
 // Safetensors reader: mmap + bounds-checked header parse. See safetensors.h.
+#include <cmath>
 #include "safetensors/safetensors.h"
 
 #include <algorithm>
@@ -225,6 +226,30 @@ uint64_t Checkpoint::total_bytes() const {
   uint64_t n = 0;
   for (const auto& f : shards_) n += f->file_size();
   return n;
+}
+
+uint8_t FloatToE4M3(float x) {
+  if (std::isnan(x)) return 0x7f;
+  const uint8_t sign = std::signbit(x) ? 0x80 : 0;
+  float a = std::min(std::fabs(x), 448.0f);
+  if (a < std::ldexp(1.0f, -6)) {  // subnormal: steps of 2^-9
+    const int m = static_cast<int>(std::nearbyint(a / std::ldexp(1.0f, -9)));
+    return static_cast<uint8_t>(sign | (m == 8 ? 0x08 : m));
+  }
+  int e = 0;
+  const float frac = std::frexp(a, &e);  // a = frac · 2^e, frac in [0.5, 1)
+  int exp = e - 1;                        // a = (2·frac) · 2^exp
+  int m = static_cast<int>(std::nearbyint((2.0f * frac - 1.0f) * 8.0f));
+  if (m == 8) m = 0, ++exp;
+  return static_cast<uint8_t>(sign | ((exp + 7) << 3) | m);
+}
+
+float E4M3ToFloat(uint8_t b) {
+  const float s = (b & 0x80) ? -1.0f : 1.0f;
+  const int exp = (b >> 3) & 0xf, m = b & 7;
+  if (exp == 0xf && m == 7) return NAN;
+  if (exp == 0) return s * std::ldexp(static_cast<float>(m), -9);
+  return s * std::ldexp(1.0f + static_cast<float>(m) / 8.0f, exp - 7);
 }
 
 }  // namespace r1::safetensors

@@ -105,4 +105,9 @@ class Checkpoint {
   std::unordered_map<std::string, std::pair<size_t, const Tensor*>> index_;  // name -> shard, tensor
 };
 
+// float8 e4m3fn (DeepSeek's FP8): exact decoding, and encoding with round to
+// nearest even, saturating at ±448.
+float E4M3ToFloat(uint8_t b);
+uint8_t FloatToE4M3(float x);
+
 }  // namespace r1::safetensors

@@ -7,6 +7,8 @@
 // quantization_config that says so.
 #pragma once
 
+#include "safetensors/safetensors.h"
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -35,9 +37,8 @@ struct HfExportInput {
   bool fp8 = false;
 };
 
-// Float → float8 e4m3fn (round to nearest even, saturating at ±448).
-uint8_t FloatToE4M3(float x);
-float E4M3ToFloat(uint8_t b);
+using safetensors::E4M3ToFloat;
+using safetensors::FloatToE4M3;
 
 Status WriteHfDirectory(const HfExportInput& in, const std::string& dir);
 
