@@ -233,10 +233,11 @@ class HubPull : public testing::Test {
     const std::string& d = *dir_;
     // Expanded once for all the test processes ctest starts (under a lock:
     // ctest may run them in parallel); the expansion is deterministic.
-    Result g = Sh("mkdir -p " + d + " && flock " + d + "/../hub.lock -c 'test -f " + d + "/ready || (cd " + d +
+    Result g = Sh("mkdir -p " + d + " && flock " + d + "/../hub.lock -c 'test -f " + d + "/ready2 || (cd " + d +
                   " && " + Bin() + " gen --trained r1-tiny -o q8.gguf --type q8_0 && " + Bin() + " split q8.gguf -n 3 -o " +
                   d + "/r1-tiny-Q8_0 && " + Bin() + " gen --trained r1-tiny -o q4.gguf --type q4_k_m && rm -rf fp8 && " +
-                  Bin() + " gen --trained r1-tiny -o fp8 --fp8 && printf \"# r1-tiny\\nA tiny trained model.\\n\" > README.md && touch ready)'");
+                  Bin() + " gen --trained r1-tiny -o fp8 --fp8 && rm -rf distill && " + Bin() +
+                  " gen --trained r1-distill-tiny -o distill && printf \"# r1-tiny\\nA tiny trained model.\\n\" > README.md && touch ready2)'");
     if (g.code != 0) {
       setup_error_ = new std::string("expanding r1-tiny failed (tokenizers: cd tests/js && npm ci):\n" + g.out);
       return;
@@ -261,6 +262,13 @@ class HubPull : public testing::Test {
     fp8.files.push_back(FileFrom(d + "/fp8/tokenizer.json", "tokenizer.json", true));
     fp8.files.push_back(FileFrom(d + "/fp8/model.safetensors", "model.safetensors", true));
     hub_->Add("test/r1-tiny-FP8", fp8);
+    HubRepo distill;
+    distill.commit = "3333333333333333333333333333333333333333";
+    for (const char* f : {"config.json", "generation_config.json", "tokenizer_config.json"})
+      distill.files.push_back(FileFrom(d + "/distill/" + f, f, false));
+    distill.files.push_back(FileFrom(d + "/distill/tokenizer.json", "tokenizer.json", true));
+    distill.files.push_back(FileFrom(d + "/distill/model.safetensors", "model.safetensors", true));
+    hub_->Add("test/r1-distill-tiny", distill);
   }
   static void TearDownTestSuite() {
     delete hub_;
@@ -375,6 +383,17 @@ TEST_F(HubPull, SafetensorsRepositoryGetsItsDirectory) {
   EXPECT_NE(i.out.find("F8_E4M3"), std::string::npos) << i.out;
   r = R1("list");
   EXPECT_NE(r.out.find("safetensors"), std::string::npos) << r.out;
+}
+
+TEST_F(HubPull, SafetensorsRepositoryRunsInPlaceFromTheCache) {
+  // The vLLM way: a repository of BF16 safetensors, run as it is.
+  const std::string args = " -p 'What is 347+589?' --temp 0 -n 200 --json 2>/dev/null";
+  Result hub = R1("run -m test/r1-distill-tiny" + args);
+  ASSERT_EQ(hub.code, 0) << hub.out;
+  Result local = Sh(Bin() + " run -m " + *dir_ + "/distill" + args);
+  ASSERT_EQ(local.code, 0) << local.out;
+  EXPECT_EQ(hub.out, local.out);
+  EXPECT_NE(hub.out.find("boxed{936}"), std::string::npos) << hub.out;
 }
 
 TEST_F(HubPull, CutConnectionResumesWithRangeAndTheRightHash) {

@@ -337,5 +337,43 @@ TEST(TrainedConvert, HfDirectoriesConvertExactly) {
   }
 }
 
+
+// A Hugging Face directory opens in place (-m DIR): r1-tiny (deepseek2, MoE
+// experts stacked, the MTP block) and r1-distill-tiny (qwen2) give logits
+// bit-identical to their `r1 convert` GGUF, and r1 run answers from the
+// directory as from the file. An FP8 directory is refused by name.
+TEST(TrainedConvert, HfDirectoriesRunInPlaceAsTheirConversion) {
+  if (Bin().empty()) R1_SKIP_OR_FAIL("R1_BIN not set");
+  const std::string d = std::string(R1_BINARY_DIR) + "/testmodels";
+  const std::string log = d + "/inplace_test.log";
+  auto sh = [&](const std::string& cmd) { return std::system(("(" + cmd + ") >>" + log + " 2>&1").c_str()); };
+  ASSERT_EQ(std::system(("mkdir -p " + d).c_str()), 0);
+  for (const char* name : {"r1-tiny", "r1-distill-tiny"}) {
+    SCOPED_TRACE(name);
+    const std::string dir = d + "/inplace_" + name, gguf = dir + ".gguf";
+    ASSERT_EQ(sh("rm -rf " + dir + " && " + Bin() + " gen --trained " + name + " -o " + dir), 0) << "see " << log;
+    ASSERT_EQ(sh(Bin() + " convert " + dir + " -o " + gguf), 0) << "see " << log;
+    const std::string toks = " --tokens 0,5,17,300,1200,7,7,42,9000,11";
+    ASSERT_EQ(sh(Bin() + " logits -m " + dir + toks + " --out " + dir + ".dir.bin"), 0) << "see " << log;
+    ASSERT_EQ(sh(Bin() + " logits -m " + gguf + toks + " --out " + dir + ".gguf.bin"), 0) << "see " << log;
+    EXPECT_EQ(sh("cmp " + dir + ".dir.bin " + dir + ".gguf.bin"), 0) << "logits differ between the directory and its GGUF";
+    const std::string run = " -p 'What is 25+17?' --temp 0 -n 160 --json";
+    ASSERT_EQ(sh(Bin() + " run -m " + dir + run + " > " + dir + ".run_dir.json"), 0) << "see " << log;
+    ASSERT_EQ(sh(Bin() + " run -m " + gguf + run + " > " + dir + ".run_gguf.json"), 0) << "see " << log;
+    EXPECT_EQ(sh("cmp " + dir + ".run_dir.json " + dir + ".run_gguf.json"), 0);
+  }
+  const std::string fp8 = d + "/inplace_fp8";
+  ASSERT_EQ(sh("rm -rf " + fp8 + " && " + Bin() + " gen --trained r1-tiny --fp8 -o " + fp8), 0) << "see " << log;
+  FILE* p = popen((Bin() + " logits -m " + fp8 + " --tokens 1,2 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  EXPECT_NE(pclose(p), 0);
+  EXPECT_NE(out.find("model.safetensors: tensor 'model.layers."), std::string::npos) << out;
+  EXPECT_NE(out.find("r1 convert " + fp8), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace r1
