@@ -9,6 +9,7 @@ GgmlTypeTraits GgmlTypeInfo(uint32_t id) {
     case GgmlType::F16: return {"F16", 1, 2};
     case GgmlType::Q4_0: return {"Q4_0", 32, 2 + 16};
     case GgmlType::Q4_1: return {"Q4_1", 32, 2 + 2 + 16};
+    case GgmlType::F8_E4M3_B64: return {"F8_E4M3", 64, 4 + 64};
     case GgmlType::Q5_0: return {"Q5_0", 32, 2 + 4 + 16};
     case GgmlType::Q5_1: return {"Q5_1", 32, 2 + 2 + 4 + 16};
     case GgmlType::Q8_0: return {"Q8_0", 32, 2 + 32};

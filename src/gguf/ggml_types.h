@@ -17,6 +17,11 @@ enum class GgmlType : uint32_t {
   F16 = 1,
   Q4_0 = 2,
   Q4_1 = 3,
+  // r1's own, never in a GGUF file (the reader refuses it): DeepSeek's FP8
+  // e4m3 weights in memory, 64-element blocks each with its f32 scale (the
+  // checkpoint's 128x128 weight_scale_inv), 1.06 bytes per weight. The id is
+  // one ggml retired (Q4_2).
+  F8_E4M3_B64 = 4,
   // 4 and 5 were Q4_2 / Q4_3, removed from the format.
   Q5_0 = 6,
   Q5_1 = 7,

@@ -334,7 +334,8 @@ Status File::Parse() {
     }
     if (!c.Read(&type) || !c.Read(&t.offset)) return p.Error("tensor '" + t.name + "': info truncated");
     GgmlTypeTraits tr = GgmlTypeInfo(type);
-    if (!tr.name) return p.Error("tensor '" + t.name + "': unknown ggml type " + std::to_string(type));
+    if (!tr.name || type == static_cast<uint32_t>(GgmlType::F8_E4M3_B64))
+      return p.Error("tensor '" + t.name + "': unknown ggml type " + std::to_string(type));
     t.type = static_cast<GgmlType>(type);
     if (t.ne[0] % tr.block_size != 0)
       return p.Error("tensor '" + t.name + "': row length " + std::to_string(t.ne[0]) + " is not a multiple of the " +

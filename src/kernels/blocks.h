@@ -60,6 +60,16 @@ namespace r1::kernels {
 inline constexpr int kQK = 256;   // elements per K-quant super-block
 inline constexpr int kQK0 = 32;   // elements per Q4_0 / Q5_0 / Q8_0 block
 
+// F8_E4M3_B64 (r1's in-memory form of DeepSeek's FP8 checkpoints): value i
+// is E4M3(qs[i]) * d, d the checkpoint's weight_scale_inv of the 128x128
+// block holding the row's 64 columns.
+inline constexpr int kQKF8 = 64;
+struct BlockF8 {
+  float d;
+  uint8_t qs[kQKF8];
+};
+static_assert(sizeof(BlockF8) == 68);
+
 struct BlockQ8_0 {
   uint16_t d;  // fp16 scale
   int8_t qs[kQK0];

@@ -98,6 +98,7 @@ bool IsSupported(GgmlType t) {
     case GgmlType::F16:
     case GgmlType::BF16:
     case GgmlType::Q8_0:
+    case GgmlType::F8_E4M3_B64:
     case GgmlType::Q4_0:
     case GgmlType::Q5_0:
     case GgmlType::Q4_K:
@@ -132,7 +133,8 @@ bool CanQuantize(GgmlType t) {
     case GgmlType::IQ2_XS:
     case GgmlType::IQ2_S:
     case GgmlType::IQ3_XXS:
-    case GgmlType::IQ3_S: return false;
+    case GgmlType::IQ3_S:
+    case GgmlType::F8_E4M3_B64: return false;  // made from FP8 checkpoints only, never from floats
     default: return IsSupported(t);
   }
 }
@@ -161,7 +163,8 @@ GgmlType RowFallbackType(GgmlType t) {
 GgmlType VecDotType(GgmlType t) {
   switch (t) {
     case GgmlType::F32:
-    case GgmlType::F16: return GgmlType::F32;
+    case GgmlType::F16:
+    case GgmlType::F8_E4M3_B64: return GgmlType::F32;
     case GgmlType::BF16: return GgmlType::BF16;
     case GgmlType::Q8_0:
     case GgmlType::Q4_0:
@@ -279,6 +282,12 @@ uint16_t F32ToF16(float f) {
   const uint32_t r = kept + (rest > half || (rest == half && (kept & 1)) ? 1 : 0);
   return static_cast<uint16_t>(sign | r);
 }
+
+float F8E4M3AsF16Scaled(uint8_t b) {
+  return F16ToF32(static_cast<uint16_t>(((b & 0x80u) << 8) | ((b & 0x7fu) << 7)));
+}
+
+float F8E4M3ToF32(uint8_t b) { return F8E4M3AsF16Scaled(b) * 256.0f; }
 
 float BF16ToF32(uint16_t h) { return BitsFloat(static_cast<uint32_t>(h) << 16); }
 

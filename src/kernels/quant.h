@@ -104,6 +104,12 @@ bool KernelPathAvailable(KernelPath p);  // CPU support only; ignores R1_FORCE_S
 DotKernels PathKernels(KernelPath p, GgmlType weight_type);
 KernelPath FastPath(GgmlType weight_type);  // the path Fast* use for this type
 
+// float8 e4m3fn: its value, and its bits moved into an fp16 (sign to bit 15,
+// exponent and mantissa to bits 7..13), which is exactly 2^-8 times the value
+// (normal and subnormal codes alike; the NaN codes 0x7f/0xff read as ±480).
+float F8E4M3ToF32(uint8_t b);
+float F8E4M3AsF16Scaled(uint8_t b);
+
 // IEEE half / bfloat16 conversions (round to nearest even).
 float F16ToF32(uint16_t h);
 uint16_t F32ToF16(float f);

@@ -359,5 +359,45 @@ TEST(QuantTest, RefVecDotMatchesDequantizedDot) {
   }
 }
 
+
+// FP8 e4m3 (F8_E4M3_B64, DeepSeek's checkpoints in memory): every code
+// decodes to the value the OCP FP8 format defines (sign, 4-bit exponent with
+// bias 7, 3-bit mantissa, subnormals at 2^-9 steps), the fp16 bit move is
+// exactly 2^-8 of it, and the reference dot equals the float64 dot of the
+// dequantized rows to rounding.
+TEST(QuantTest, Fp8E4M3DecodesExactlyAndDots) {
+  for (int c = 0; c < 256; ++c) {
+    const uint8_t b = static_cast<uint8_t>(c);
+    const int e = (b >> 3) & 15, m = b & 7;
+    if (e == 15 && m == 7) continue;  // NaN codes: not in checkpoints
+    const double mag = e == 0 ? std::ldexp(m / 8.0, -6) : std::ldexp(1.0 + m / 8.0, e - 7);
+    const double want = (b & 0x80) ? -mag : mag;
+    EXPECT_EQ(double(F8E4M3ToF32(b)), want) << "code " << c;
+    EXPECT_EQ(double(F8E4M3AsF16Scaled(b)), want / 256.0) << "code " << c;
+  }
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> scale(1e-4f, 1e-2f);
+  for (int64_t n : {64, 128, 64 * 7, 7168}) {
+    std::vector<BlockF8> w(n / kQKF8);
+    for (auto& b : w) {
+      b.d = scale(rng);
+      for (auto& q : b.qs) {
+        do q = static_cast<uint8_t>(rng()); while ((q & 0x7f) == 0x7f);
+      }
+    }
+    const auto x = Gaussian(n, static_cast<uint32_t>(n), 2.0f);
+    std::vector<float> wd(n);
+    Dequantize(GgmlType::F8_E4M3_B64, w.data(), wd.data(), n);
+    double exact = 0, mag = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      EXPECT_EQ(wd[i], F8E4M3ToF32(w[i / kQKF8].qs[i % kQKF8]) * w[i / kQKF8].d);
+      exact += double(wd[i]) * x[i];
+      mag += std::fabs(double(wd[i]) * x[i]);
+    }
+    EXPECT_NEAR(RefVecDot(GgmlType::F8_E4M3_B64)(n, w.data(), x.data()), exact, 1e-5 * mag) << "n=" << n;
+    EXPECT_FALSE(CanQuantize(GgmlType::F8_E4M3_B64)) << "made from checkpoints only";
+  }
+}
+
 }  // namespace
 }  // namespace r1::kernels

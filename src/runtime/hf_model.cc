@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "kernels/blocks.h"
 #include "kernels/quant.h"
 #include "models/hf_names.h"
 #include "models/quant_recipe.h"
@@ -250,9 +251,11 @@ StatusOr<std::unique_ptr<gguf::File>> OpenHfDirectory(const std::string& dir) {
       case Dtype::kF16: type = GgmlType::F16; break;
       case Dtype::kBF16: type = GgmlType::BF16; break;
       case Dtype::kF8E4M3:
-        return Status::Unimplemented((*m)->ShardPath(first) + ": tensor '" + first.name +
-                                     "' is FP8 e4m3, which r1 does not run in place yet; convert it once: r1 convert " +
-                                     dir + " -o MODEL.gguf --type q8_0");
+        // Rows of 64-element blocks with their scale: 1.06 bytes per weight.
+        // A row length that is no multiple of 64 (only tiny test models have
+        // them) is decoded to F32 instead, exactly.
+        type = t.ne[0] % kernels::kQKF8 == 0 ? GgmlType::F8_E4M3_B64 : GgmlType::F32;
+        break;
       default:
         return Status::Unimplemented((*m)->ShardPath(first) + ": tensor '" + first.name + "' has dtype " +
                                      safetensors::DtypeName(first.dtype) + " (supported: F32, F16, BF16)");
@@ -262,7 +265,33 @@ StatusOr<std::unique_ptr<gguf::File>> OpenHfDirectory(const std::string& dir) {
     info.ne = t.ne;
     info.type = type;
     for (const Tensor* p : t.parts) info.nbytes += p->nbytes();
-    if (!IsQuantizableWeight(t.name, t.ne) && type != GgmlType::F32) {
+    if (type == GgmlType::F8_E4M3_B64) {
+      const int64_t k = t.ne[0];
+      int64_t rows_total = 1;
+      for (size_t d = 1; d < t.ne.size(); ++d) rows_total *= t.ne[d];
+      auto& buf = holder->stacked.emplace_back(GgmlRowSize(type, k) * static_cast<size_t>(rows_total));
+      auto* blocks = reinterpret_cast<kernels::BlockF8*>(buf.data());
+      for (size_t pi = 0; pi < t.parts.size(); ++pi) {
+        const Tensor& p = *t.parts[pi];
+        const Tensor* sc = t.scales[pi];
+        const int64_t rows = p.shape[0], bc = (k + 127) / 128;
+        if (p.dtype != Dtype::kF8E4M3 || !sc || sc->dtype != Dtype::kF32 ||
+            sc->shape != std::vector<int64_t>{(rows + 127) / 128, bc})
+          return Status::InvalidArgument((*m)->ShardPath(p) + ": tensor '" + p.name +
+                                         "': FP8 needs an F32 weight_scale_inv of [ceil(rows/128), ceil(cols/128)]");
+        const float* s = reinterpret_cast<const float*>(sc->data);  // mapped at an 8-aligned offset or copied
+        std::vector<float> scales(static_cast<size_t>(sc->n_elements()));
+        std::memcpy(scales.data(), s, scales.size() * 4);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < k / kernels::kQKF8; ++j) {
+            kernels::BlockF8& b = blocks[(static_cast<int64_t>(pi) * rows + r) * (k / kernels::kQKF8) + j];
+            b.d = scales[static_cast<size_t>((r / 128) * bc + (j * kernels::kQKF8) / 128)];
+            std::memcpy(b.qs, p.data + r * k + j * kernels::kQKF8, kernels::kQKF8);
+          }
+      }
+      info.nbytes = buf.size();
+      info.data = buf.data();
+    } else if (first.dtype == Dtype::kF8E4M3 || (!IsQuantizableWeight(t.name, t.ne) && type != GgmlType::F32)) {
       // Norms, biases and the MoE router in F32, as r1 convert writes them
       // (and llama.cpp keeps them): small, and the router's top-k is then
       // decided on the same values whichever way the model was opened.

@@ -51,8 +51,9 @@ StatusOr<std::unique_ptr<HfModel>> ReadHfModel(const std::string& dir);
 // 128x128 block's weight_scale_inv.
 [[nodiscard]] Status DecodeHfTensor(const HfModel& m, const HfTensor& t, float* out);
 
-// The directory as an in-memory GGUF file (see above). FP8 checkpoints are
-// refused here (kept 1 byte per weight only by `r1 convert --type q8_0` for now).
+// The directory as an in-memory GGUF file (see above). DeepSeek's FP8
+// matrices stay FP8: F8_E4M3_B64 rows (kernels/blocks.h), 1.06 bytes per
+// weight, computed by the FP8 dot kernels; no upcast.
 StatusOr<std::unique_ptr<gguf::File>> OpenHfDirectory(const std::string& dir);
 
 // A GGUF file (or the first part of a split one), or a Hugging Face directory.

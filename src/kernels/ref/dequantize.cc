@@ -192,6 +192,12 @@ bool DequantizeRow(GgmlType t, const void* src, float* dst, int64_t n) {
       for (int64_t i = 0; i < n; ++i) dst[i] = F16ToF32(h[i]);
       return true;
     }
+    case GgmlType::F8_E4M3_B64: {
+      const auto* b = static_cast<const BlockF8*>(src);
+      for (int64_t i = 0; i < n / kQKF8; ++i)
+        for (int j = 0; j < kQKF8; ++j) dst[i * kQKF8 + j] = F8E4M3ToF32(b[i].qs[j]) * b[i].d;
+      return true;
+    }
     case GgmlType::BF16: {
       const auto* h = static_cast<const uint16_t*>(src);
       for (int64_t i = 0; i < n; ++i) dst[i] = BF16ToF32(h[i]);

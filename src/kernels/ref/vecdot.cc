@@ -47,6 +47,34 @@ float DotBF16(int64_t n, const void* w, const void* x) {
   return sum;
 }
 
+// FP8 (F8_E4M3_B64) against F32 activations. The arithmetic is defined as
+// the AVX2 kernel performs it, so the two agree bit for bit: per 64-element
+// block, four 8-lane FMA accumulators (element 8s + l goes to lane l of
+// accumulator s % 4) of e4m3 as f16 (the code's bits shifted into an f16,
+// which is 2^-8 times its value: exact) times x; the four added
+// (a0 + a1) + (a2 + a3), the lanes reduced as Hsum does, and the block folded
+// in with sum = fma(d * 256, block, sum).
+float DotF8(int64_t n, const void* w, const void* x) {
+  const auto* a = static_cast<const BlockF8*>(w);
+  const auto* b = static_cast<const float*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQKF8; ++i) {
+    float acc[4][8] = {};
+    for (int s = 0; s < 8; ++s)
+      for (int l = 0; l < 8; ++l) {
+        const int j = 8 * s + l;
+        acc[s % 4][l] = std::fma(F8E4M3AsF16Scaled(a[i].qs[j]), b[i * kQKF8 + j], acc[s % 4][l]);
+      }
+    float v[8];
+    for (int l = 0; l < 8; ++l) v[l] = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]);
+    float s4[4];
+    for (int l = 0; l < 4; ++l) s4[l] = v[l] + v[l + 4];
+    const float block = (s4[0] + s4[2]) + (s4[1] + s4[3]);
+    sum = std::fma(a[i].d * 256.0f, block, sum);
+  }
+  return sum;
+}
+
 float DotQ8_0(int64_t n, const void* w, const void* x) {
   const auto* a = static_cast<const BlockQ8_0*>(w);
   const auto* b = static_cast<const BlockQ8_0*>(x);
@@ -300,6 +328,7 @@ DotKernels Kernels(GgmlType t) {
     case GgmlType::F16: return Make<DotF16>();
     case GgmlType::BF16: return Make<DotBF16>();
     case GgmlType::Q8_0: return Make<DotQ8_0>();
+    case GgmlType::F8_E4M3_B64: return Make<DotF8>();
     case GgmlType::Q4_0: return Make<DotQ4_0>();
     case GgmlType::Q5_0: return Make<DotQ5_0>();
     case GgmlType::Q4_K: return Make<DotQ45K<false, BlockQ4K>>();

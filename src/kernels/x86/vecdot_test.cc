@@ -32,7 +32,8 @@ constexpr GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
                                GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS,
                                GgmlType::TQ1_0, GgmlType::TQ2_0, GgmlType::IQ2_XXS,
                                GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ3_XXS,
-                               GgmlType::IQ3_S, GgmlType::IQ1_S, GgmlType::IQ1_M};
+                               GgmlType::IQ3_S, GgmlType::IQ1_S, GgmlType::IQ1_M,
+                               GgmlType::F8_E4M3_B64};
 
 bool IsKQuant(GgmlType t) { return GgmlTypeInfo(t).block_size == kQK; }
 
@@ -40,6 +41,7 @@ std::vector<int64_t> Lengths(GgmlType t) {
   switch (GgmlTypeInfo(t).block_size) {
     case kQK: return {256, 512, 256 * 3, 256 * 35};
     case kQK0: return {32, 64, 32 * 7, 32 * 61, 4096};
+    case kQKF8: return {64, 128, 64 * 3, 7168};
     default: return {1, 7, 8, 33, 257, 1000, 4096};
   }
 }
@@ -69,6 +71,7 @@ void FixScales(GgmlType t, uint8_t* row, int64_t n, std::mt19937& rng) {
   for (int64_t i = 0; i < nb; ++i) {
     switch (t) {
       case GgmlType::Q8_0: reinterpret_cast<BlockQ8_0*>(row)[i].d = half(); break;
+      case GgmlType::F8_E4M3_B64: reinterpret_cast<BlockF8*>(row)[i].d = scale(rng) * 1e-2f; break;
       case GgmlType::Q4_0: reinterpret_cast<BlockQ4_0*>(row)[i].d = half(); break;
       case GgmlType::Q5_0: reinterpret_cast<BlockQ5_0*>(row)[i].d = half(); break;
       case GgmlType::Q4_K:
@@ -185,7 +188,7 @@ TEST_P(VecDotPathTest, MatchesReference) {
           const float got = k.dot(n, r.W(i), r.X(i));
           const std::string what = GgmlTypeName(t) + " n=" + std::to_string(n) + (raw ? " raw" : "");
           ASSERT_TRUE(std::isfinite(want)) << what;
-          if (IsKQuant(t)) {
+          if (IsKQuant(t) || t == GgmlType::F8_E4M3_B64) {
             ASSERT_EQ(Bits(got), Bits(want)) << what << " got " << got << " want " << want;
           } else {
             ASSERT_NEAR(got, want, 1e-5 * Magnitude(r, i, i)) << what;
