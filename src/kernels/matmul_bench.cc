@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/matmul.h"
+#include "kernels/blocks.h"
 #include "kernels/quant.h"
 #include "kernels/repack.h"
 #include "kernels/thread_pool.h"
@@ -46,6 +47,14 @@ const std::vector<uint8_t>& WeightBytes(GgmlType t, int64_t rows, int64_t k) {
     std::vector<float> f(k);
     std::vector<uint8_t> seed(64 * rb);
     for (int r = 0; r < 64; ++r) {
+      if (t == GgmlType::F8_E4M3_B64) {  // made from checkpoints, not floats: random codes and scales
+        auto* b = reinterpret_cast<BlockF8*>(seed.data() + r * rb);
+        for (int64_t i = 0; i < k / kQKF8; ++i) {
+          b[i].d = 1e-3f * static_cast<float>(1 + rng() % 100);
+          for (auto& q : b[i].qs) q = static_cast<uint8_t>(rng() & 0xf7);  // no NaN codes
+        }
+        continue;
+      }
       for (auto& v : f) v = d(rng);
       Quantize(t, f.data(), seed.data() + r * rb, k);
     }
@@ -102,6 +111,11 @@ void MatMulArgs(benchmark::internal::Benchmark* b) {
   // The output head of the 1.5B shape (~130-190 MB): decode GEMV from DRAM.
   for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q8_0})
     for (int64_t packed : {0, 1}) b->Args({static_cast<int64_t>(t), 1536, 151936, 1, packed});
+  // DeepSeek-V3's routed-expert shape, FP8 as DeepSeek publishes it against Q8_0.
+  for (GgmlType t : {GgmlType::F8_E4M3_B64, GgmlType::Q8_0})
+    for (int64_t n : {1, 8})
+      for (auto [k, rows] : {std::pair<int64_t, int64_t>{7168, 2048}, {2048, 7168}})
+        b->Args({static_cast<int64_t>(t), k, rows, n, 0});
   b->ArgNames({"type", "k", "rows", "tokens", "packed"});
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }

@@ -226,14 +226,42 @@ struct Kernel32 {
 
 }  // namespace
 
-// FP8 e4m3 x F32: eight codes widened to 16 bits and moved into fp16 bit
-// positions (sign << 8, the rest << 7: 2^-8 times the value), converted by
-// F16C, and multiplied in as the scalar reference defines (ref/vecdot.cc).
-R1_INLINE __m256 LoadF8x8(const uint8_t* p) {
-  const __m128i b = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-  const __m128i h = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(b, _mm_set1_epi16(0x80)), 8),
-                                 _mm_slli_epi16(_mm_and_si128(b, _mm_set1_epi16(0x7f)), 7));
-  return _mm256_cvtph_ps(h);
+// FP8 e4m3 x F32. Sixteen codes sign-extended to 16 bits and shifted left by
+// 7 put the exponent and mantissa into fp16 bit positions and the sign into
+// bits 14-15; clearing bit 14 leaves an fp16 that is 2^-8 times the code's
+// value. F16C converts, and the products go in as the scalar reference
+// defines them (ref/vecdot.cc): accumulator s % 4 for the 8-element step s.
+R1_INLINE void LoadF8x16(const uint8_t* p, __m256* lo, __m256* hi) {
+  const __m256i h = _mm256_and_si256(
+      _mm256_slli_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 7),
+      _mm256_set1_epi16(static_cast<short>(0xbfff)));
+  *lo = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
+  *hi = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
+}
+
+// One 64-element block of NR rows (row stride `ws` bytes) against one x block.
+template <int NR>
+R1_INLINE void BlockF8Rows(const uint8_t* w, size_t ws, const float* xb, float* block) {
+  __m256 acc[NR][4];
+  const __m256 zero = _mm256_setzero_ps();  // fma(w, x, 0) as the reference (signed zeros included)
+  for (int half = 0; half < 2; ++half) {
+    const __m256 x0 = _mm256_loadu_ps(xb + 32 * half), x1 = _mm256_loadu_ps(xb + 32 * half + 8);
+    const __m256 x2 = _mm256_loadu_ps(xb + 32 * half + 16), x3 = _mm256_loadu_ps(xb + 32 * half + 24);
+    #pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) {
+      const uint8_t* q = w + r * ws + 4 + 32 * half;  // past the block's f32 scale
+      __m256 w0, w1, w2, w3;
+      LoadF8x16(q, &w0, &w1);
+      LoadF8x16(q + 16, &w2, &w3);
+      acc[r][0] = _mm256_fmadd_ps(w0, x0, half ? acc[r][0] : zero);
+      acc[r][1] = _mm256_fmadd_ps(w1, x1, half ? acc[r][1] : zero);
+      acc[r][2] = _mm256_fmadd_ps(w2, x2, half ? acc[r][2] : zero);
+      acc[r][3] = _mm256_fmadd_ps(w3, x3, half ? acc[r][3] : zero);
+    }
+  }
+  #pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r)
+    block[r] = Hsum(_mm256_add_ps(_mm256_add_ps(acc[r][0], acc[r][1]), _mm256_add_ps(acc[r][2], acc[r][3])));
 }
 
 float DotF8(int64_t n, const void* w, const void* x) {
@@ -241,21 +269,33 @@ float DotF8(int64_t n, const void* w, const void* x) {
   const auto* b = static_cast<const float*>(x);
   float sum = 0.0f;
   for (int64_t i = 0; i < n / kQKF8; ++i) {
-    const uint8_t* q = a[i].qs;
-    const float* xb = b + i * kQKF8;
-    const __m256 zero = _mm256_setzero_ps();  // fma(w, x, 0) as the reference (signed zeros included)
-    __m256 acc0 = _mm256_fmadd_ps(LoadF8x8(q), _mm256_loadu_ps(xb), zero);
-    __m256 acc1 = _mm256_fmadd_ps(LoadF8x8(q + 8), _mm256_loadu_ps(xb + 8), zero);
-    __m256 acc2 = _mm256_fmadd_ps(LoadF8x8(q + 16), _mm256_loadu_ps(xb + 16), zero);
-    __m256 acc3 = _mm256_fmadd_ps(LoadF8x8(q + 24), _mm256_loadu_ps(xb + 24), zero);
-    acc0 = _mm256_fmadd_ps(LoadF8x8(q + 32), _mm256_loadu_ps(xb + 32), acc0);
-    acc1 = _mm256_fmadd_ps(LoadF8x8(q + 40), _mm256_loadu_ps(xb + 40), acc1);
-    acc2 = _mm256_fmadd_ps(LoadF8x8(q + 48), _mm256_loadu_ps(xb + 48), acc2);
-    acc3 = _mm256_fmadd_ps(LoadF8x8(q + 56), _mm256_loadu_ps(xb + 56), acc3);
-    const float block = Hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+    float block;
+    BlockF8Rows<1>(reinterpret_cast<const uint8_t*>(a + i), 0, b + i * kQKF8, &block);
     sum = __builtin_fmaf(a[i].d * 256.0f, block, sum);
   }
   return sum;
+}
+
+// Four rows sharing each activation load.
+void DotF8x4Rows(int64_t n, const void* w, size_t w_row_bytes, const void* x, float* out4) {
+  const auto* base = static_cast<const uint8_t*>(w);
+  const auto* b = static_cast<const float*>(x);
+  float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int64_t i = 0; i < n / kQKF8; ++i) {
+    const uint8_t* blk = base + i * sizeof(BlockF8);
+    float block[4];
+    BlockF8Rows<4>(blk, w_row_bytes, b + i * kQKF8, block);
+    for (int r = 0; r < 4; ++r) {
+      float d;
+      std::memcpy(&d, blk + r * w_row_bytes, 4);
+      sum[r] = __builtin_fmaf(d * 256.0f, block[r], sum[r]);
+    }
+  }
+  std::memcpy(out4, sum, sizeof(sum));
+}
+
+void DotF8X4Tokens(int64_t n, const void* w, const void* x, size_t x_row_bytes, float* out4) {
+  for (int t = 0; t < 4; ++t) out4[t] = DotF8(n, w, static_cast<const uint8_t*>(x) + t * x_row_bytes);
 }
 
 DotKernels Avx2Kernels(GgmlType t) {
@@ -263,7 +303,7 @@ DotKernels Avx2Kernels(GgmlType t) {
     case GgmlType::F32: return MakeRepeated<DotF32>();
     case GgmlType::F16: return MakeRepeated<DotF16>();
     case GgmlType::BF16: return MakeRepeated<DotBF16>();
-    case GgmlType::F8_E4M3_B64: return MakeRepeated<DotF8>();
+    case GgmlType::F8_E4M3_B64: return {DotF8, DotF8x4Rows, DotF8X4Tokens};
     case GgmlType::Q8_0: return MakeKernels<Kernel32<DecodeQ8_0>>();
     case GgmlType::Q4_0: return MakeKernels<Kernel32<DecodeQ4_0>>();
     case GgmlType::Q5_0: return MakeKernels<Kernel32<DecodeQ5_0>>();
