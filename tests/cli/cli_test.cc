@@ -206,6 +206,47 @@ TEST(Cli, QuantizeMatchesTheRecipeAndRefusesClearly) {
 // r1 kld: the base log-probabilities of an F32 model, then the model against
 // itself (KLD ~ 0 through the 16-bit rows), its Q8_0 copy and its Q4_0 copy
 // (ranked); bad base files and short texts are clean errors.
+// r1 imatrix over a text, then r1 quantize --imatrix: the matrix is read and
+// used (the weighted quantization differs from the plain one and still
+// runs), both file forms are accepted, and a matrix made on another model is
+// refused naming the entry.
+TEST(Cli, ImatrixFeedsQuantizeAndAMismatchIsNamed) {
+  const std::string d = Dir();
+  Sh("mkdir -p " + d);
+  const std::string f32 = d + "/cli_imx_f32.gguf", other = d + "/cli_imx_other.gguf";
+  ASSERT_EQ(Sh(Bin() + " gen --arch qwen2 --size tiny --type f32 --seed 9 -o " + f32).code, 0);
+  ASSERT_EQ(Sh(Bin() + " gen --arch llama --size small --type f32 --seed 9 -o " + other).code, 0);
+  const std::string text = d + "/cli_imx.txt";
+  {
+    std::ofstream t(text);
+    const char* words[] = {"one", "two", "three", "four", "five", "six", "seven", "eight"};
+    unsigned x = 3;
+    for (int i = 0; i < 800; ++i) {
+      x = x * 1103515245u + 12345u;
+      t << words[(x >> 16) % 8] << (i % 13 == 12 ? ".\n" : " ");
+    }
+  }
+  const std::string imx = d + "/cli_imx.gguf", dat = d + "/cli_imx.dat";
+  Result r = Sh(Bin() + " imatrix -m " + f32 + " -f " + text + " -c 64 --chunks 4 -o " + imx);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("from 4 chunks of 64 tokens"), std::string::npos) << r.out;
+  r = Sh(Bin() + " imatrix -m " + f32 + " -f " + text + " -c 64 --chunks 4 --output-format dat -o " + dat);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string plain = d + "/cli_imx_q4.gguf", weighted = d + "/cli_imx_q4w.gguf", wdat = d + "/cli_imx_q4d.gguf";
+  ASSERT_EQ(Sh(Bin() + " quantize " + f32 + " " + plain + " q4_0").code, 0);
+  r = Sh(Bin() + " quantize " + f32 + " " + weighted + " q4_0 --imatrix " + imx);
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = Sh(Bin() + " quantize " + f32 + " " + wdat + " q4_0 --imatrix " + dat);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(Sh("cmp -s " + plain + " " + weighted).code, 0) << "the importance matrix changed nothing";
+  EXPECT_EQ(Sh("cmp " + weighted + " " + wdat).code, 0) << "the GGUF and legacy forms weight alike";
+  r = Sh(Bin() + " run -m " + weighted + " --tokens 1,2,3 --raw -n 4 --temp 0");
+  EXPECT_EQ(r.code, 0) << r.out;
+  r = Sh(Bin() + " quantize " + other + " " + d + "/cli_imx_bad.gguf q4_0 --imatrix " + imx);
+  ASSERT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(imx + ": entry 'blk.0."), std::string::npos) << r.out;
+}
+
 TEST(Cli, KldRanksQuantizationsAndRefusesBadBaseFiles) {
   const std::string d = Dir();
   Sh("mkdir -p " + d);
