@@ -279,9 +279,8 @@ StatusOr<std::unique_ptr<gguf::File>> OpenHfDirectory(const std::string& dir) {
             sc->shape != std::vector<int64_t>{(rows + 127) / 128, bc})
           return Status::InvalidArgument((*m)->ShardPath(p) + ": tensor '" + p.name +
                                          "': FP8 needs an F32 weight_scale_inv of [ceil(rows/128), ceil(cols/128)]");
-        const float* s = reinterpret_cast<const float*>(sc->data);  // mapped at an 8-aligned offset or copied
-        std::vector<float> scales(static_cast<size_t>(sc->n_elements()));
-        std::memcpy(scales.data(), s, scales.size() * 4);
+        std::vector<float> scales(static_cast<size_t>(sc->n_elements()));  // the mapping may be unaligned
+        std::memcpy(scales.data(), sc->data, scales.size() * 4);
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t j = 0; j < k / kernels::kQKF8; ++j) {
             kernels::BlockF8& b = blocks[(static_cast<int64_t>(pi) * rows + r) * (k / kernels::kQKF8) + j];
