@@ -1,6 +1,7 @@
 #include "runtime/imatrix_collector.h"
 
 #include <algorithm>
+#include <mutex>
 
 namespace r1 {
 
@@ -38,16 +39,20 @@ void ImatrixCollector::Observe(const kernels::Matrix& w, const kernels::Quantize
   if (off % wt.mat_bytes != 0 || w.k != wt.info->ne[0]) return;
   const int64_t ne0 = wt.info->ne[0];
   const size_t m = static_cast<size_t>(off / wt.mat_bytes), n_mat = static_cast<size_t>(wt.nbytes / wt.mat_bytes);
+  // The routed experts of a MoE layer run on several threads at once: the
+  // map is shared. Each (weight, expert) slice is fed by one matmul at a time,
+  // so its sums stay in token order.
+  std::vector<float> row(static_cast<size_t>(ne0));
+  std::lock_guard<std::mutex> lock(mu_);
   Acc& a = acc_[wt.info->name];
   if (a.counts.empty()) {
     a.counts.assign(n_mat, 0.0);
     a.sums.assign(n_mat * static_cast<size_t>(ne0), 0.0);
   }
-  row_.resize(static_cast<size_t>(ne0));
   double* sums = a.sums.data() + m * static_cast<size_t>(ne0);
   for (int64_t t = 0; t < x.n_tokens; ++t) {
-    kernels::DequantizeActs(x, t, row_.data());
-    for (int64_t j = 0; j < ne0; ++j) sums[j] += static_cast<double>(row_[static_cast<size_t>(j)]) * row_[static_cast<size_t>(j)];
+    kernels::DequantizeActs(x, t, row.data());
+    for (int64_t j = 0; j < ne0; ++j) sums[j] += static_cast<double>(row[static_cast<size_t>(j)]) * row[static_cast<size_t>(j)];
   }
   a.counts[m] += static_cast<double>(x.n_tokens);
 }

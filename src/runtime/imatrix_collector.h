@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,7 @@ class ImatrixCollector {
   void Start();
   void Stop();
   // One call's input: x's rows feed w, which must lie in a weight of the file
-  // (anything else is ignored).
+  // (anything else is ignored). Thread-safe: MoE experts call it concurrently.
   void Observe(const kernels::Matrix& w, const kernels::QuantizedActs& x);
 
   gguf::Imatrix Result(int64_t chunk_count, int64_t chunk_size, const std::string& dataset) const;
@@ -48,8 +49,8 @@ class ImatrixCollector {
     std::vector<double> counts; // [n_mat]
   };
   std::vector<Weight> weights_;  // by begin
-  std::map<std::string, Acc> acc_;
-  std::vector<float> row_;
+  std::map<std::string, Acc> acc_;  // guarded by mu_ (Observe runs on the pool's threads)
+  std::mutex mu_;
   bool started_ = false;
 };
 
