@@ -336,8 +336,8 @@ Status DownloadBlob(const FileTask& t, int64_t* downloaded, int64_t* resumed) {
     return Status::ResourceExhausted(name + ": writing " + incomplete + " failed: " + std::strerror(errno));
   double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   FileProgress vp{t.f.path, size, size, total_s > 0 ? (size - *resumed) / total_s : 0, t.index, t.n_files, true, false, false};
+  auto last = std::chrono::steady_clock::now();
   auto hashed = [&](int64_t n) {
-    static thread_local auto last = std::chrono::steady_clock::now();
     auto now = std::chrono::steady_clock::now();
     if (*t.progress && now - last > std::chrono::milliseconds(200)) {
       last = now;

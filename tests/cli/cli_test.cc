@@ -12,26 +12,14 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/kld.h"
+#include "util/shell.h"
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout + stderr
-};
+using Result = r1::testing::ShellResult;
 
 // Runs a shell command; stderr is merged into `out` unless quiet_stderr.
-Result Sh(const std::string& cmd, bool quiet_stderr = false) {
-  Result r{0, ""};
-  FILE* p = popen((cmd + (quiet_stderr ? " 2>/dev/null" : " 2>&1")).c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Result Sh(const std::string& cmd, bool quiet_stderr = false) { return r1::testing::RunShell(cmd, quiet_stderr); }
 
 std::string Bin() {
   const char* b = std::getenv("R1_BIN");

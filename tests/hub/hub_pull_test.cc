@@ -24,28 +24,16 @@
 #include <thread>
 #include <vector>
 
+#include "util/shell.h"
 #include "util/skip.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-};
+using Result = r1::testing::ShellResult;
 
-Result Sh(const std::string& cmd) {
-  Result r{0, ""};
-  FILE* p = popen(("(" + cmd + ") 2>&1").c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Result Sh(const std::string& cmd) { return r1::testing::RunShell(cmd); }
 
 std::string Bin() {
   const char* b = std::getenv("R1_BIN");
@@ -224,6 +212,17 @@ HubFile FileFrom(const std::string& disk, const std::string& repo_path, bool lfs
   return f;
 }
 
+// A Hugging Face directory as a repository: small JSON files in git, the
+// tokenizer and weights in LFS. The commit is 40 times `digit`.
+HubRepo DirectoryRepo(const std::string& dir, char digit) {
+  HubRepo r;
+  r.commit = std::string(40, digit);
+  for (const char* f : {"config.json", "generation_config.json", "tokenizer_config.json"})
+    r.files.push_back(FileFrom(dir + "/" + f, f, false));
+  for (const char* f : {"tokenizer.json", "model.safetensors"}) r.files.push_back(FileFrom(dir + "/" + f, f, true));
+  return r;
+}
+
 // The fixture: r1-tiny expanded and split once, and one hub for the suite.
 class HubPull : public testing::Test {
  protected:
@@ -255,20 +254,8 @@ class HubPull : public testing::Test {
     HubRepo gated = gguf;
     gated.token = "hf_secret";
     hub_->Add("test/gated-GGUF", gated);
-    HubRepo fp8;
-    fp8.commit = "2222222222222222222222222222222222222222";
-    for (const char* f : {"config.json", "generation_config.json", "tokenizer_config.json"})
-      fp8.files.push_back(FileFrom(d + "/fp8/" + f, f, false));
-    fp8.files.push_back(FileFrom(d + "/fp8/tokenizer.json", "tokenizer.json", true));
-    fp8.files.push_back(FileFrom(d + "/fp8/model.safetensors", "model.safetensors", true));
-    hub_->Add("test/r1-tiny-FP8", fp8);
-    HubRepo distill;
-    distill.commit = "3333333333333333333333333333333333333333";
-    for (const char* f : {"config.json", "generation_config.json", "tokenizer_config.json"})
-      distill.files.push_back(FileFrom(d + "/distill/" + f, f, false));
-    distill.files.push_back(FileFrom(d + "/distill/tokenizer.json", "tokenizer.json", true));
-    distill.files.push_back(FileFrom(d + "/distill/model.safetensors", "model.safetensors", true));
-    hub_->Add("test/r1-distill-tiny", distill);
+    hub_->Add("test/r1-tiny-FP8", DirectoryRepo(d + "/fp8", '2'));
+    hub_->Add("test/r1-distill-tiny", DirectoryRepo(d + "/distill", '3'));
   }
   static void TearDownTestSuite() {
     delete hub_;

@@ -18,6 +18,7 @@
 // The sequences are a real prompt and the start of a chain of thought.
 #include <gtest/gtest.h>
 
+#include "util/shell.h"
 #include "util/skip.h"
 
 #include <cstdlib>

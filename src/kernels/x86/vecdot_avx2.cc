@@ -294,16 +294,12 @@ void DotF8x4Rows(int64_t n, const void* w, size_t w_row_bytes, const void* x, fl
   std::memcpy(out4, sum, sizeof(sum));
 }
 
-void DotF8X4Tokens(int64_t n, const void* w, const void* x, size_t x_row_bytes, float* out4) {
-  for (int t = 0; t < 4; ++t) out4[t] = DotF8(n, w, static_cast<const uint8_t*>(x) + t * x_row_bytes);
-}
-
 DotKernels Avx2Kernels(GgmlType t) {
   switch (t) {
     case GgmlType::F32: return MakeRepeated<DotF32>();
     case GgmlType::F16: return MakeRepeated<DotF16>();
     case GgmlType::BF16: return MakeRepeated<DotBF16>();
-    case GgmlType::F8_E4M3_B64: return {DotF8, DotF8x4Rows, DotF8X4Tokens};
+    case GgmlType::F8_E4M3_B64: return {DotF8, DotF8x4Rows, RepeatCrossFour<DotF8>};
     case GgmlType::Q8_0: return MakeKernels<Kernel32<DecodeQ8_0>>();
     case GgmlType::Q4_0: return MakeKernels<Kernel32<DecodeQ4_0>>();
     case GgmlType::Q5_0: return MakeKernels<Kernel32<DecodeQ5_0>>();
