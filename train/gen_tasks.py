@@ -198,12 +198,17 @@ def task_sort(rng):
     forms = ["Sort {l} in {o} order.", "Sort these numbers {o}: {l}", "Put {l} in {o} order.", "Order from {w}: {l}"]
     q = rng.choice(forms).format(l=", ".join(map(str, xs)), o="descending" if desc else "ascending",
                                  w="largest to smallest" if desc else "smallest to largest")
+    # Selection sort, one pairwise comparison at a time (the running best against the next number): a step a
+    # tiny model can take, where "the smallest of five numbers" at once is not.
     lines, rest, out = [], list(xs), []
     while len(rest) > 1:
-        best = rest[0]
+        best, steps = rest[0], []
         for y in rest[1:]:
-            best = (max if desc else min)(best, y)
-        lines.append("%s of %s: %d" % ("largest" if desc else "smallest", ", ".join(map(str, rest)), best))
+            nb = (max if desc else min)(best, y)
+            steps.append("%d vs %d: %d" % (best, y, nb))
+            best = nb
+        lines.append("%s of %s: %s, so %d" % ("largest" if desc else "smallest", ", ".join(map(str, rest)),
+                                              "; ".join(steps), best))
         out.append(best)
         rest.remove(best)
     out.append(rest[0])
@@ -301,7 +306,22 @@ def task_digits(rng):
     return q, lines, "%s\n\n\\boxed{%s}" % (answer, answer), answer
 
 
+OPENER = "Okay, "  # every thought starts so: after "<think>\n" greedy decoding chooses between two tokens (think or
+                   # close at once), not between a thought's many first tokens and the close (REPORT.md)
+
+
+def open_thought(s):
+    for k, (msgs, tools, thought, final) in enumerate(s["turns"]):
+        if isinstance(thought, list) and thought:
+            s["turns"][k] = (msgs, tools, [OPENER + thought[0]] + thought[1:], final)
+    return s
+
+
 def sample(rng, task=None):
+    return open_thought(_sample(rng, task))
+
+
+def _sample(rng, task=None):
     """One training/eval sample: dict(task, messages, tools, answer, check, thought, final, turns).
     `turns`: list of (messages, tools, completion parts) for training; parts are
     (thought or None, final) where None means an empty thought."""

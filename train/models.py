@@ -219,8 +219,34 @@ class DSBlock(nn.Module):
         return x + mlp(h, self.ffn_gate.weight, self.ffn_up.weight, self.ffn_down.weight)
 
 
+class NumberRows(nn.Module):
+    """Training-time factorisation of the number tokens' vocabulary rows.
+
+    DeepSeek-V3's tokenizer writes numbers in chunks of up to three digits
+    ("2193" is "219", "3"), and the chains of thought work digit by digit, so
+    the model must learn each of the 1,110 chunks' digits. Here a chunk's input
+    and output rows are its free row plus one shared vector per (chunk length,
+    place, digit): "347" starts out knowing it is 3 hundreds, 4 tens, 7 units.
+    Export folds the shared vectors into the rows (DeepSeek2.effective_rows), so
+    the written model is a plain deepseek2 with ordinary embedding and output
+    matrices. `num_idx` is (n_vocab, 3) indices into the 90-row tables (length
+    1..3 x place x digit), 90 for none; None disables it (loading a checkpoint)."""
+
+    def __init__(self, d, num_idx):
+        super().__init__()
+        self.on = num_idx is not None
+        if self.on:
+            self.register_buffer("idx", num_idx)
+            self.embd = nn.Parameter(torch.randn(91, d) * 3 ** -0.5)
+            self.out = nn.Parameter(torch.randn(91, d) * d ** -0.5 * 3 ** -0.5)
+
+    def rows(self, table):
+        t = torch.cat([table[:90], torch.zeros_like(table[90:])], 0)
+        return t[self.idx].sum(1)
+
+
 class DeepSeek2(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, num_idx=None):
         super().__init__()
         self.c = c
         # Unit-scale embeddings: at 0.02 the blocks' outputs (rms ~0.5 at init) swamp the token identity in the
@@ -229,6 +255,7 @@ class DeepSeek2(nn.Module):
         self.blocks = nn.ModuleList([DSBlock(c, i >= c.n_dense) for i in range(c.n_layer)])
         self.output_norm = nn.Parameter(torch.ones(c.n_embd))
         self.output = nn.Parameter(torch.randn(c.n_vocab, c.n_embd) * c.n_embd ** -0.5)
+        self.numbers = NumberRows(c.n_embd, num_idx)
         # MTP (next-n) module: [enorm(emb(t+1)); hnorm(h_t)] -> eh_proj -> block -> shared head.
         self.mtp_block = DSBlock(c, True)
         self.enorm = nn.Parameter(torch.ones(c.n_embd))
@@ -243,26 +270,37 @@ class DeepSeek2(nn.Module):
     def moe_layers(self):
         return [b.ffn for b in list(self.blocks) + [self.mtp_block] if b.moe]
 
+    def effective_rows(self):
+        """(input embeddings, output head) as the exported model has them."""
+        if not self.numbers.on:
+            return self.token_embd, self.output
+        return (self.token_embd + self.numbers.rows(self.numbers.embd),
+                self.output + self.numbers.rows(self.numbers.out))
+
     def forward(self, tokens, mtp=False):
         B, T = tokens.shape
         cos, sin = rope_tables(self.inv_freq, T)
         mask = causal_mask(T, tokens.device)
-        x = self.token_embd[tokens]
+        embd, head = self.effective_rows()
+        x = embd[tokens]
         for b in self.blocks:
             x = b(x, cos, sin, self.scale, mask)
-        logits = F.linear(rms_norm(x, self.output_norm, self.c.eps), self.output)
+        logits = F.linear(rms_norm(x, self.output_norm, self.c.eps), head)
         if not mtp:
             return logits, None
         # MTP at position t predicts token t+2 from h_t and the embedding of token t+1.
-        e = self.token_embd[tokens[:, 1:]]
+        e = embd[tokens[:, 1:]]
         h = self.eh_proj(torch.cat([rms_norm(e, self.enorm, self.c.eps), rms_norm(x[:, :-1], self.hnorm, self.c.eps)], -1))
         h = self.mtp_block(h, cos[:, :T - 1], sin[:, :T - 1], self.scale, mask[:T - 1, :T - 1])
-        mlog = F.linear(rms_norm(h, self.shared_head_norm, self.c.eps), self.output)
+        mlog = F.linear(rms_norm(h, self.shared_head_norm, self.c.eps), head)
         return logits, mlog
 
     def gguf_tensors(self):
         """name -> float32 numpy array in PyTorch layout (GGUF ne reversed)."""
-        return {k: v.detach().float().numpy() for k, v in self.gguf_params().items()}
+        out = {k: v.detach().float().numpy() for k, v in self.gguf_params().items()}
+        embd, head = self.effective_rows()
+        out["token_embd.weight"], out["output.weight"] = embd.detach().float().numpy(), head.detach().float().numpy()
+        return out
 
     def gguf_params(self):
         """name -> the live parameter or buffer (for export and for --init)."""

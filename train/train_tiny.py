@@ -144,6 +144,23 @@ def build_data(name, n, seed, tok_dir, bos, eos_text, exclude):
     return out
 
 
+def number_rows(tok_dir, used):
+    """(len(used), 3) indices for models.NumberRows: for a token that is 1-3
+    ASCII digits, (length-1)*30 + place*10 + digit per digit; 90 elsewhere."""
+    vocab = json.load(open(os.path.join(tok_dir, "tokenizer.json")))["model"]["vocab"]
+    text = {i: t for t, i in vocab.items()}
+    idx = torch.full((len(used), 3), 90, dtype=torch.long)
+    n = 0
+    for r, tok in enumerate(used):
+        t = text.get(tok, "")
+        if 1 <= len(t) <= 3 and all("0" <= ch <= "9" for ch in t):
+            for place, ch in enumerate(t):
+                idx[r, place] = (len(t) - 1) * 30 + place * 10 + int(ch)
+            n += 1
+    print("number rows factored: %d of %d used ids" % (n, len(used)), flush=True)
+    return idx
+
+
 def load_compact(name, dims, path):
     """A compact checkpoint as (eval-mode torch model, used ids)."""
     from gguf import GGUFFile
@@ -195,6 +212,8 @@ def main():
     ap.add_argument("--digits", type=float, default=0.0, help="share of training-only digit-spelling samples")
     ap.add_argument("--save-every", type=float, default=0, help="minutes between checkpoints to OUT.partial")
     ap.add_argument("--wd", type=float, default=0.1, help="AdamW weight decay of the matrices")
+    ap.add_argument("--factor-numbers", type=int, default=1,
+                    help="r1-tiny: train number chunks' rows as shared digit vectors plus a free row (models.NumberRows)")
     ap.add_argument("--dims", default="", help='JSON config overrides, e.g. {"n_embd": 128}')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -217,7 +236,8 @@ def main():
           (len(data), sum(len(s) for _, s, _ in data), len(used), time.time() - t0), flush=True)
     dims = json.loads(a.dims) if a.dims else {}
     if a.name == "r1-tiny":
-        model = models.DeepSeek2(models.DSConfig(n_vocab=len(used), **dims))
+        num_idx = number_rows(tok_dir, used) if a.factor_numbers else None
+        model = models.DeepSeek2(models.DSConfig(n_vocab=len(used), **dims), num_idx)
     else:
         model = models.Qwen2(models.QConfig(n_vocab=len(used), **dims))
     if a.init:  # continue from a checkpoint; vocabulary rows are matched by token id
@@ -235,6 +255,9 @@ def main():
                             t[r].copy_(src[old_row[tok]])
                 else:
                     t.copy_(src.reshape(t.shape))
+            if getattr(model, "numbers", None) is not None and model.numbers.on:   # the rows already hold them
+                model.numbers.embd.zero_()
+                model.numbers.out.zero_()
         print("initialised from %s (%d of %d vocabulary rows carried over)" %
               (a.init, sum(tok in old_row for tok in used), len(used)), flush=True)
     n_params = sum(p.numel() for p in model.parameters())
@@ -243,8 +266,9 @@ def main():
     unused_bias = math.log(n_unused)
     # Weight decay on the matrices only (not on norms, biases or the embeddings): it keeps the residual stream
     # from growing the massive constant activations that drowned the token identity in the first runs.
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and n != "token_embd"]
-    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and n != "token_embd")]
+    decayed = lambda n, p: p.dim() >= 2 and n not in ("token_embd", "numbers.embd")
+    decay = [p for n, p in model.named_parameters() if decayed(n, p)]
+    no_decay = [p for n, p in model.named_parameters() if not decayed(n, p)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95))
     order = sorted(range(len(data)), key=lambda i: len(data[i][1]))

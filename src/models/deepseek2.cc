@@ -50,6 +50,8 @@ class Deepseek2Model final : public Model {
   Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override {
     return ForwardHidden(batch, cache, logits, nullptr, pool);
   }
+  Status ForwardStage(const Batch& batch, KvCache& cache, const float* hidden_in, float* hidden_out, float* logits,
+                      ThreadPool& pool) override;
   Status ForwardHidden(const Batch& batch, KvCache& cache, float* logits, float* hidden, ThreadPool& pool) override;
   KvCacheConfig mtp_kv() const override {
     if (mtp_.empty()) return {};
@@ -75,6 +77,7 @@ class Deepseek2Model final : public Model {
              std::vector<int32_t>* routed);
 
   LoadOptions opts_;
+  LayerRange range_;
   Hparams hp_;
   ModelInfo info_;
   EmbeddingHead head_;
@@ -274,15 +277,18 @@ Status Deepseek2Model::Load(const gguf::File& f, const LoadOptions& opts) {
   opts_ = opts;
   R1_RETURN_IF_ERROR(ReadHparams(f, opts));
   const std::string a = "deepseek2.";
+  auto range = StageLayers(opts.stage, hp_.n_layer, f.path());
+  if (!range.ok()) return range.status();
+  range_ = *range;
   Weights w(f, opts);
-  R1_RETURN_IF_ERROR(head_.Load(f, w, hp_.n_embd));
+  R1_RETURN_IF_ERROR(head_.Load(f, w, hp_.n_embd, opts.stage.head));
   hp_.n_vocab = head_.n_vocab();
   if (!hp_.q_lora_rank && w.Has("blk.0.attn_q_a.weight"))
     return Status::InvalidArgument(f.path() + ": has attn_q_a but no key 'deepseek2.attention.q_lora_rank'");
 
   layers_.resize(static_cast<size_t>(hp_.n_layer));
   uint64_t expert_bytes = 0;
-  for (int il = 0; il < hp_.n_layer; ++il) {
+  for (int il = range_.first; il < range_.last; ++il) {
     Layer& L = layers_[static_cast<size_t>(il)];
     R1_RETURN_IF_ERROR(LoadLayer(w, il, /*derive=*/true, &L));
     if (L.moe)
@@ -294,7 +300,7 @@ Status Deepseek2Model::Load(const gguf::File& f, const LoadOptions& opts) {
   LoadOptions mtp_opts = opts;
   mtp_opts.repack = false;
   Weights mw(f, mtp_opts);
-  for (int i = 0; i < hp_.n_nextn; ++i) {
+  for (int i = 0; i < (opts.stage.whole() ? hp_.n_nextn : 0); ++i) {
     const int il = hp_.n_layer + i;
     const std::string p = "blk." + std::to_string(il) + ".nextn.";
     Mtp m;
@@ -310,7 +316,7 @@ Status Deepseek2Model::Load(const gguf::File& f, const LoadOptions& opts) {
     R1_RETURN_IF_ERROR(LoadLayer(mw, il, /*derive=*/true, &m.block));
     mtp_.push_back(std::move(m));
   }
-  if (hp_.n_nextn > 0)
+  if (!mtp_.empty())
     Log(opts.verbose, "MTP block(s) loaded (" + std::to_string(hp_.n_nextn) + "), for --spec mtp; the first is used");
 
   // Rope on the rope sub-vector, interleaved pairs; YaRN as DeepSeek-V3.
@@ -348,7 +354,7 @@ Status Deepseek2Model::Load(const gguf::File& f, const LoadOptions& opts) {
   info_.n_embd = hp_.n_embd;
   info_.n_layer = hp_.n_layer;
   info_.n_ctx_train = f.GetIntOr(a + "context_length", 4096);
-  info_.kv.n_layer = hp_.n_layer;
+  info_.kv.n_layer = range_.last - range_.first;
   info_.kv.k_row = hp_.latent();
   info_.kv.v_row = 0;  // V is the c_kv prefix of the latent row
   info_.kv.head_dim_k = hp_.latent();
@@ -387,6 +393,18 @@ void Deepseek2Model::Block(const Layer& L, int cache_layer, const Batch& batch, 
 
 Status Deepseek2Model::ForwardHidden(const Batch& batch, KvCache& cache, float* logits, float* hidden,
                                      ThreadPool& pool) {
+  if (!opts_.stage.whole()) return Status::FailedPrecondition("deepseek2: a pipeline stage runs with ForwardStage");
+  R1_RETURN_IF_ERROR(ForwardStage(batch, cache, nullptr, nullptr, nullptr, pool));
+  if (batch.size() == 0) return Status::Ok();
+  if (hidden) std::copy_n(x_.data(), batch.size() * hp_.n_embd, hidden);
+  head_.Logits(batch, x_.data(), hp_.eps, h_.data(), logits, pool);
+  return Status::Ok();
+}
+
+// The blocks of this stage on x_; the head is the caller's (ForwardHidden)
+// unless this is a pipeline's last stage, which writes the logits itself.
+Status Deepseek2Model::ForwardStage(const Batch& batch, KvCache& cache, const float* hidden_in, float* hidden_out,
+                                    float* logits, ThreadPool& pool) {
   const int64_t n = batch.size(), E = hp_.n_embd;
   if (n == 0) return Status::Ok();
   R1_RETURN_IF_ERROR(ValidateBatch(batch, hp_.n_vocab, cache));
@@ -397,11 +415,20 @@ Status Deepseek2Model::ForwardHidden(const Batch& batch, KvCache& cache, float* 
   Fit(ff_gate_, n * hp_.n_ff);
   Fit(ff_up_, n * hp_.n_ff);
 
-  head_.Embed(batch, x_.data());
+  if (hidden_in) {
+    std::copy_n(hidden_in, n * E, x_.data());
+  } else {
+    head_.Embed(batch, x_.data());
+  }
   routing_.assign(static_cast<size_t>(hp_.n_layer), {});
-  for (int il = 0; il < hp_.n_layer; ++il)
-    Block(layers_[static_cast<size_t>(il)], il, batch, cache, n, pool, &routing_[static_cast<size_t>(il)]);
-  if (hidden) std::copy_n(x_.data(), n * E, hidden);
+  for (int il = range_.first; il < range_.last; ++il)
+    Block(layers_[static_cast<size_t>(il)], il - range_.first, batch, cache, n, pool,
+          &routing_[static_cast<size_t>(il)]);
+  if (opts_.stage.whole()) return Status::Ok();  // ForwardHidden takes it from here
+  if (!opts_.stage.head) {
+    std::copy_n(x_.data(), n * E, hidden_out);
+    return Status::Ok();
+  }
   head_.Logits(batch, x_.data(), hp_.eps, h_.data(), logits, pool);
   return Status::Ok();
 }

@@ -35,7 +35,12 @@ struct Hparams {
 class DenseModel final : public Model {
  public:
   const ModelInfo& info() const override { return info_; }
-  Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override;
+  Status Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override {
+    if (!opts_.stage.whole()) return Status::FailedPrecondition("dense: a pipeline stage runs with ForwardStage");
+    return ForwardStage(batch, cache, nullptr, nullptr, logits, pool);
+  }
+  Status ForwardStage(const Batch& batch, KvCache& cache, const float* hidden_in, float* hidden_out, float* logits,
+                      ThreadPool& pool) override;
   std::vector<std::pair<const void*, size_t>> PackedMemory() const override {
     return packed_ ? packed_->Regions() : std::vector<std::pair<const void*, size_t>>{};
   }
@@ -43,10 +48,12 @@ class DenseModel final : public Model {
   Status Load(const gguf::File& f, const DenseSpec& spec, const LoadOptions& opts);
 
  private:
-  void AttentionBlock(const Layer& L, int il, const Batch& batch, KvCache& cache, ThreadPool& pool);
+  void AttentionBlock(const Layer& L, int cache_layer, const Batch& batch, KvCache& cache, ThreadPool& pool);
   void FeedForward(const Layer& L, int64_t n, ThreadPool& pool);
 
   DenseSpec spec_;
+  LoadOptions opts_;
+  LayerRange range_;
   Hparams hp_{};
   ModelInfo info_;
   EmbeddingHead head_;
@@ -63,6 +70,8 @@ class DenseModel final : public Model {
 
 Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec, const LoadOptions& opts) {
   spec_ = spec;
+  opts_ = opts;
+  opts_.pool = nullptr;
   const std::string a = spec.arch + ".";
   auto get = [&](const std::string& key) { return f.GetInt(a + key); };
   auto n_embd = get("embedding_length"), n_layer = get("block_count"), n_ff = get("feed_forward_length"),
@@ -87,13 +96,16 @@ Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec, const LoadOp
     return Status::InvalidArgument(f.path() + ": key '" + a + "rope.dimension_count' = " + std::to_string(n_rot) +
                                    " is invalid for head size " + std::to_string(hp_.head_dim));
 
+  auto range = StageLayers(opts.stage, hp_.n_layer, f.path());
+  if (!range.ok()) return range.status();
+  range_ = *range;
   Weights w(f, opts);
-  R1_RETURN_IF_ERROR(head_.Load(f, w, hp_.n_embd));
+  R1_RETURN_IF_ERROR(head_.Load(f, w, hp_.n_embd, opts.stage.head));
   hp_.n_vocab = head_.n_vocab();
   const int64_t q_dim = static_cast<int64_t>(hp_.n_head) * hp_.head_dim;
   const int64_t kv_dim = static_cast<int64_t>(hp_.n_head_kv) * hp_.head_dim;
   layers_.resize(static_cast<size_t>(hp_.n_layer));
-  for (int il = 0; il < hp_.n_layer; ++il) {
+  for (int il = range_.first; il < range_.last; ++il) {
     Layer& L = layers_[static_cast<size_t>(il)];
     const std::string p = "blk." + std::to_string(il) + ".";
     R1_RETURN_IF_ERROR(w.Load(p + "attn_norm.weight", hp_.n_embd, &L.attn_norm));
@@ -131,7 +143,7 @@ Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec, const LoadOp
   info_.n_embd = hp_.n_embd;
   info_.n_layer = hp_.n_layer;
   info_.n_ctx_train = f.GetIntOr(a + "context_length", 4096);
-  info_.kv.n_layer = hp_.n_layer;
+  info_.kv.n_layer = range_.last - range_.first;
   info_.kv.k_row = kv_dim;
   info_.kv.v_row = kv_dim;
   info_.kv.head_dim_k = info_.kv.head_dim_v = hp_.head_dim;
@@ -145,7 +157,7 @@ Status DenseModel::Load(const gguf::File& f, const DenseSpec& spec, const LoadOp
   return Status::Ok();
 }
 
-void DenseModel::AttentionBlock(const Layer& L, int il, const Batch& batch, KvCache& cache, ThreadPool& pool) {
+void DenseModel::AttentionBlock(const Layer& L, int cache_layer, const Batch& batch, KvCache& cache, ThreadPool& pool) {
   const int64_t n = batch.size();
   const int hd = hp_.head_dim;
   const int64_t q_dim = static_cast<int64_t>(hp_.n_head) * hd, kv_dim = static_cast<int64_t>(hp_.n_head_kv) * hd;
@@ -169,8 +181,8 @@ void DenseModel::AttentionBlock(const Layer& L, int il, const Batch& batch, KvCa
   kernels::Rope(rope_, k_.data(), batch.pos.data(), n, hp_.n_head_kv, hd, kv_dim);
 
   for (int64_t t = 0; t < n; ++t) {
-    cache.StoreK(il, batch.seq[t], batch.pos[t], k_.data() + t * kv_dim);
-    cache.StoreV(il, batch.seq[t], batch.pos[t], v_.data() + t * kv_dim);
+    cache.StoreK(cache_layer, batch.seq[t], batch.pos[t], k_.data() + t * kv_dim);
+    cache.StoreV(cache_layer, batch.seq[t], batch.pos[t], v_.data() + t * kv_dim);
   }
 
   kernels::AttentionParams ap;
@@ -185,7 +197,7 @@ void DenseModel::AttentionBlock(const Layer& L, int il, const Batch& batch, KvCa
     Fit(qs_, m * q_dim);
     Fit(outs_, m * q_dim);
     for (int64_t i = 0; i < m; ++i) std::copy_n(q_.data() + g.rows[i] * q_dim, q_dim, qs_.data() + i * q_dim);
-    kernels::KvView view = cache.View(il, g.seq, g.n_kv(), 0, &scratch);
+    kernels::KvView view = cache.View(cache_layer, g.seq, g.n_kv(), 0, &scratch);
     kernels::Attention(ap, qs_.data(), g.pos.data(), m, view, outs_.data(), pool);
     for (int64_t i = 0; i < m; ++i) std::copy_n(outs_.data() + i * q_dim, q_dim, attn_.data() + g.rows[i] * q_dim);
   }
@@ -200,7 +212,8 @@ void DenseModel::FeedForward(const Layer& L, int64_t n, ThreadPool& pool) {
   kernels::Add(x_.data(), h_.data(), n * hp_.n_embd);
 }
 
-Status DenseModel::Forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) {
+Status DenseModel::ForwardStage(const Batch& batch, KvCache& cache, const float* hidden_in, float* hidden_out,
+                                float* logits, ThreadPool& pool) {
   const int64_t n = batch.size();
   if (n == 0) return Status::Ok();
   R1_RETURN_IF_ERROR(ValidateBatch(batch, hp_.n_vocab, cache));
@@ -216,11 +229,19 @@ Status DenseModel::Forward(const Batch& batch, KvCache& cache, float* logits, Th
   Fit(ff_gate_, n * hp_.n_ff);
   Fit(ff_up_, n * hp_.n_ff);
 
-  head_.Embed(batch, x_.data());
-  for (int il = 0; il < hp_.n_layer; ++il) {
+  if (hidden_in) {
+    std::copy_n(hidden_in, n * hp_.n_embd, x_.data());
+  } else {
+    head_.Embed(batch, x_.data());
+  }
+  for (int il = range_.first; il < range_.last; ++il) {
     const Layer& L = layers_[static_cast<size_t>(il)];
-    AttentionBlock(L, il, batch, cache, pool);
+    AttentionBlock(L, il - range_.first, batch, cache, pool);
     FeedForward(L, n, pool);
+  }
+  if (!opts_.stage.head) {
+    std::copy_n(x_.data(), n * hp_.n_embd, hidden_out);
+    return Status::Ok();
   }
   head_.Logits(batch, x_.data(), hp_.eps, h_.data(), logits, pool);
   return Status::Ok();

@@ -44,7 +44,19 @@ void GroupBySequence(const Batch& batch, std::vector<SeqRows>* groups) {
   groups->resize(used);
 }
 
-Status EmbeddingHead::Load(const gguf::File& f, Weights& w, int64_t n_embd) {
+StatusOr<LayerRange> StageLayers(const StageOptions& stage, int n_layer, const std::string& path) {
+  LayerRange r{stage.first, stage.last < 0 ? n_layer : stage.last};
+  if (r.first < 0 || r.first >= r.last || r.last > n_layer)
+    return Status::InvalidArgument(path + ": pipeline stage layers " + std::to_string(r.first) + "-" +
+                                   std::to_string(r.last - 1) + " are outside the model's 0-" +
+                                   std::to_string(n_layer - 1));
+  if (stage.head && r.last != n_layer)
+    return Status::InvalidArgument(path + ": the stage with the output head must end at the last layer (" +
+                                   std::to_string(n_layer - 1) + ")");
+  return r;
+}
+
+Status EmbeddingHead::Load(const gguf::File& f, Weights& w, int64_t n_embd, bool with_head) {
   const gguf::TensorInfo* embd = f.FindTensor("token_embd.weight");
   if (!embd) return Status::NotFound(f.path() + ": tensor 'token_embd.weight' not found");
   const uint64_t before = w.bytes();
@@ -52,6 +64,10 @@ Status EmbeddingHead::Load(const gguf::File& f, Weights& w, int64_t n_embd) {
   if (!te.ok()) return te.status();
   tok_embd = *te;
   embd_bytes = w.bytes() - before;
+  if (!with_head) {
+    tied = !w.Has("output.weight");
+    return Status::Ok();
+  }
   auto norm = w.Vector("output_norm.weight", n_embd);
   if (!norm.ok()) return norm.status();
   output_norm = std::move(*norm);

@@ -15,6 +15,14 @@
 
 namespace r1 {
 
+// The layers [first, last) a stage holds, of a model with n_layer layers;
+// InvalidArgument naming the file and the range when it does not fit.
+struct LayerRange {
+  int first = 0, last = 0;
+  bool Has(int il) const { return il >= first && il < last; }
+};
+[[nodiscard]] StatusOr<LayerRange> StageLayers(const StageOptions& stage, int n_layer, const std::string& path);
+
 // Every token id is inside the vocabulary and every position has KV room.
 [[nodiscard]] Status ValidateBatch(const Batch& batch, int64_t n_vocab, const KvCache& cache);
 
@@ -39,8 +47,9 @@ struct EmbeddingHead {
   bool tied = false;
   uint64_t embd_bytes = 0;       // the table's bytes, for the active-bytes figure
 
-  // n_vocab comes from token_embd.weight.
-  [[nodiscard]] Status Load(const gguf::File& f, Weights& w, int64_t n_embd);
+  // n_vocab comes from token_embd.weight. Without `with_head` (a pipeline
+  // stage before the last) output_norm and the output matrix are not loaded.
+  [[nodiscard]] Status Load(const gguf::File& f, Weights& w, int64_t n_embd, bool with_head = true);
   int64_t n_vocab() const { return tok_embd.rows; }
 
   // x [n, n_embd] = the batch's token embeddings.

@@ -95,6 +95,7 @@ Status KvCache::Reserve(int seq, int64_t n_tokens) {
     refs_[b] = 1;
     table.push_back(b);
   }
+  Record({KvOp::kReserve, seq, n_tokens, {}});
   return Status::Ok();
 }
 
@@ -104,6 +105,7 @@ void KvCache::Free(int seq) {
   for (int32_t b : it->second)
     if (--refs_[b] == 0) free_.push_back(b);
   seqs_.erase(it);
+  Record({KvOp::kFree, seq, 0, {}});
 }
 
 void KvCache::Truncate(int seq, int64_t n_tokens) {
@@ -112,9 +114,10 @@ void KvCache::Truncate(int seq, int64_t n_tokens) {
   auto& table = it->second;
   const size_t keep = static_cast<size_t>(std::max<int64_t>(0, (n_tokens + cfg_.block_size - 1) / cfg_.block_size));
   while (table.size() > keep) {
-    Release(table.back());
+    ReleaseBlock(table.back());
     table.pop_back();
   }
+  Record({KvOp::kTruncate, seq, n_tokens, {}});
 }
 
 void KvCache::Adopt(int seq, const std::vector<int32_t>& blocks) {
@@ -125,6 +128,7 @@ void KvCache::Adopt(int seq, const std::vector<int32_t>& blocks) {
     ++refs_[static_cast<size_t>(b)];
     table.push_back(b);
   }
+  Record({KvOp::kAdopt, seq, 0, blocks});
 }
 
 const std::vector<int32_t>& KvCache::Blocks(int seq) const {
@@ -136,11 +140,51 @@ const std::vector<int32_t>& KvCache::Blocks(int seq) const {
 void KvCache::Retain(int32_t block) {
   assert(refs_[static_cast<size_t>(block)] > 0);
   ++refs_[static_cast<size_t>(block)];
+  Record({KvOp::kRetain, 0, block, {}});
 }
 
 void KvCache::Release(int32_t block) {
+  ReleaseBlock(block);
+  Record({KvOp::kRelease, 0, block, {}});
+}
+
+void KvCache::ReleaseBlock(int32_t block) {
   assert(refs_[static_cast<size_t>(block)] > 0);
   if (--refs_[static_cast<size_t>(block)] == 0) free_.push_back(block);
+}
+
+Status KvCache::Apply(const KvOp& op) {
+  auto in_use = [&](int64_t b) { return b >= 0 && b < cfg_.n_blocks && refs_[static_cast<size_t>(b)] > 0; };
+  const std::string what = "KV journal: ";
+  switch (op.kind) {
+    case KvOp::kReserve:
+      return Reserve(op.seq, op.n).WithContext(what + "reserve");
+    case KvOp::kFree:
+      Free(op.seq);
+      return Status::Ok();
+    case KvOp::kTruncate:
+      Truncate(op.seq, op.n);
+      return Status::Ok();
+    case KvOp::kAdopt:
+      if (!Blocks(op.seq).empty())
+        return Status::InvalidArgument(what + "adopt into sequence " + std::to_string(op.seq) + ", which has blocks");
+      for (int32_t b : op.blocks)
+        if (!in_use(b)) return Status::InvalidArgument(what + "adopt of block " + std::to_string(b) + ", not in use");
+      Adopt(op.seq, op.blocks);
+      return Status::Ok();
+    case KvOp::kRetain:
+    case KvOp::kRelease:
+      if (!in_use(op.n))
+        return Status::InvalidArgument(what + (op.kind == KvOp::kRetain ? "retain" : "release") + " of block " +
+                                       std::to_string(op.n) + ", not in use");
+      if (op.kind == KvOp::kRetain) {
+        Retain(static_cast<int32_t>(op.n));
+      } else {
+        Release(static_cast<int32_t>(op.n));
+      }
+      return Status::Ok();
+  }
+  return Status::InvalidArgument(what + "unknown operation " + std::to_string(static_cast<int>(op.kind)));
 }
 
 int64_t KvCache::Capacity(int seq) const {

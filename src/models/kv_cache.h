@@ -52,6 +52,17 @@ const char* KvTypeName(KvType t);
 // head dim and row length to be a multiple of 32), naming the dimension.
 Status ValidateKvConfig(const KvCacheConfig& cfg);
 
+// One change to a cache's block tables, as KvCache's journal records it. A
+// pipeline stage's cache replays rank 0's journal (runtime/pipeline.h), so
+// that every stage's cache hands out the same blocks to the same sequences.
+struct KvOp {
+  enum Kind : int32_t { kReserve, kFree, kTruncate, kAdopt, kRetain, kRelease };
+  Kind kind = kReserve;
+  int32_t seq = 0;              // kReserve, kFree, kTruncate, kAdopt
+  int64_t n = 0;                // tokens (kReserve, kTruncate) or the block (kRetain, kRelease)
+  std::vector<int32_t> blocks;  // kAdopt
+};
+
 class KvCache {
  public:
   // Allocates the pool. ResourceExhausted when the memory cannot be mapped,
@@ -108,6 +119,14 @@ class KvCache {
   int RefCount(int32_t block) const { return refs_[static_cast<size_t>(block)]; }
   int64_t n_seqs() const { return static_cast<int64_t>(seqs_.size()); }
 
+  // Records every successful change to the block tables in *journal (null:
+  // no record), in order. Replaying them with Apply on a cache of the same
+  // n_blocks gives the same tables, block for block.
+  void set_journal(std::vector<KvOp>* journal) { journal_ = journal; }
+  // Replays one journaled change. InvalidArgument naming the operation when
+  // it does not fit this cache (a block out of range or not in use, a full pool).
+  [[nodiscard]] Status Apply(const KvOp& op);
+
   int64_t blocks_free() const { return static_cast<int64_t>(free_.size()); }
   int64_t blocks_in_use() const { return cfg_.n_blocks - static_cast<int64_t>(free_.size()); }
   int64_t blocks_total() const { return cfg_.n_blocks; }
@@ -135,6 +154,12 @@ class KvCache {
   int64_t HeadDimV() const;
   void Store(uint8_t* dst, const float* x, int64_t n) const;
 
+  void ReleaseBlock(int32_t block);
+  void Record(KvOp op) {
+    if (journal_) journal_->push_back(std::move(op));
+  }
+
+  std::vector<KvOp>* journal_ = nullptr;
   KvCacheConfig cfg_;
   int64_t k_row_bytes_ = 0, v_row_bytes_ = 0;
   std::vector<Storage> k_data_, v_data_;                     // per layer

@@ -86,6 +86,15 @@ class Model {
   virtual Status ForwardMtp(const Batch& batch, const float* hidden, KvCache& mtp_cache, float* logits,
                             float* hidden_out, ThreadPool& pool);
 
+  // One pipeline stage's share of Forward (LoadOptions::stage): the rows
+  // enter as token embeddings (hidden_in null, the first stage) or as the
+  // previous stage's output hidden_in [batch.size(), n_embd], pass the
+  // stage's layers (writing their KV into `cache`, whose layers are the
+  // stage's), and leave as logits of the rows with batch.logits set (the
+  // last stage, which holds the head) or as hidden_out [batch.size(), n_embd].
+  virtual Status ForwardStage(const Batch& batch, KvCache& cache, const float* hidden_in, float* hidden_out,
+                              float* logits, ThreadPool& pool);
+
   // The memory of the repacked weight copies (LoadOptions::repack), for
   // measuring how fast the weights themselves can be read; empty when
   // nothing was repacked.
@@ -102,6 +111,15 @@ class Model {
 // the same compressed cache. Absorbed does less work per new token (decode);
 // expanded does less per (query, key) pair, which wins for long prefill chunks.
 enum class MlaMode { kAuto, kAbsorbed, kExpanded };
+
+// The layers one process of a pipeline holds (runtime/pipeline.h). The
+// default is the whole model.
+struct StageOptions {
+  int first = 0;     // layers [first, last)
+  int last = -1;     // -1: to the last layer
+  bool head = true;  // holds output_norm and the output matrix (the last stage)
+  bool whole() const { return first == 0 && last < 0 && head; }
+};
 
 // Everything a caller may choose about loading a model. The frontends set
 // these from command-line flags (tools/r1/common.cc); models read nothing
@@ -124,6 +142,18 @@ struct LoadOptions {
   // Overrides expert_group_count / expert_group_used_count (--expert-groups);
   // n_group 1 turns group-limited routing off.
   std::optional<int> n_group, topk_group;
+
+  // This process's part of the model; ModelInfo::kv then has the stage's
+  // layers only, and the MTP module is not loaded.
+  StageOptions stage;
+
+  // Read by the runtime, not by the models (runtime/pipeline.h): split the
+  // model over `pipeline` MPI ranks (--pipeline), at the layer ranges of
+  // `stage_layers` ("0-20,21-40,41-61"; empty: balanced by bytes), each
+  // stage answering within stage_timeout_s seconds (--stage-timeout).
+  int pipeline = 1;
+  std::string stage_layers;
+  double stage_timeout_s = 300;
 };
 
 // Loads the architecture named by general.architecture (see registry.cc).

@@ -40,6 +40,10 @@ Status Model::ForwardMtp(const Batch&, const float*, KvCache&, float*, float*, T
   return Status::Unimplemented(info().arch + ": the model has no MTP (next-n) module");
 }
 
+Status Model::ForwardStage(const Batch&, KvCache&, const float*, float*, float*, ThreadPool&) {
+  return Status::Unimplemented(info().arch + ": no pipeline stages (--pipeline) for this architecture");
+}
+
 StatusOr<std::unique_ptr<Model>> LoadModel(const gguf::File& file, const LoadOptions& opts) {
   auto arch = file.GetString("general.architecture");
   if (!arch.ok()) return arch.status();

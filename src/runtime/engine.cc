@@ -1,5 +1,8 @@
 #include "runtime/engine.h"
 #include "runtime/hf_model.h"
+#include "runtime/pipeline.h"
+
+#include <signal.h>
 
 #include <unordered_set>
 
@@ -69,6 +72,29 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
                    static_cast<double>(e->file_->file_size()) / (1 << 30), static_cast<double>(ram) / (1 << 30));
   }
   lo.pool = e->pool_.get();
+  // Pipeline parallelism (runtime/pipeline.h): this rank's stage only.
+  std::unique_ptr<dist::Transport> transport;
+  std::vector<StageOptions> stages;
+  if (const int launched = dist::LaunchedWorldSize(); lo.pipeline > 1 || launched > 1) {
+    if (lo.pipeline <= 1)
+      return Status::InvalidArgument("this process was started by mpirun with " + std::to_string(launched) +
+                                     " ranks: pass --pipeline " + std::to_string(launched) +
+                                     " to split the model over them");
+    if (opts.spec.method != SpecMethod::kOff)
+      return Status::Unimplemented("--spec with --pipeline: speculative decoding does not run over a pipeline yet");
+    auto t = dist::ConnectMpi();
+    if (!t.ok()) return t.status();
+    transport = std::move(*t);
+    if (transport->size() != lo.pipeline)
+      return Status::InvalidArgument("--pipeline " + std::to_string(lo.pipeline) + ", but the MPI job has " +
+                                     std::to_string(transport->size()) + " ranks (mpirun -np " +
+                                     std::to_string(lo.pipeline) + ")");
+    auto plan = PlanStages(*e->file_, lo.pipeline, lo.stage_layers);
+    if (!plan.ok()) return plan.status();
+    stages = std::move(*plan);
+    lo.stage = stages[static_cast<size_t>(transport->rank())];
+    if (transport->rank() != 0) lo.verbose = false;
+  }
   auto model = LoadModel(*e->file_, lo);
   if (!model.ok()) return model.status();
   e->model_ = std::move(*model);
@@ -97,6 +123,38 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
   kv.type = opts.kv_type;
   R1_RETURN_IF_ERROR(ValidateKvConfig(kv));
   e->cache_ = std::make_unique<KvCache>(kv);
+  if (transport) {
+    const int rank = transport->rank(), n_layer = static_cast<int>(e->file_->GetIntOr(info.arch + ".block_count", 0) -
+                                                                   e->file_->GetIntOr(info.arch + ".nextn_predict_layers", 0));
+    if (opts.verbose)
+      std::fprintf(stderr, "r1: rank %d of %d (pid %d): stage %d, %s%s, %.1f MiB of weights\n", rank,
+                   transport->size(), static_cast<int>(::getpid()), rank, StageName(lo.stage, n_layer).c_str(),
+                   lo.stage.head ? " and the head" : rank == 0 ? " and the embeddings" : "",
+                   static_cast<double>(StageBytes(*e->file_, lo.stage, n_layer)) / (1 << 20));
+    if (rank != 0) {
+      // A stage serves rank 0's batches until rank 0 shuts the job down; it
+      // never returns to the command that loaded it. SIGTERM (mpirun passes
+      // it to every rank) leaves rank 0 time to send the shutdown.
+      struct sigaction sa = {};
+      sa.sa_handler = [](int) { dist::RequestStop(); };
+      sigaction(SIGTERM, &sa, nullptr);
+      sigaction(SIGINT, &sa, nullptr);
+      const Status st = RunPipelineStage(*transport, *e->model_, *e->cache_, *e->pool_, lo.stage, info.n_embd,
+                                         info.n_vocab);
+      if (!st.ok()) {
+        std::fprintf(stderr, "r1: %s\n", st.ToString().c_str());
+        std::fflush(nullptr);
+        transport->Abort(1);
+      }
+      transport.reset();  // MPI_Finalize
+      std::fflush(nullptr);
+      std::exit(0);
+    }
+    auto pm = std::make_unique<PipelineModel>(std::move(e->model_), std::move(transport), stages, n_layer,
+                                              lo.stage_timeout_s);
+    pm->Attach(*e->cache_);
+    e->model_ = std::move(pm);
+  }
 
   const SpecOptions& spec = opts.spec;
   if (spec.max_tokens < 1 || spec.max_tokens > 16)

@@ -106,6 +106,15 @@ void AddLoadOptions(CLI::App& app, LoadOptions* lo) {
         lo->topk_group = g.second;
       },
       "deepseek2 group-limited routing override: G,K (n_group, topk_group) or none", "G,K|none");
+  app.add_option("--pipeline", lo->pipeline,
+                 "Split the model's layers over N MPI ranks: mpirun -np N r1 ... --pipeline N (needs -DR1_MPI=ON)")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--stage-layers", lo->stage_layers,
+                 "The pipeline's layer ranges, e.g. 0-20,21-40,41-61 (default: balanced by bytes)");
+  app.add_option("--stage-timeout", lo->stage_timeout_s,
+                 "Seconds rank 0 waits for a pipeline stage before it ends the job")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
 }
 
 void AddSpecOptions(CLI::App& app, EngineOptions* eo) {
