@@ -6,6 +6,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libfmt-dev libcli11-dev libpcre2-dev libutf8proc-dev
   libcpp-httplib-dev libssl-dev libcurl4-openssl-dev zlib1g-dev libbrotli-dev
+  libopenmpi-dev openmpi-bin  # --pipeline (MPI); the build leaves it out when absent
   python3-numpy python3-jinja2
   chromium  # the web chat's browser test (driven by playwright-core, never a downloaded browser)
 )

@@ -21,7 +21,9 @@ start=$(date +%s)
 
 echo "== release build and tests"
 scripts/build.sh release
-ctest --preset release
+ctest --preset release -LE mpi
+# Pipeline parallelism under mpirun (tests/mpi), after the rest.
+ctest --preset release -L mpi
 
 echo "== ASan+UBSan build and tests"
 scripts/build.sh asan

@@ -1,6 +1,7 @@
 #include "dist/transport.h"
 
 #include <atomic>
+#include <algorithm>
 #include <cstdlib>
 
 namespace r1::dist {
@@ -15,6 +16,12 @@ int LaunchedWorldSize() {
       if (n > 0) return n;
     }
   }
+  return 0;
+}
+
+int LaunchedRank() {
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"})
+    if (const char* v = std::getenv(var)) return std::max(0, std::atoi(v));
   return 0;
 }
 

@@ -29,9 +29,11 @@ class Transport {
   // Queues `bytes` for rank `to` under `tag` and returns at once (the
   // transport owns the buffer until the message has gone).
   [[nodiscard]] virtual Status Send(int to, int tag, std::vector<uint8_t> bytes) = 0;
-  // The next message from rank `from` under `tag`. DeadlineExceeded after
-  // timeout_s seconds (<= 0: no limit); Aborted once RequestStop was called.
-  [[nodiscard]] virtual StatusOr<std::vector<uint8_t>> Recv(int from, int tag, double timeout_s) = 0;
+  // The next message from rank `from` under `tag`. Unavailable after
+  // timeout_s seconds (<= 0: no limit), or stop_grace_s seconds after
+  // RequestStop (a SIGTERM: mpirun sends it to every rank when one dies).
+  [[nodiscard]] virtual StatusOr<std::vector<uint8_t>> Recv(int from, int tag, double timeout_s,
+                                                            double stop_grace_s) = 0;
   // Ends the whole job (every rank exits with `code`).
   [[noreturn]] virtual void Abort(int code) = 0;
 
@@ -41,6 +43,8 @@ class Transport {
 // The number of processes mpirun started this job with (Open MPI's, MPICH's
 // or Slurm's environment), 0 when this process was not started by mpirun.
 int LaunchedWorldSize();
+// This process's rank in that job (from the same environment), 0 otherwise.
+int LaunchedRank();
 
 // Whether this build has MPI (-DR1_MPI=ON).
 bool MpiAvailable();
@@ -49,8 +53,9 @@ bool MpiAvailable();
 // Unimplemented in a build without MPI, naming the CMake option.
 StatusOr<std::unique_ptr<Transport>> ConnectMpi();
 
-// Makes every pending and later Recv return Unavailable. Async-signal-safe: for a
-// SIGTERM handler, so that a rank waiting on a dead peer gives up.
+// Makes every pending and later Recv give up after its stop grace.
+// Async-signal-safe: for a SIGTERM handler, so that a rank waiting on a dead
+// peer gives up before mpirun kills it.
 void RequestStop();
 bool StopRequested();
 

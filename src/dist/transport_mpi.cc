@@ -48,8 +48,9 @@ class MpiTransport final : public Transport {
     return Status::Ok();
   }
 
-  StatusOr<std::vector<uint8_t>> Recv(int from, int tag, double timeout_s) override {
+  StatusOr<std::vector<uint8_t>> Recv(int from, int tag, double timeout_s, double stop_grace_s) override {
     const auto t0 = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point stop_seen{};
     for (int spin = 0;; ++spin) {
       int flag = 0;
       MPI_Status st;
@@ -68,7 +69,12 @@ class MpiTransport final : public Transport {
         return buf;
       }
       Reap();
-      if (StopRequested()) return Status::Unavailable("stopped by a signal");
+      if (StopRequested()) {
+        const auto now = std::chrono::steady_clock::now();
+        if (stop_seen == std::chrono::steady_clock::time_point{}) stop_seen = now;
+        if (std::chrono::duration<double>(now - stop_seen).count() >= stop_grace_s)
+          return Status::Unavailable("the job is ending (SIGTERM: mpirun sends it when a rank has died)");
+      }
       const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (timeout_s > 0 && waited > timeout_s)
         return Status::Unavailable("no message from rank " + std::to_string(from) + " in " +

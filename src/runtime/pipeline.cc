@@ -239,12 +239,16 @@ PipelineModel::PipelineModel(std::unique_ptr<Model> stage0, std::unique_ptr<dist
       timeout_s_(timeout_s) {}
 
 PipelineModel::~PipelineModel() {
+  // A broken pipeline cannot finalize (a dead rank never joins): end the job.
+  if (!broken_.ok()) {
+    std::fflush(nullptr);
+    transport_->Abort(1);
+  }
+  // The shutdown travels down the ranks; the transport's destructor waits
+  // for the send, then MPI_Finalize meets the other ranks'.
   ForwardMsg bye;
   bye.kind = kMsgShutdown;
-  if (transport_->Send(1, kTagForward, Encode(bye)).ok()) {
-    // Let the shutdown reach the last rank before MPI_Finalize (the
-    // transport's destructor waits for the send).
-  }
+  if (!transport_->Send(1, kTagForward, Encode(bye)).ok()) transport_->Abort(1);
 }
 
 Status PipelineModel::Broken(Status s) {
@@ -317,14 +321,18 @@ Status PipelineModel::Forward(const Batch& batch, KvCache& cache, float* logits,
   }
   for (size_t m = 0; m < n_micro; ++m) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto r = transport_->Recv(last, kTagLogits, timeout_s_);
-    stats_.wait_s += Seconds(t0);
+    // After a SIGTERM, wait three times the slowest answer so far (0.5-30 s):
+    // a healthy pipeline still answers, a dead rank's never comes.
+    auto r = transport_->Recv(last, kTagLogits, timeout_s_, std::clamp(3 * slowest_s_, 0.5, 30.0));
+    const double waited = Seconds(t0);
+    stats_.wait_s += waited;
+    if (r.ok()) slowest_s_ = std::max(slowest_s_, waited);
     if (!r.ok())
-      return Broken(Status::Unavailable("rank " + std::to_string(last) + " (the last stage) did not return the logits "
-                                        "of micro-batch " + std::to_string(m + 1) + "/" + std::to_string(n_micro) +
-                                        " (" + std::to_string(n) + " tokens) within " +
-                                        std::to_string(static_cast<int>(timeout_s_)) + " s: " +
-                                        r.status().message() + "; a rank has died or stalled"));
+      return Broken(Status::Unavailable("waiting for rank " + std::to_string(last) + " (the last stage) to return "
+                                        "the logits of micro-batch " + std::to_string(m + 1) + "/" +
+                                        std::to_string(n_micro) + " of a forward pass of " + std::to_string(n) +
+                                        " tokens: " + r.status().message() + " (--stage-timeout " +
+                                        std::to_string(static_cast<int>(timeout_s_)) + " s); a rank has died or stalled"));
     Reader rd(*r);
     uint32_t micro_no = 0;
     std::vector<float> rows;
@@ -348,7 +356,8 @@ Status RunPipelineStage(dist::Transport& t, Model& stage, KvCache& cache, Thread
   std::vector<float> logits;
   for (;;) {
     // No time limit: an idle server sends nothing for as long as it is idle.
-    auto r = t.Recv(rank - 1, kTagForward, 0);
+    // After a SIGTERM, rank 0 has 30 s to finish and send the shutdown.
+    auto r = t.Recv(rank - 1, kTagForward, 0, 30);
     if (!r.ok()) return r.status().WithContext(who + "waiting for rank " + std::to_string(rank - 1));
     ForwardMsg msg;
     R1_RETURN_IF_ERROR(Decode(*r, rank - 1, &msg));

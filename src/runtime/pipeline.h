@@ -82,6 +82,7 @@ class PipelineModel final : public Model {
   std::vector<StageOptions> stages_;
   int n_layer_;
   double timeout_s_;
+  double slowest_s_ = 0;  // the longest wait for an answer that came
   std::vector<KvOp> journal_;
   Status broken_;  // once a rank has failed, every later Forward fails alike
   PipelineStats stats_;

@@ -134,7 +134,7 @@ Status Server::Load() {
 }
 
 Status Server::Run() {
-  std::fprintf(stderr, "r1 serve: listening on http://%s:%d\n", ctx_.opts.host.c_str(), port_);
+  if (port_ > 0) std::fprintf(stderr, "r1 serve: listening on http://%s:%d\n", ctx_.opts.host.c_str(), port_);
   Status st = Load();
   if (!st.ok()) {
     http_.stop();

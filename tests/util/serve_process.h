@@ -71,6 +71,10 @@ class ServeProcess {
   // SIGTERM, then the exit code (-1 if it did not exit within `seconds`).
   int Terminate(int seconds) {
     ::kill(pid_, SIGTERM);
+    return Wait(seconds);
+  }
+  // The exit code once it exits by itself (-1 if not within `seconds`).
+  int Wait(int seconds) {
     for (int i = 0; i < seconds * 10; ++i) {
       int st = 0;
       if (::waitpid(pid_, &st, WNOHANG) == pid_) {

@@ -13,6 +13,7 @@
 #include "command.h"
 #include "common.h"
 #include "hub_cli.h"
+#include "dist/transport.h"
 #include "server/server.h"
 
 namespace {
@@ -32,12 +33,17 @@ int Run(const r1::server::ServerOptions& o) {
   mallopt(M_ARENA_MAX, 2);
 
   r1::server::Server server(o);
-  r1::Status st = server.Bind();
+  // Under mpirun --pipeline only rank 0 listens; the other ranks' engines
+  // serve rank 0's forward passes (runtime/pipeline.h) and exit with the job.
+  r1::Status st = r1::dist::LaunchedRank() > 0 ? r1::Status::Ok() : server.Bind();
   if (!st.ok()) return r1::cli::Fail(st);
   std::thread watcher([&] {
     int sig = 0;
     sigwait(&set, &sig);
     std::fprintf(stderr, "r1 serve: got %s (again to stop at once)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    // Under --pipeline mpirun sends SIGTERM when a rank dies: a forward pass
+    // waiting on it gives up soon, failing its requests with the reason.
+    r1::dist::RequestStop();
     server.Shutdown();
     sigwait(&set, &sig);
     std::fprintf(stderr, "r1 serve: got a second signal: stopping now\n");
