@@ -151,7 +151,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
       std::exit(0);
     }
     auto pm = std::make_unique<PipelineModel>(std::move(e->model_), std::move(transport), stages, n_layer,
-                                              lo.stage_timeout_s);
+                                              lo.stage_timeout_s, opts.verbose);
     pm->Attach(*e->cache_);
     e->model_ = std::move(pm);
   }

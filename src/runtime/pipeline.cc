@@ -231,14 +231,25 @@ StatusOr<std::vector<StageOptions>> PlanStages(const gguf::File& f, int n_stages
 }
 
 PipelineModel::PipelineModel(std::unique_ptr<Model> stage0, std::unique_ptr<dist::Transport> transport,
-                             std::vector<StageOptions> stages, int n_layer, double timeout_s)
-    : stage0_(std::move(stage0)),
+                             std::vector<StageOptions> stages, int n_layer, double timeout_s, bool verbose)
+    : verbose_(verbose),
+      stage0_(std::move(stage0)),
       transport_(std::move(transport)),
       stages_(std::move(stages)),
       n_layer_(n_layer),
       timeout_s_(timeout_s) {}
 
 PipelineModel::~PipelineModel() {
+  if (verbose_ && stats_.forwards > 0) {
+    const double tok = static_cast<double>(stats_.tokens), busy = stats_.stage0_s + stats_.wait_s;
+    std::fprintf(stderr,
+                 "r1: pipeline: %llu forward passes (%llu micro-batches, %llu tokens); rank 0 sent %.0f bytes/token to "
+                 "rank 1, ran stage 0 for %.1f us/token and waited %.1f us/token for the last stage's logits "
+                 "(%.0f%% of its time)\n",
+                 static_cast<unsigned long long>(stats_.forwards), static_cast<unsigned long long>(stats_.micro_batches),
+                 static_cast<unsigned long long>(stats_.tokens), static_cast<double>(stats_.bytes_sent) / tok,
+                 1e6 * stats_.stage0_s / tok, 1e6 * stats_.wait_s / tok, busy > 0 ? 100 * stats_.wait_s / busy : 0.0);
+  }
   // A broken pipeline cannot finalize (a dead rank never joins): end the job.
   if (!broken_.ok()) {
     std::fflush(nullptr);

@@ -61,7 +61,7 @@ class PipelineModel final : public Model {
  public:
   // `stage0` is rank 0's stage; `stages` the plan (stages.size() == ranks).
   PipelineModel(std::unique_ptr<Model> stage0, std::unique_ptr<dist::Transport> transport,
-                std::vector<StageOptions> stages, int n_layer, double timeout_s);
+                std::vector<StageOptions> stages, int n_layer, double timeout_s, bool verbose);
   ~PipelineModel() override;  // tells every rank to shut down
 
   const ModelInfo& info() const override { return stage0_->info(); }
@@ -77,6 +77,7 @@ class PipelineModel final : public Model {
  private:
   Status Broken(Status s);
 
+  bool verbose_;  // the cost summary on stderr at the end
   std::unique_ptr<Model> stage0_;
   std::unique_ptr<dist::Transport> transport_;
   std::vector<StageOptions> stages_;

@@ -28,6 +28,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 #include "gguf/gguf.h"
 #include "kernels/thread_pool.h"
 #include "models/model.h"
@@ -48,11 +50,14 @@ std::string Bin() {
   return b ? b : "";
 }
 
-// Expands NAME in TYPE once per process; "" when it cannot (reason in *why).
+// Expands NAME in TYPE, again whenever the checkpoint is newer than the last
+// expansion; "" when it cannot (reason in *why).
 std::string Expand(const std::string& name, const std::string& type, std::string* why) {
   const std::string out = std::string(R1_BINARY_DIR) + "/testmodels/trained_" + name + "_" + type + ".gguf";
-  std::ifstream exists(out);
-  if (exists) return out;
+  const std::string ckpt = std::string(R1_SOURCE_DIR) + "/data/trained/" + name + ".gguf";
+  std::error_code ec1, ec2;
+  const auto made = std::filesystem::last_write_time(out, ec1), trained = std::filesystem::last_write_time(ckpt, ec2);
+  if (!ec1 && !ec2 && made >= trained) return out;
   const std::string cmd = Bin() + " gen --trained " + name + " --type " + type + " -o " + out + " >" + out + ".log 2>&1";
   if (std::system(("mkdir -p " + std::string(R1_BINARY_DIR) + "/testmodels && " + cmd).c_str()) != 0) {
     std::ifstream log(out + ".log");
