@@ -32,6 +32,19 @@ weekend freedom agreement beekeeper teepee referral excellent intelligence indep
 def spell(n):
     return " ".join(str(n))
 
+# r1-tiny (train_tiny.py sets it): spell each number's tokenizer chunks first.
+SPELL_CHUNKS = False
+
+def chunks(n):
+    """DeepSeek-V3's pre-tokenizer splits digits into runs of up to three from the left."""
+    t = str(n)
+    return [t[i:i + 3] for i in range(0, len(t), 3)]
+
+def chunk_line(nums):
+    """"5883 = 588: 5 8 8, 3: 3; 770 = 770: 7 7 0": each chunk copied, then its digits right after it, so that
+    a digit's source token sits a fixed distance back (what attention with rope learns fastest)."""
+    return "; ".join("%d = %s" % (n, ", ".join("%s: %s" % (c, " ".join(c)) for c in chunks(n))) for n in nums)
+
 # ---------------------------------------------------------------------------- phrasing
 
 OPS = {
@@ -56,6 +69,8 @@ def phrase(rng, kind, a, b):
 def add_steps(a, b, lines):
     n = max(len(str(a)), len(str(b)))
     da, db = str(a).zfill(n), str(b).zfill(n)
+    if SPELL_CHUNKS:
+        lines.append(chunk_line([a, b]))
     lines.append("%s + %s = %s" % (spell(da), spell(db), "?"))
     carry, out = 0, []
     for i in range(n - 1, -1, -1):
@@ -75,6 +90,8 @@ def sub_steps(a, b, lines):
     """a - b for a >= b >= 0."""
     n = len(str(a))
     da, db = str(a), str(b).zfill(n)
+    if SPELL_CHUNKS:
+        lines.append(chunk_line([a, b]))
     lines.append("%s - %s = ?" % (spell(da), spell(db)))
     borrow, out = 0, []
     for i in range(n - 1, -1, -1):
@@ -112,6 +129,8 @@ def mul1_steps(a, d, lines):
 def mul_steps(a, b, lines):
     sb = str(b)
     partials = []
+    if SPELL_CHUNKS:
+        lines.append(chunk_line([a, b]))
     lines.append("%d × %d = %s" % (a, b, " + ".join("%d × %s" % (a, c + "0" * (len(sb) - 1 - i)) for i, c in enumerate(sb))))
     for i in range(len(sb) - 1, -1, -1):
         d = int(sb[i])
@@ -163,6 +182,8 @@ def task_mul(rng):
 
 def compare_lines(x, y, lines):
     sx, sy = str(x), str(y)
+    if SPELL_CHUNKS and len(sx) == len(sy):
+        lines.append(chunk_line([x, y]))
     if len(sx) != len(sy):
         big = x if len(sx) > len(sy) else y
         lines.append("%d has %d digits, %d has %d digits: %d is larger" % (x, len(sx), y, len(sy), big))

@@ -214,10 +214,13 @@ def main():
     ap.add_argument("--wd", type=float, default=0.1, help="AdamW weight decay of the matrices")
     ap.add_argument("--factor-numbers", type=int, default=1,
                     help="r1-tiny: train number chunks' rows as shared digit vectors plus a free row (models.NumberRows)")
+    ap.add_argument("--spell-chunks", type=int, default=0,
+                    help="thoughts spell each number's tokenizer chunks first (gen_tasks.chunk_line; for r1-tiny)")
     ap.add_argument("--dims", default="", help='JSON config overrides, e.g. {"n_embd": 128}')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     gen_tasks.DIGITS_SHARE = a.digits
+    gen_tasks.SPELL_CHUNKS = bool(a.spell_chunks)
     torch.manual_seed(a.seed)
     spec = SPECS[a.name]
     template = open(TEMPLATE).read()

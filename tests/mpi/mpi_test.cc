@@ -6,7 +6,9 @@
 // shuts every rank down cleanly. Label mpi: CI runs these after the rest.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
+#include <mutex>
 #include <iterator>
 #include <regex>
 #include <string>
@@ -28,9 +30,11 @@ using r1::testing::WaitHealthy;
 
 const std::string kDir = std::string(R1_BINARY_DIR) + "/mpi_test";
 
-// mpirun as root (CI containers) needs Open MPI's two confirmations.
+// mpirun as root (CI containers) needs Open MPI's two confirmations; containers often forbid the
+// cross-process memory access (CMA) shared memory uses for large messages, so it copies instead.
 std::string Mpirun(int np, const std::string& extra = "") {
-  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np " +
+  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none "
+         "mpirun --oversubscribe -np " +
          std::to_string(np) + " " + extra + " ";
 }
 
@@ -183,16 +187,32 @@ TEST(Pipeline, AKilledRankEndsTheJobWithAMessage) {
   // A long prompt, so that the forward passes are under way when rank 1 dies.
   std::string prompt;
   for (int i = 0; i < 600; ++i) prompt += " w" + std::to_string(i);
+  std::mutex mu;
   std::string body;
+  std::atomic<bool> started{false};
   std::thread client([&] {
     httplib::Client cli("127.0.0.1", port);
     cli.set_read_timeout(60, 0);
-    auto r = cli.Post("/v1/chat/completions",
-                      R"({"stream":true,"max_tokens":3000,"messages":[{"role":"user","content":")" + prompt + "\"}]}",
-                      "application/json");
-    if (r) body = r->body;
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/chat/completions";
+    req.set_header("Content-Type", "application/json");
+    req.body = R"({"stream":true,"max_tokens":3000,"messages":[{"role":"user","content":")" + prompt + "\"}]}";
+    req.content_receiver = [&](const char* d, size_t n, uint64_t, uint64_t) {
+      std::lock_guard<std::mutex> lock(mu);
+      body.append(d, n);
+      started = true;
+      return true;
+    };
+    httplib::Response res;
+    httplib::Error err;
+    cli.send(req, res, err);
+    started = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The stream's first event comes before the prompt's forward passes: kill
+  // rank 1 while they are under way.
+  for (int i = 0; i < 600 && !started; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(started) << "no response started";
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(::kill(std::stoi(pid[1]), SIGKILL), 0);
   client.join();
@@ -205,6 +225,7 @@ TEST(Pipeline, AKilledRankEndsTheJobWithAMessage) {
   EXPECT_NE(out.find("r1: rank 0: waiting for rank 1 (the last stage)"), std::string::npos) << out;
   EXPECT_NE(out.find("rank 1: layers"), std::string::npos) << out;
   // The request saw the error (a streamed error event), not a silent cut.
+  std::lock_guard<std::mutex> lock(mu);
   EXPECT_NE(body.find("waiting for rank 1"), std::string::npos) << body.substr(0, 2000);
 }
 
