@@ -124,8 +124,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& opts) {
   R1_RETURN_IF_ERROR(ValidateKvConfig(kv));
   e->cache_ = std::make_unique<KvCache>(kv);
   if (transport) {
-    const int rank = transport->rank(), n_layer = static_cast<int>(e->file_->GetIntOr(info.arch + ".block_count", 0) -
-                                                                   e->file_->GetIntOr(info.arch + ".nextn_predict_layers", 0));
+    const int rank = transport->rank(), n_layer = LayerCount(*e->file_);
     if (opts.verbose)
       std::fprintf(stderr, "r1: rank %d of %d (pid %d): stage %d, %s%s, %.1f MiB of weights\n", rank,
                    transport->size(), static_cast<int>(::getpid()), rank, StageName(lo.stage, n_layer).c_str(),

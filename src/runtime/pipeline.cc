@@ -111,11 +111,6 @@ Status Decode(const std::vector<uint8_t>& b, int from, ForwardMsg* m) {
   return Status::Ok();
 }
 
-int LayerCount(const gguf::File& f) {
-  const std::string arch = f.GetStringOr("general.architecture", "");
-  return static_cast<int>(f.GetIntOr(arch + ".block_count", 0) - f.GetIntOr(arch + ".nextn_predict_layers", 0));
-}
-
 // Bytes of layer il's tensors ("blk.IL."), of the embedding table and of the head.
 struct LayerBytes {
   std::vector<uint64_t> layer;
@@ -143,6 +138,11 @@ double Seconds(std::chrono::steady_clock::time_point t0) {
 }
 
 }  // namespace
+
+int LayerCount(const gguf::File& f) {
+  const std::string arch = f.GetStringOr("general.architecture", "");
+  return static_cast<int>(f.GetIntOr(arch + ".block_count", 0) - f.GetIntOr(arch + ".nextn_predict_layers", 0));
+}
 
 std::string StageName(const StageOptions& s, int n_layer) {
   const int last = s.last < 0 ? n_layer : s.last;
@@ -285,7 +285,6 @@ Status PipelineModel::Forward(const Batch& batch, KvCache& cache, float* logits,
   if (n == 0) return Status::Ok();
   const ModelInfo& mi = stage0_->info();
   R1_RETURN_IF_ERROR(ValidateBatch(batch, mi.n_vocab, cache));
-  const auto t_start = std::chrono::steady_clock::now();
 
   // Micro-batches of whole sequences, balanced by tokens (largest first into
   // the lightest), at most one per stage; rows keep their batch order.
@@ -356,7 +355,6 @@ Status PipelineModel::Forward(const Batch& batch, KvCache& cache, float* logits,
   ++stats_.forwards;
   stats_.micro_batches += n_micro;
   stats_.tokens += static_cast<uint64_t>(n);
-  (void)t_start;
   return Status::Ok();
 }
 

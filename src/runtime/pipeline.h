@@ -43,6 +43,8 @@ namespace r1 {
 // head toward the last), or the ranges of `spec` ("0-20,21-40,41-61"), which
 // must cover every layer in order. InvalidArgument naming the spec otherwise.
 StatusOr<std::vector<StageOptions>> PlanStages(const gguf::File& f, int n_stages, const std::string& spec);
+// The main layers of `f` (block_count less the MTP blocks), which stages split.
+int LayerCount(const gguf::File& f);
 // "layers 0-20" for messages.
 std::string StageName(const StageOptions& s, int n_layer);
 

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <iterator>
 #include <regex>
@@ -68,6 +69,37 @@ std::string Slurp(const std::string& path) {
     std::string why_;                                                        \
     if (!Ready(&why_)) R1_SKIP_OR_FAIL(why_);                                \
   } while (0)
+
+// `mpirun -np NP r1 serve` on a fresh small model with `flags`; null (and a
+// test failure) when it does not become healthy. *port and *log are set.
+std::unique_ptr<ServeProcess> ServeUnderMpirun(const std::string& name, int np, const std::string& flags, int* port,
+                                               std::string* log) {
+  const std::string m = kDir + "/" + name + ".gguf";
+  if (Sh(R1Bin() + " gen --size small -o " + m + " 2>/dev/null") != 0) {
+    ADD_FAILURE() << "r1 gen failed";
+    return nullptr;
+  }
+  *port = FreePort();
+  *log = kDir + "/" + name + ".log";
+  auto serve = std::make_unique<ServeProcess>(
+      std::vector<std::string>{"/bin/sh", "-c",
+                               "exec " + Mpirun(np) + R1Bin() + " serve -m " + m + " --port " + std::to_string(*port) +
+                                   " --pipeline " + std::to_string(np) + " " + flags},
+      *log);
+  if (!WaitHealthy(*port, 120)) {
+    ADD_FAILURE() << Slurp(*log);
+    return nullptr;
+  }
+  return serve;
+}
+
+// The pid a rank's load line reports ("rank 1 of 2 (pid 1234)"), -1 if absent.
+int RankPid(const std::string& log, int rank, int np) {
+  std::smatch pid;
+  const std::string text = Slurp(log);
+  const std::regex line("rank " + std::to_string(rank) + " of " + std::to_string(np) + " \\(pid ([0-9]+)\\)");
+  return std::regex_search(text, pid, line) ? std::stoi(pid[1]) : -1;
+}
 
 struct Case {
   const char* name;
@@ -142,16 +174,12 @@ TEST(Pipeline, ServesTheOpenAiClientTestsUnderMpirun) {
   const std::string js = std::string(R1_SOURCE_DIR) + "/tests/server_js";
   if (Sh("cd " + js + " && node --version >/dev/null 2>&1 && npm ls >/dev/null 2>&1") != 0)
     R1_SKIP_OR_FAIL("node or the pinned tests/server_js packages are missing (npm ci)");
+  int port = 0;
+  std::string log;
+  auto serve = ServeUnderMpirun("serve", 2, "--api-key k --alias model --parallel 32 --ctx-size 4096 --threads 1 "
+                                "--max-queue 128", &port, &log);
+  ASSERT_TRUE(serve);
   const std::string m = kDir + "/serve.gguf";
-  ASSERT_EQ(Sh(bin + " gen --size small -o " + m + " 2>/dev/null"), 0);
-  const int port = FreePort();
-  const std::string log = kDir + "/serve.log";
-  ServeProcess serve({"/bin/sh", "-c",
-                      "exec " + Mpirun(2) + bin + " serve -m " + m + " --port " + std::to_string(port) +
-                          " --api-key k --alias model --parallel 32 --ctx-size 4096 --threads 1 --max-queue 128 "
-                          "--pipeline 2"},
-                     log);
-  ASSERT_TRUE(WaitHealthy(port, 120)) << Slurp(log);
   const std::string env = "R1_BASE_URL=http://127.0.0.1:" + std::to_string(port) +
                           " R1_API_KEY=k R1_MODEL=model R1_BIN=" + bin + " R1_MODEL_PATH=" + m;
   EXPECT_EQ(Sh("cd " + js + " && " + env +
@@ -159,11 +187,10 @@ TEST(Pipeline, ServesTheOpenAiClientTestsUnderMpirun) {
             0)
       << "server log: " << log;
   // SIGTERM to rank 0 (mpirun's own SIGTERM ends the job as killed).
-  std::smatch pid;
-  const std::string text = Slurp(log);
-  ASSERT_TRUE(std::regex_search(text, pid, std::regex("rank 0 of 2 \\(pid ([0-9]+)\\)"))) << text;
-  ASSERT_EQ(::kill(std::stoi(pid[1]), SIGTERM), 0);
-  EXPECT_EQ(serve.Wait(60), 0) << Slurp(log);
+  const int pid0 = RankPid(log, 0, 2);
+  ASSERT_GT(pid0, 0) << Slurp(log);
+  ASSERT_EQ(::kill(pid0, SIGTERM), 0);
+  EXPECT_EQ(serve->Wait(60), 0) << Slurp(log);
 }
 
 // A rank killed mid-request: rank 0 fails the request with a message naming
@@ -171,19 +198,12 @@ TEST(Pipeline, ServesTheOpenAiClientTestsUnderMpirun) {
 TEST(Pipeline, AKilledRankEndsTheJobWithAMessage) {
   R1_MPI_READY();
   ::signal(SIGPIPE, SIG_IGN);
-  const std::string bin = R1Bin();
-  const std::string m = kDir + "/fault.gguf";
-  ASSERT_EQ(Sh(bin + " gen --size small -o " + m + " 2>/dev/null"), 0);
-  const int port = FreePort();
-  const std::string log = kDir + "/fault.log";
-  ServeProcess serve({"/bin/sh", "-c",
-                      "exec " + Mpirun(2) + bin + " serve -m " + m + " --port " + std::to_string(port) +
-                          " --threads 1 --pipeline 2 --stage-timeout 20"},
-                     log);
-  ASSERT_TRUE(WaitHealthy(port, 120)) << Slurp(log);
-  std::smatch pid;
-  const std::string text = Slurp(log);
-  ASSERT_TRUE(std::regex_search(text, pid, std::regex("rank 1 of 2 \\(pid ([0-9]+)\\)"))) << text;
+  int port = 0;
+  std::string log;
+  auto serve = ServeUnderMpirun("fault", 2, "--threads 1 --stage-timeout 20", &port, &log);
+  ASSERT_TRUE(serve);
+  const int pid1 = RankPid(log, 1, 2);
+  ASSERT_GT(pid1, 0) << Slurp(log);
   // A long prompt, so that the forward passes are under way when rank 1 dies.
   std::string prompt;
   for (int i = 0; i < 600; ++i) prompt += " w" + std::to_string(i);
@@ -214,9 +234,9 @@ TEST(Pipeline, AKilledRankEndsTheJobWithAMessage) {
   for (int i = 0; i < 600 && !started; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_TRUE(started) << "no response started";
   const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_EQ(::kill(std::stoi(pid[1]), SIGKILL), 0);
+  ASSERT_EQ(::kill(pid1, SIGKILL), 0);
   client.join();
-  const int code = serve.Wait(30);
+  const int code = serve->Wait(30);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(code, -1) << "the job did not end within 30 s";
   EXPECT_NE(code, 0);
@@ -233,26 +253,19 @@ TEST(Pipeline, AKilledRankEndsTheJobWithAMessage) {
 // whole job exits 0.
 TEST(Pipeline, SigtermToRankZeroShutsEveryRankDown) {
   R1_MPI_READY();
-  const std::string bin = R1Bin();
-  const std::string m = kDir + "/term.gguf";
-  ASSERT_EQ(Sh(bin + " gen --size small -o " + m + " 2>/dev/null"), 0);
-  const int port = FreePort();
-  const std::string log = kDir + "/term.log";
-  ServeProcess serve({"/bin/sh", "-c",
-                      "exec " + Mpirun(3) + bin + " serve -m " + m + " --port " + std::to_string(port) +
-                          " --threads 1 --pipeline 3"},
-                     log);
-  ASSERT_TRUE(WaitHealthy(port, 120)) << Slurp(log);
+  int port = 0;
+  std::string log;
+  auto serve = ServeUnderMpirun("term", 3, "--threads 1", &port, &log);
+  ASSERT_TRUE(serve);
   httplib::Client cli("127.0.0.1", port);
   auto r = cli.Post("/v1/chat/completions", R"({"max_tokens":8,"messages":[{"role":"user","content":"hi"}]})",
                     "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
-  std::smatch pid;
-  const std::string text = Slurp(log);
-  ASSERT_TRUE(std::regex_search(text, pid, std::regex("rank 0 of 3 \\(pid ([0-9]+)\\)"))) << text;
-  ASSERT_EQ(::kill(std::stoi(pid[1]), SIGTERM), 0);
-  EXPECT_EQ(serve.Wait(60), 0) << Slurp(log);
+  const int pid0 = RankPid(log, 0, 3);
+  ASSERT_GT(pid0, 0) << Slurp(log);
+  ASSERT_EQ(::kill(pid0, SIGTERM), 0);
+  EXPECT_EQ(serve->Wait(60), 0) << Slurp(log);
   EXPECT_NE(Slurp(log).find("r1 serve: stopped"), std::string::npos);
 }
 
